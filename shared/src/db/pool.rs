@@ -1,0 +1,73 @@
+//! The connection pool and the session settings every connection gets.
+//!
+//! Every connection is opened with `idle_in_transaction_session_timeout` and
+//! `statement_timeout`, so none of ours can become the forgotten transaction
+//! that pins vacuum or holds row locks, and no query can hang a worker forever.
+
+use std::time::Duration;
+
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+
+/// How a process sizes and guards its pool.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Upper bound on open connections from this process.
+    pub max_connections: u32,
+    /// How long a caller waits for a free connection before failing.
+    pub acquire_timeout: Duration,
+    /// Server-side cap on any one statement.
+    pub statement_timeout: Duration,
+    /// Server-side cap on a transaction sitting idle between statements.
+    pub idle_in_transaction_timeout: Duration,
+    /// Shown in `pg_stat_activity.application_name`.
+    pub application_name: String,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(30),
+            idle_in_transaction_timeout: Duration::from_secs(60),
+            application_name: "asynccheckout".to_owned(),
+        }
+    }
+}
+
+/// Opens a pool to `url` with `settings`. Connections are opened lazily, so
+/// this succeeds while the server is down; callers that need the server now
+/// run a query.
+pub fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = url.parse()?;
+    let options = options.application_name(&settings.application_name).options([
+        ("statement_timeout", millis(settings.statement_timeout)),
+        (
+            "idle_in_transaction_session_timeout",
+            millis(settings.idle_in_transaction_timeout),
+        ),
+    ]);
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_lazy_with(options))
+}
+
+/// Creates the database `url` names when it does not exist yet.
+pub async fn ensure_database_exists(url: &str) -> Result<(), sqlx::Error> {
+    if !Postgres::database_exists(url).await? {
+        match Postgres::create_database(url).await {
+            Ok(()) => tracing::info!("created the database"),
+            // Another process created it first.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{}ms", duration.as_millis())
+}

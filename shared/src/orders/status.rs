@@ -1,0 +1,161 @@
+//! The order state machine.
+//!
+//! ```text
+//! pending ──charge ok──▶ paid ──stock reserved──▶ confirmed ──email sent──▶ completed
+//!    │                     │
+//!    │ declined            │ out of stock
+//!    ├──▶ failed           ▼
+//!    ├──▶ refunding ◀──────┘ ──refund ok──▶ refunded
+//!    └──cancel──▶ cancelled
+//! ```
+//!
+//! `pending → refunding` is the payment whose outcome could not be learned:
+//! it is never treated as "not charged", so it is refunded (a refund of a
+//! charge that does not exist is a no-op). Every other move is refused by
+//! [`OrderStatus::transition_to`].
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Where an order is in its saga.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "order_status", rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Accepted; payment not yet taken.
+    Pending,
+    /// Charged; stock not yet reserved.
+    Paid,
+    /// Charged and stock reserved; confirmation not yet sent.
+    Confirmed,
+    /// Confirmation sent. Terminal.
+    Completed,
+    /// Payment declined, nothing to undo. Terminal.
+    Failed,
+    /// Cancelled before payment started. Terminal.
+    Cancelled,
+    /// The charge is being refunded.
+    Refunding,
+    /// The charge was refunded. Terminal.
+    Refunded,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 8] = [
+        Self::Pending,
+        Self::Paid,
+        Self::Confirmed,
+        Self::Completed,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Refunding,
+        Self::Refunded,
+    ];
+
+    /// Terminal states are never left.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Completed | Self::Failed | Self::Cancelled | Self::Refunded
+        )
+    }
+
+    /// Whether the chart above has an arrow from `self` to `next`.
+    pub fn can_transition_to(self, next: OrderStatus) -> bool {
+        use OrderStatus::*;
+        matches!(
+            (self, next),
+            (Pending, Paid | Failed | Cancelled | Refunding)
+                | (Paid, Confirmed | Refunding)
+                | (Confirmed, Completed)
+                | (Refunding, Refunded)
+        )
+    }
+
+    /// `next` if the move is on the chart, otherwise the refusal to report.
+    pub fn transition_to(self, next: OrderStatus) -> Result<OrderStatus, IllegalTransition> {
+        if self.can_transition_to(next) {
+            Ok(next)
+        } else {
+            Err(IllegalTransition { from: self, to: next })
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Confirmed => "confirmed",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Refunding => "refunding",
+            Self::Refunded => "refunded",
+        }
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A move that is not on the order chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an order cannot go from {from} to {to}")]
+pub struct IllegalTransition {
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OrderStatus::{self, *};
+
+    #[test]
+    fn the_happy_path_is_allowed() {
+        let path = [Pending, Paid, Confirmed, Completed];
+        for pair in path.windows(2) {
+            assert_eq!(pair[0].transition_to(pair[1]), Ok(pair[1]));
+        }
+    }
+
+    #[test]
+    fn terminal_states_are_never_left() {
+        for from in OrderStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
+            for to in OrderStatus::ALL {
+                assert!(!from.can_transition_to(to), "{from} -> {to} was allowed");
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_charted_moves_are_allowed() {
+        let allowed: Vec<(OrderStatus, OrderStatus)> = OrderStatus::ALL
+            .into_iter()
+            .flat_map(|from| OrderStatus::ALL.into_iter().map(move |to| (from, to)))
+            .filter(|(from, to)| from.can_transition_to(*to))
+            .collect();
+        assert_eq!(
+            allowed,
+            vec![
+                (Pending, Paid),
+                (Pending, Failed),
+                (Pending, Cancelled),
+                (Pending, Refunding),
+                (Paid, Confirmed),
+                (Paid, Refunding),
+                (Confirmed, Completed),
+                (Refunding, Refunded),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_move_says_which_move() {
+        let err = Completed.transition_to(Pending).expect_err("must be refused");
+        assert_eq!(err.to_string(), "an order cannot go from completed to pending");
+    }
+}

@@ -1,0 +1,131 @@
+//! Claiming tasks, keeping their leases alive, and handing back claims that
+//! were never started.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgConnection;
+
+use super::{ClaimedTask, Lease, QueueError, TaskId};
+
+/// Leases up to `limit` due tasks of the given `kinds` to `worker` for
+/// `lease`, oldest `run_at` first. Rows another claimer has locked are
+/// skipped, never waited for, so any number of workers claim concurrently and
+/// no task is handed to two of them.
+pub async fn claim_batch(
+    conn: &mut PgConnection,
+    worker: &Arc<str>,
+    kinds: &[String],
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<ClaimedTask>, QueueError> {
+    let rows = sqlx::query!(
+        r#"
+        WITH claimable AS MATERIALIZED (
+            SELECT id
+            FROM tasks
+            WHERE state = 'available' AND run_at <= now() AND kind = ANY($2)
+            ORDER BY run_at, id
+            LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE tasks AS t
+        SET state = 'running',
+            attempts = t.attempts + 1,
+            locked_by = $1,
+            locked_until = now() + make_interval(secs => $4),
+            attempted_at = now()
+        FROM claimable
+        WHERE t.id = claimable.id
+        RETURNING t.id AS "id: TaskId", t.kind, t.payload, t.attempts, t.max_attempts, t.created_at
+        "#,
+        &**worker,
+        kinds,
+        limit,
+        lease.as_secs_f64(),
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ClaimedTask {
+            id: row.id,
+            kind: row.kind,
+            payload: row.payload,
+            attempt: row.attempts,
+            max_attempts: row.max_attempts,
+            created_at: row.created_at,
+            lease: Lease {
+                task: row.id,
+                worker: Arc::clone(worker),
+                attempt: row.attempts,
+            },
+        })
+        .collect())
+}
+
+/// Pushes the expiry of `leases` (all held by one worker) to now + `lease`.
+/// Returns the tasks whose leases were renewed; a lease missing from the
+/// answer was lost (rescued after it expired), and its step should stop.
+pub async fn extend_leases(
+    conn: &mut PgConnection,
+    worker: &str,
+    leases: &[Lease],
+    lease: Duration,
+) -> Result<Vec<TaskId>, QueueError> {
+    let (ids, attempts) = split(leases);
+    let renewed = sqlx::query_scalar!(
+        r#"
+        UPDATE tasks AS t
+        SET locked_until = now() + make_interval(secs => $4)
+        FROM unnest($2::bigint[], $3::integer[]) AS held (id, attempt)
+        WHERE t.id = held.id
+          AND t.attempts = held.attempt
+          AND t.state = 'running'
+          AND t.locked_by = $1
+        RETURNING t.id AS "id: TaskId"
+        "#,
+        worker,
+        &ids,
+        &attempts,
+        lease.as_secs_f64(),
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(renewed)
+}
+
+/// Hands claims that never started back to `available` at once, as if they
+/// had not been claimed (the attempt is not counted). Used on shutdown.
+pub async fn return_unstarted(
+    conn: &mut PgConnection,
+    worker: &str,
+    leases: &[Lease],
+) -> Result<u64, QueueError> {
+    let (ids, attempts) = split(leases);
+    let returned = sqlx::query!(
+        r#"
+        UPDATE tasks AS t
+        SET state = 'available',
+            attempts = t.attempts - 1,
+            locked_by = NULL,
+            locked_until = NULL,
+            attempted_at = NULL
+        FROM unnest($2::bigint[], $3::integer[]) AS held (id, attempt)
+        WHERE t.id = held.id
+          AND t.attempts = held.attempt
+          AND t.state = 'running'
+          AND t.locked_by = $1
+        "#,
+        worker,
+        &ids,
+        &attempts,
+    )
+    .execute(conn)
+    .await?;
+    Ok(returned.rows_affected())
+}
+
+fn split(leases: &[Lease]) -> (Vec<i64>, Vec<i32>) {
+    leases.iter().map(|l| (l.task.0, l.attempt)).unzip()
+}

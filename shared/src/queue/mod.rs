@@ -1,0 +1,60 @@
+//! The durable task queue, on PostgreSQL alone.
+//!
+//! A task is a row in `tasks`. Its states, and who moves it between them:
+//!
+//! | state       | meaning                              | entered by                         | left by                |
+//! |-------------|--------------------------------------|------------------------------------|------------------------|
+//! | `available` | waiting for `run_at`                 | [`enqueue`], a retry, a rescue, an operator's [`retry_dead`], a shutdown returning an unstarted claim | [`claim_batch`], cancellation |
+//! | `running`   | leased by one worker until `locked_until` | [`claim_batch`]               | [`complete_if_running`], [`retry_if_running`], [`kill_if_running`], [`rescue_expired`] |
+//! | `completed` | done; pruned after the retention period | [`complete_if_running`]          | [`delete_completed`]    |
+//! | `dead`      | attempts spent or a permanent error  | [`kill_if_running`], [`retry_if_running`] on the last attempt, [`rescue_expired`] | [`retry_dead`] |
+//! | `cancelled` | withdrawn before it ran              | the caller's own transaction        | never                   |
+//!
+//! The guarantees, and how they are kept:
+//!
+//! - **Enqueue is transactional.** [`enqueue`] writes inside the caller's
+//!   transaction and sends a `NOTIFY` on [`WAKEUP_CHANNEL`]; PostgreSQL
+//!   delivers it only on commit, and folds identical notifications of one
+//!   transaction into one. A rolled-back enqueue leaves nothing.
+//! - **A claim is exclusive.** [`claim_batch`] locks candidate rows with
+//!   `FOR UPDATE SKIP LOCKED` in a materialized CTE (so the planner cannot
+//!   lock more rows than the limit), and turns them into leases: `running`,
+//!   `locked_by` the worker, `locked_until` now + lease, `attempts + 1`.
+//! - **Every change of a running task is fenced** on (`state = 'running'`,
+//!   `locked_by`, `attempts`). A worker whose lease was rescued and re-claimed
+//!   matches zero rows and gets [`QueueError::LeaseLost`]: it writes nothing,
+//!   because the caller's transaction must then be rolled back.
+//! - **Leases expire.** A worker extends its leases with [`extend_leases`]
+//!   while steps run. Any worker may call [`rescue_expired`]; it skips rows
+//!   another rescuer holds, so rescuers never fight or double-count.
+//! - **Every attempt leaves a row** in `task_attempts` (worker, start, end,
+//!   outcome, error), written by the same statement that ends the attempt.
+//!
+//! Functions that change state take a `&mut PgConnection`, so the caller
+//! chooses the transaction (pass `&mut *tx`) — the saga completes a step, moves
+//! its order and enqueues the next step in one.
+
+mod backoff;
+mod claim;
+mod enqueue;
+mod error;
+mod finish;
+mod operator;
+mod rescue;
+mod retention;
+mod task;
+
+pub use backoff::Backoff;
+pub use claim::{claim_batch, extend_leases, return_unstarted};
+pub use enqueue::enqueue;
+pub use error::QueueError;
+pub use finish::{
+    RetryOutcome, complete_if_running, interrupt_if_running, kill_if_running, retry_if_running,
+};
+pub use operator::retry_dead;
+pub use rescue::{rescue_expired, Rescued};
+pub use retention::delete_completed;
+pub use task::{AttemptOutcome, ClaimedTask, Lease, NewTask, TaskId, TaskState};
+
+/// The `LISTEN`/`NOTIFY` channel on which committed enqueues wake idle workers.
+pub const WAKEUP_CHANNEL: &str = "asynccheckout_tasks";

@@ -1,0 +1,34 @@
+//! What an operator does to the queue by hand.
+
+use sqlx::PgConnection;
+
+use super::{QueueError, TaskId};
+
+/// Brings a `dead` task back to `available` now. Its attempts and their
+/// history are kept; it is given one more attempt than it has used, so the
+/// attempt numbers keep counting up.
+pub async fn retry_dead(conn: &mut PgConnection, id: TaskId) -> Result<(), QueueError> {
+    let revived = sqlx::query!(
+        r#"
+        UPDATE tasks
+        SET state = 'available',
+            run_at = now(),
+            finished_at = NULL,
+            max_attempts = greatest(max_attempts, attempts + 1)
+        WHERE id = $1 AND state = 'dead'
+        "#,
+        id.0,
+    )
+    .execute(&mut *conn)
+    .await?;
+    if revived.rows_affected() == 1 {
+        return Ok(());
+    }
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM tasks WHERE id = $1) AS "exists!""#,
+        id.0
+    )
+    .fetch_one(conn)
+    .await?;
+    Err(if exists { QueueError::NotDead(id) } else { QueueError::NotFound(id) })
+}

@@ -1,0 +1,38 @@
+//! Pruning: completed tasks (and, by cascade, their attempts) are deleted
+//! once older than the retention period, a small batch at a time so that the
+//! deletes never hold many locks or bloat one transaction. Dead tasks are
+//! kept: they wait for an operator.
+
+use std::time::Duration;
+
+use sqlx::PgConnection;
+
+use super::QueueError;
+
+/// Deletes up to `batch` tasks that completed more than `older_than` ago.
+/// Returns how many were deleted; fewer than `batch` means none are left.
+pub async fn delete_completed(
+    conn: &mut PgConnection,
+    older_than: Duration,
+    batch: i64,
+) -> Result<u64, QueueError> {
+    let deleted = sqlx::query!(
+        r#"
+        WITH expired AS MATERIALIZED (
+            SELECT id
+            FROM tasks
+            WHERE state = 'completed' AND finished_at < now() - make_interval(secs => $1)
+            ORDER BY finished_at
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        )
+        DELETE FROM tasks
+        WHERE id IN (SELECT id FROM expired)
+        "#,
+        older_than.as_secs_f64(),
+        batch,
+    )
+    .execute(conn)
+    .await?;
+    Ok(deleted.rows_affected())
+}

@@ -1,0 +1,115 @@
+//! The queue's nouns: tasks to enqueue, claimed tasks, and the lease that
+//! fences every change a worker makes to a task it runs.
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A task's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(transparent)]
+#[serde(transparent)]
+pub struct TaskId(pub i64);
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// `task_state` in the database; the table in the module docs says who moves
+/// a task between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "task_state", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    Available,
+    Running,
+    Completed,
+    Dead,
+    Cancelled,
+}
+
+/// How one attempt ended (`attempt_outcome` in the database).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "attempt_outcome", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// The step succeeded and the task completed.
+    Succeeded,
+    /// The step failed transiently; the task runs again after a backoff.
+    Retried,
+    /// The step failed permanently, or on its last attempt: the task is dead.
+    Failed,
+    /// The worker stopped renewing its lease (it crashed or hung); rescued.
+    LeaseExpired,
+    /// The worker shut down before the step finished; handed back at once.
+    Interrupted,
+}
+
+/// A task to put on the queue.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    /// Which handler runs it, e.g. `charge_payment`.
+    pub kind: String,
+    /// The handler's input.
+    pub payload: serde_json::Value,
+    /// Attempts before it is dead.
+    pub max_attempts: i32,
+    /// Not before this time; `None` is now.
+    pub run_at: Option<DateTime<Utc>>,
+}
+
+impl NewTask {
+    pub const DEFAULT_MAX_ATTEMPTS: i32 = 10;
+
+    pub fn new(kind: impl Into<String>, payload: serde_json::Value) -> Self {
+        Self {
+            kind: kind.into(),
+            payload,
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            run_at: None,
+        }
+    }
+
+    pub fn max_attempts(mut self, max_attempts: i32) -> Self {
+        self.max_attempts = max_attempts;
+        self
+    }
+
+    pub fn run_at(mut self, run_at: DateTime<Utc>) -> Self {
+        self.run_at = Some(run_at);
+        self
+    }
+}
+
+/// The right to change one attempt of one task: the fence every finishing
+/// write must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub task: TaskId,
+    pub worker: Arc<str>,
+    pub attempt: i32,
+}
+
+/// A task a worker has claimed and now runs under its lease.
+#[derive(Debug, Clone)]
+pub struct ClaimedTask {
+    pub id: TaskId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    /// This attempt's number, from 1.
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub lease: Lease,
+}
+
+impl ClaimedTask {
+    /// Whether a failure of this attempt makes the task dead.
+    pub fn is_last_attempt(&self) -> bool {
+        self.attempt >= self.max_attempts
+    }
+}

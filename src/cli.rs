@@ -1,0 +1,83 @@
+//! The command line: subcommands, and every setting as a flag with an
+//! environment fallback. `asynccheckout --help` and `asynccheckout <cmd>
+//! --help` print these doc comments; the README's configuration table lists
+//! the same names.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+use worker::WorkerConfig;
+
+/// Order orchestration on PostgreSQL alone: the API, the saga workers and the
+/// task queue in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "asynccheckout", version, propagate_version = true)]
+pub struct Cli {
+    /// Log format: `json` for machines, `pretty` for people.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Run saga steps from the task queue; run as many as you like, anywhere.
+    Worker {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        worker: WorkerConfig,
+    },
+    /// Serve the HTTP API (arrives with the order saga).
+    Api,
+    /// Serve the Stripe-shaped payment gateway stand-in (arrives with the order saga).
+    MockGateway,
+    /// Manage API keys (arrives with authentication).
+    Keys,
+    /// Everything in one process for development: database bootstrap,
+    /// migrations and workers.
+    Dev {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        worker: WorkerConfig,
+    },
+}
+
+/// Where the database is, and how to reach it.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection string. When unset: a server on 127.0.0.1:5432
+    /// (as $PGUSER, default postgres) if one answers, otherwise a private
+    /// cluster started from the machine's PostgreSQL binaries in DATA_DIR.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+
+    /// Folder for the private PostgreSQL cluster, when one is needed.
+    #[arg(long, env = "DATA_DIR", default_value = ".asynccheckout")]
+    pub data_dir: PathBuf,
+
+    /// Connections this process may open.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_max_connections: u32,
+
+    /// Apply pending migrations at start (they take an advisory lock, so
+    /// processes starting together are safe). Turn off when a separate
+    /// `migrate` step owns the schema.
+    #[arg(long, env = "MIGRATE_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate_on_start: bool,
+}

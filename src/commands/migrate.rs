@@ -1,0 +1,10 @@
+//! `asynccheckout migrate`: apply pending migrations and exit.
+
+use crate::cli::DatabaseArgs;
+use crate::database;
+
+pub async fn run(mut args: DatabaseArgs) -> anyhow::Result<()> {
+    args.migrate_on_start = true;
+    database::open(&args, "asynccheckout-migrate").await?;
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! From the command line's database settings to a ready pool: bootstrap a
+//! server if none is configured, create the database, apply migrations.
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use shared::db::{self, PoolSettings, bootstrap};
+use sqlx::PgPool;
+
+use crate::cli::DatabaseArgs;
+
+/// A pool, and the private cluster behind it if we started one: keep this
+/// alive for as long as the pool is used; dropping it stops that cluster.
+pub struct Database {
+    pub pool: PgPool,
+    _cluster: Option<bootstrap::PrivateCluster>,
+}
+
+/// Settles on a server, makes sure the database exists and, when asked,
+/// applies the migrations.
+pub async fn open(args: &DatabaseArgs, application_name: &str) -> anyhow::Result<Database> {
+    let configured = args.database_url.as_ref().map(|url| url.expose_secret());
+    let found = bootstrap::resolve(configured, &args.data_dir).await?;
+    tracing::info!(source = found.source, "using PostgreSQL");
+    db::ensure_database_exists(&found.url)
+        .await
+        .context("could not reach PostgreSQL to create the database (is DATABASE_URL right?)")?;
+    let settings = PoolSettings {
+        max_connections: args.database_max_connections,
+        application_name: application_name.to_owned(),
+        ..PoolSettings::default()
+    };
+    let pool = db::connect(&found.url, &settings).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    if args.migrate_on_start {
+        migrate(&pool).await?;
+    }
+    Ok(Database {
+        pool,
+        _cluster: found.cluster,
+    })
+}
+
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    shared::MIGRATOR
+        .run(pool)
+        .await
+        .context("applying the database migrations failed")?;
+    tracing::info!("database schema is current");
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! AsyncCheckout's worker runtime.
+//!
+//! A [`Worker`] is one process's share of the work: it claims tasks from the
+//! PostgreSQL queue ([`shared::queue`]) up to its free slots, runs each with
+//! the [`StepHandler`] registered for its kind, keeps the leases of running
+//! steps alive, and finishes every attempt with a fenced write. Alongside, it
+//! listens for enqueue notifications, rescues expired leases and prunes old
+//! completed tasks. Any number of workers, in any number of processes, share
+//! one database; none of them keeps state of its own.
+
+mod builtin;
+mod config;
+mod context;
+mod handler;
+mod heartbeat;
+mod maintenance;
+mod runtime;
+mod wakeup;
+
+pub use builtin::NoopHandler;
+pub use config::WorkerConfig;
+pub use context::StepContext;
+pub use handler::{Registry, StepError, StepHandler};
+pub use runtime::{Worker, WorkerError};

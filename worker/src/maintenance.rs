@@ -1,0 +1,97 @@
+//! The background chores every worker shares: rescuing expired leases and
+//! pruning completed tasks. Several workers doing them at once split the rows
+//! (`SKIP LOCKED`) rather than fight over them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use shared::queue::{self, TaskState};
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Rows per rescue or prune statement.
+const BATCH: i64 = 500;
+/// How often retention runs.
+const RETENTION_EVERY: Duration = Duration::from_secs(60);
+
+/// Rescues expired leases every `every` (jittered) until `stop` fires, and
+/// wakes this worker's fetcher when it put tasks back.
+pub(crate) async fn rescue_loop(
+    pool: PgPool,
+    every: Duration,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    while pause(every, &stop).await {
+        loop {
+            let rescued = match pool.acquire().await {
+                Ok(mut conn) => queue::rescue_expired(&mut conn, BATCH).await,
+                Err(e) => Err(e.into()),
+            };
+            match rescued {
+                Ok(rescued) => {
+                    for task in &rescued {
+                        tracing::warn!(
+                            task_id = %task.id,
+                            kind = %task.kind,
+                            attempt = task.attempt,
+                            lost_by = %task.worker,
+                            dead = task.state == TaskState::Dead,
+                            "rescued a task whose lease expired"
+                        );
+                    }
+                    if !rescued.is_empty() {
+                        wake.notify_one();
+                    }
+                    if (rescued.len() as i64) < BATCH {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "lease rescue failed; trying again later");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Deletes completed tasks older than `retention`, a batch at a time, every
+/// minute until `stop` fires.
+pub(crate) async fn retention_loop(pool: PgPool, retention: Duration, stop: CancellationToken) {
+    while pause(RETENTION_EVERY, &stop).await {
+        let mut total = 0;
+        loop {
+            let deleted = match pool.acquire().await {
+                Ok(mut conn) => queue::delete_completed(&mut conn, retention, BATCH).await,
+                Err(e) => Err(e.into()),
+            };
+            match deleted {
+                Ok(n) => {
+                    total += n;
+                    if (n as i64) < BATCH || stop.is_cancelled() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning completed tasks failed; trying again later");
+                    break;
+                }
+            }
+        }
+        if total > 0 {
+            tracing::info!(deleted = total, "pruned completed tasks past retention");
+        }
+    }
+}
+
+/// Sleeps about `every` (jittered by ±20%); false when `stop` fired instead.
+async fn pause(every: Duration, stop: &CancellationToken) -> bool {
+    let jittered = every.mul_f64(rand::rng().random_range(0.8..=1.2));
+    tokio::select! {
+        _ = stop.cancelled() => false,
+        _ = tokio::time::sleep(jittered) => true,
+    }
+}

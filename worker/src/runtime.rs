@@ -1,0 +1,372 @@
+//! The worker's main loop.
+//!
+//! One fetcher claims tasks, never more than the free slots of a semaphore
+//! sized to the concurrency, and spawns each step into a `JoinSet`. It looks
+//! for work when notified of an enqueue, when its last claim came back full
+//! (there may be more), and otherwise on a jittered poll. Beside it run the
+//! notification listener, the lease heartbeat, the rescuer and retention.
+//!
+//! On shutdown the fetcher stops claiming; running steps get the grace period
+//! to finish; any still running then are stopped and handed back at once
+//! (`interrupted`), rather than left for their leases to expire.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use shared::queue::{self, ClaimedTask, QueueError, RetryOutcome};
+use sqlx::PgPool;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
+use tracing::Instrument;
+
+use crate::heartbeat::{self, InFlight};
+use crate::{Registry, StepContext, StepError, StepHandler, WorkerConfig, maintenance, wakeup};
+
+/// Longest error text kept in an attempt record.
+const MAX_ERROR_LEN: usize = 2_000;
+/// Longest pause after the database refused a claim.
+const CLAIM_RETRY_MAX: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("the worker has no step handlers registered, so it would never claim anything")]
+    NoHandlers,
+}
+
+/// One process's worker: claims, runs and finishes tasks until shut down.
+#[derive(Debug)]
+pub struct Worker {
+    pool: PgPool,
+    registry: Arc<Registry>,
+    config: WorkerConfig,
+    /// Written into every lease and attempt this worker takes.
+    id: Arc<str>,
+}
+
+impl Worker {
+    pub fn new(pool: PgPool, registry: Registry, config: WorkerConfig) -> Self {
+        let id = Arc::from(config.resolved_worker_id());
+        Self {
+            pool,
+            registry: Arc::new(registry),
+            config,
+            id,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Runs until `shutdown` fires, then drains and returns.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), WorkerError> {
+        if self.registry.is_empty() {
+            return Err(WorkerError::NoHandlers);
+        }
+        let wake = Arc::new(Notify::new());
+        let in_flight = Arc::new(InFlight::default());
+        // The helpers outlive the fetcher: leases must be renewed while draining.
+        let helpers_stop = CancellationToken::new();
+        let mut helpers = JoinSet::new();
+        helpers.spawn(wakeup::listen(
+            self.pool.clone(),
+            Arc::clone(&wake),
+            helpers_stop.clone(),
+        ));
+        helpers.spawn(heartbeat::renew_leases(
+            self.pool.clone(),
+            Arc::clone(&self.id),
+            Arc::clone(&in_flight),
+            self.config.lease(),
+            helpers_stop.clone(),
+        ));
+        helpers.spawn(maintenance::rescue_loop(
+            self.pool.clone(),
+            self.config.rescue_interval(),
+            Arc::clone(&wake),
+            helpers_stop.clone(),
+        ));
+        helpers.spawn(maintenance::retention_loop(
+            self.pool.clone(),
+            self.config.retention(),
+            helpers_stop.clone(),
+        ));
+        tracing::info!(
+            worker_id = %self.id,
+            kinds = ?self.registry.kinds(),
+            concurrency = self.config.concurrency,
+            "worker started"
+        );
+
+        let mut steps = JoinSet::new();
+        self.fetch_until(&shutdown, &wake, &in_flight, &mut steps).await;
+        self.drain(steps, &in_flight).await;
+
+        helpers_stop.cancel();
+        while helpers.join_next().await.is_some() {}
+        tracing::info!(worker_id = %self.id, "worker stopped");
+        Ok(())
+    }
+
+    async fn fetch_until(
+        &self,
+        shutdown: &CancellationToken,
+        wake: &Notify,
+        in_flight: &Arc<InFlight>,
+        steps: &mut JoinSet<()>,
+    ) {
+        let slots = Arc::new(Semaphore::new(self.config.concurrency as usize));
+        let kinds = self.registry.kinds();
+        let mut look_now = true;
+        let mut claim_retry = Duration::from_millis(100);
+        loop {
+            while steps.try_join_next().is_some() {}
+            if !look_now {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(jittered(self.config.poll_interval())) => {}
+                }
+            }
+            if slots.available_permits() == 0 {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    freed = Arc::clone(&slots).acquire_owned() => drop(freed),
+                }
+            }
+            if shutdown.is_cancelled() {
+                return;
+            }
+            let free = slots.available_permits();
+            let claimed = match self.pool.acquire().await {
+                Ok(mut conn) => {
+                    let limit = i64::try_from(free).unwrap_or(i64::MAX);
+                    queue::claim_batch(&mut conn, &self.id, &kinds, limit, self.config.lease()).await
+                }
+                Err(e) => Err(e.into()),
+            };
+            let tasks = match claimed {
+                Ok(tasks) => tasks,
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = claim_retry.as_millis() as u64, "claim failed");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(claim_retry) => {}
+                    }
+                    claim_retry = (claim_retry * 2).min(CLAIM_RETRY_MAX);
+                    look_now = true;
+                    continue;
+                }
+            };
+            claim_retry = Duration::from_millis(100);
+            look_now = tasks.len() == free;
+            if shutdown.is_cancelled() {
+                self.return_unstarted(tasks).await;
+                return;
+            }
+            for task in tasks {
+                match Arc::clone(&slots).try_acquire_owned() {
+                    Ok(slot) => {
+                        steps.spawn(self.execute(Arc::new(task), slot, Arc::clone(in_flight)));
+                    }
+                    // Only the fetcher takes slots, so this cannot happen; if
+                    // it did, the task goes back rather than overrunning.
+                    Err(_) => self.return_unstarted(vec![task]).await,
+                }
+            }
+        }
+    }
+
+    /// One attempt of one task, from handler to recorded outcome.
+    fn execute(
+        &self,
+        task: Arc<ClaimedTask>,
+        slot: OwnedSemaphorePermit,
+        in_flight: Arc<InFlight>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let pool = self.pool.clone();
+        let registry = Arc::clone(&self.registry);
+        let backoff = self.config.backoff();
+        let span = tracing::info_span!(
+            "step",
+            task_id = %task.id,
+            kind = %task.kind,
+            attempt = task.attempt,
+            worker_id = %task.lease.worker,
+        );
+        async move {
+            let _slot = slot;
+            let Some(handler) = registry.get(&task.kind) else {
+                // Claims ask only for registered kinds.
+                return;
+            };
+            let stop = CancellationToken::new();
+            in_flight.insert(Arc::clone(&task), stop.clone());
+            let ctx = Arc::new(StepContext::new(pool.clone(), task.lease.clone(), stop));
+            let started = tokio::time::Instant::now();
+            let result = run_isolated(Arc::clone(&handler), Arc::clone(&task), Arc::clone(&ctx)).await;
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            match record(&pool, handler.as_ref(), &task, &ctx, result, backoff.delay(task.attempt)).await {
+                Ok(Recorded::Completed) => tracing::debug!(elapsed_ms, "step completed"),
+                Ok(Recorded::Retrying(error)) => {
+                    tracing::warn!(elapsed_ms, error = %error, "step failed; will retry")
+                }
+                Ok(Recorded::Dead(error)) => {
+                    tracing::error!(elapsed_ms, error = %error, "step failed for good; task is dead")
+                }
+                Err(QueueError::LeaseLost { .. }) => tracing::warn!(
+                    elapsed_ms,
+                    "lease lost before the outcome was recorded; nothing was written"
+                ),
+                Err(e) => tracing::error!(
+                    elapsed_ms,
+                    error = %e,
+                    "could not record the step's outcome; the task will be rescued when its lease expires"
+                ),
+            }
+            in_flight.remove(task.id);
+        }
+        .instrument(span)
+    }
+
+    /// Waits up to the grace period for running steps; stops and hands back
+    /// whatever is still running after it.
+    async fn drain(&self, mut steps: JoinSet<()>, in_flight: &InFlight) {
+        let grace = self.config.shutdown_grace();
+        if !steps.is_empty() {
+            tracing::info!(running = steps.len(), grace_secs = grace.as_secs(), "draining running steps");
+        }
+        let drained = tokio::time::timeout(grace, async {
+            while steps.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_ok() {
+            return;
+        }
+        in_flight.stop_all();
+        steps.abort_all();
+        while steps.join_next().await.is_some() {}
+        for task in in_flight.tasks() {
+            match self.interrupt(&task).await {
+                Ok(outcome) => tracing::warn!(task_id = %task.id, ?outcome, "handed back a step cut short by shutdown"),
+                Err(e) => tracing::error!(task_id = %task.id, error = %e, "could not hand back an interrupted step; it will be rescued after its lease"),
+            }
+            in_flight.remove(task.id);
+        }
+    }
+
+    async fn interrupt(&self, task: &ClaimedTask) -> Result<RetryOutcome, QueueError> {
+        let mut tx = self.pool.begin().await?;
+        let outcome = queue::interrupt_if_running(&mut tx, &task.lease).await?;
+        if outcome == RetryOutcome::Dead {
+            if let Some(handler) = self.registry.get(&task.kind) {
+                handler.on_dead(task, "interrupted on its last attempt", &mut tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn return_unstarted(&self, tasks: Vec<ClaimedTask>) {
+        if tasks.is_empty() {
+            return;
+        }
+        let leases: Vec<_> = tasks.into_iter().map(|t| t.lease).collect();
+        let returned = match self.pool.acquire().await {
+            Ok(mut conn) => queue::return_unstarted(&mut conn, &self.id, &leases).await,
+            Err(e) => Err(e.into()),
+        };
+        match returned {
+            Ok(n) => tracing::info!(returned = n, "handed back claims that never started"),
+            Err(e) => tracing::warn!(error = %e, "could not hand back unstarted claims; they will be rescued after their lease"),
+        }
+    }
+}
+
+/// Runs the handler in a task of its own, so that a panic in it becomes a
+/// retryable failure instead of a lost worker slot, and so that aborting the
+/// attempt aborts the handler too.
+async fn run_isolated(
+    handler: Arc<dyn StepHandler>,
+    task: Arc<ClaimedTask>,
+    ctx: Arc<StepContext>,
+) -> Result<(), StepError> {
+    let handle = AbortOnDropHandle::new(tokio::spawn(async move { handler.run(&task, &ctx).await }));
+    match handle.await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => Err(StepError::retryable(format!("the step panicked: {}", panic_message(e)))),
+        Err(e) => Err(StepError::retryable(format!("the step was aborted: {e}"))),
+    }
+}
+
+fn panic_message(error: tokio::task::JoinError) -> String {
+    let payload = error.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
+}
+
+/// What became of an attempt.
+enum Recorded {
+    Completed,
+    Retrying(String),
+    Dead(String),
+}
+
+/// Writes the attempt's outcome, fenced on its lease.
+async fn record(
+    pool: &PgPool,
+    handler: &dyn StepHandler,
+    task: &ClaimedTask,
+    ctx: &StepContext,
+    result: Result<(), StepError>,
+    retry_delay: Duration,
+) -> Result<Recorded, QueueError> {
+    let error = match result {
+        Ok(()) if ctx.has_completed() => return Ok(Recorded::Completed),
+        Ok(()) => {
+            let mut conn = pool.acquire().await?;
+            queue::complete_if_running(&mut conn, &task.lease).await?;
+            return Ok(Recorded::Completed);
+        }
+        Err(StepError::LeaseLost(e)) => return Err(e),
+        Err(error) => error,
+    };
+    let text = truncate(error.chain(), MAX_ERROR_LEN);
+    let mut tx = pool.begin().await?;
+    let dead = match error {
+        StepError::Permanent(_) => {
+            queue::kill_if_running(&mut tx, &task.lease, &text).await?;
+            true
+        }
+        _ => queue::retry_if_running(&mut tx, &task.lease, &text, retry_delay).await? == RetryOutcome::Dead,
+    };
+    if dead {
+        handler.on_dead(task, &text, &mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(if dead { Recorded::Dead(text) } else { Recorded::Retrying(text) })
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+/// `every` scaled by a random factor in [0.5, 1.0], so idle workers don't
+/// poll in lockstep.
+fn jittered(every: Duration) -> Duration {
+    every.mul_f64(rand::rng().random_range(0.5..=1.0))
+}

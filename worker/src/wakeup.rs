@@ -1,0 +1,65 @@
+//! Waking the fetcher when work is enqueued.
+//!
+//! A dedicated connection `LISTEN`s on [`WAKEUP_CHANNEL`]; each notification
+//! pokes the fetcher. When the connection drops, the fetcher is poked too
+//! (notifications sent meanwhile are lost, so it should look for itself) and
+//! the listener reconnects with a capped backoff. Polling in the fetcher
+//! covers whatever slips through.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shared::queue::WAKEUP_CHANNEL;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+const RECONNECT_DELAY_MAX: Duration = Duration::from_secs(10);
+
+/// Listens until `stop` fires, calling `wake.notify_one()` per notification.
+pub(crate) async fn listen(pool: PgPool, wake: Arc<Notify>, stop: CancellationToken) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match subscribe(&pool).await {
+            Ok(mut listener) => {
+                delay = Duration::from_millis(100);
+                // Anything enqueued while we were not listening is unannounced.
+                wake.notify_one();
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        received = listener.try_recv() => match received {
+                            Ok(Some(_)) => wake.notify_one(),
+                            Ok(None) => {
+                                // sqlx reconnects and re-listens on the next call.
+                                tracing::warn!("notification connection lost; reconnecting");
+                                wake.notify_one();
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "notification listener failed; reconnecting");
+                                break;
+                            }
+                        },
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                retry_in_ms = delay.as_millis() as u64,
+                "cannot listen for task notifications; polling meanwhile"
+            ),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(RECONNECT_DELAY_MAX);
+    }
+}
+
+async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(WAKEUP_CHANNEL).await?;
+    Ok(listener)
+}
