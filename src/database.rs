@@ -29,7 +29,8 @@ pub async fn open(args: &DatabaseArgs, application_name: &str) -> anyhow::Result
         application_name: application_name.to_owned(),
         ..PoolSettings::default()
     };
-    let pool = db::connect(&found.url, &settings).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    let pool =
+        db::connect(&found.url, &settings).context("DATABASE_URL is not a valid PostgreSQL URL")?;
     if args.migrate_on_start {
         migrate(&pool).await?;
     }

@@ -15,7 +15,10 @@ pub fn on_signal() -> anyhow::Result<CancellationToken> {
             _ = term.recv() => "SIGTERM",
             _ = int.recv() => "SIGINT",
         };
-        tracing::info!(signal = name, "shutting down; send it again to stop at once");
+        tracing::info!(
+            signal = name,
+            "shutting down; send it again to stop at once"
+        );
         trigger.cancel();
         tokio::select! {
             _ = term.recv() => {}

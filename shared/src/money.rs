@@ -121,9 +121,15 @@ mod tests {
     #[test]
     fn arithmetic_reports_overflow_instead_of_wrapping() {
         let big = Cents::new(i64::MAX).expect("non-negative");
-        assert!(big.checked_add(Cents::new(1).expect("non-negative")).is_none());
+        assert!(
+            big.checked_add(Cents::new(1).expect("non-negative"))
+                .is_none()
+        );
         assert!(big.checked_mul(2).is_none());
-        assert_eq!(Cents::new(1999).and_then(|c| c.checked_mul(2)), Cents::new(3998));
+        assert_eq!(
+            Cents::new(1999).and_then(|c| c.checked_mul(2)),
+            Cents::new(3998)
+        );
     }
 
     #[test]

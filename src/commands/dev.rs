@@ -14,7 +14,10 @@ pub async fn run(args: DatabaseArgs, config: WorkerConfig) -> anyhow::Result<()>
     let worker = Worker::new(db.pool.clone(), super::worker::registry(), config);
     // The one line scripts wait for (shared/spec/config.md); the API fields
     // join it when the API exists.
-    println!("ready worker={} (the API arrives with the order saga; no key is needed yet)", worker.id());
+    println!(
+        "ready worker={} (the API arrives with the order saga; no key is needed yet)",
+        worker.id()
+    );
     worker.run(shutdown).await?;
     db.pool.close().await;
     Ok(())

@@ -8,7 +8,9 @@ use crate::{database, shutdown};
 pub async fn run(args: DatabaseArgs, config: WorkerConfig) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
     let db = database::open(&args, "asynccheckout-worker").await?;
-    Worker::new(db.pool.clone(), registry(), config).run(shutdown).await?;
+    Worker::new(db.pool.clone(), registry(), config)
+        .run(shutdown)
+        .await?;
     db.pool.close().await;
     Ok(())
 }

@@ -23,7 +23,9 @@ impl StepHandler for NoopHandler {
         let sleep_ms = match task.payload.get("sleep_ms") {
             None => 0,
             Some(value) => value.as_u64().ok_or_else(|| {
-                StepError::permanent(format!("payload.sleep_ms must be a whole number, not {value}"))
+                StepError::permanent(format!(
+                    "payload.sleep_ms must be a whole number, not {value}"
+                ))
             })?,
         };
         if sleep_ms > 0 {

@@ -9,7 +9,7 @@ use shared::queue::Backoff;
 pub struct WorkerConfig {
     /// Steps this process runs at once; it claims only as many tasks as it
     /// has free slots.
-    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long = "worker-concurrency", env = "WORKER_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub concurrency: u32,
 
     /// This worker's name in leases and attempt records (default: hostname-pid).
@@ -23,7 +23,7 @@ pub struct WorkerConfig {
 
     /// How long a claim is valid without renewal. Running steps renew it every
     /// third of this; a crashed worker's tasks are rescued after it.
-    #[arg(long, env = "TASK_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long = "task-lease-secs", env = "TASK_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub lease_secs: u64,
 
     /// Fallback polling interval (jittered) when no notification arrives.
@@ -43,7 +43,11 @@ pub struct WorkerConfig {
     pub rescue_interval_secs: u64,
 
     /// Completed tasks (with their attempts) are deleted after this many hours.
-    #[arg(long, env = "TASK_RETENTION_HOURS", default_value_t = 168)]
+    #[arg(
+        long = "task-retention-hours",
+        env = "TASK_RETENTION_HOURS",
+        default_value_t = 168
+    )]
     pub retention_hours: u64,
 }
 

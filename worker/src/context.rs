@@ -16,8 +16,8 @@ pub struct StepContext {
     pool: PgPool,
     /// The fence for every write that finishes this attempt.
     lease: Lease,
-    /// Fires when the lease is lost or the shutdown grace period runs out:
-    /// whatever the step does next will not be kept.
+    /// Fires when the heartbeat finds the lease lost: whatever the step
+    /// writes next will be refused by the fence.
     stop: CancellationToken,
     /// Set once the step completed itself with [`Self::complete_with`].
     completed: AtomicBool,
@@ -41,8 +41,9 @@ impl StepContext {
         &self.lease
     }
 
-    /// Completes when the step should give up (lease lost, or shutdown grace
-    /// exhausted). Long steps `select!` on it.
+    /// Completes when the step should give up because its lease was lost.
+    /// Long steps `select!` on it. (Past the shutdown grace period a step is
+    /// aborted outright.)
     pub fn stopped(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
         self.stop.cancelled()
     }

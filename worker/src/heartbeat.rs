@@ -29,11 +29,17 @@ impl InFlight {
     }
 
     pub(crate) fn tasks(&self) -> Vec<Arc<ClaimedTask>> {
-        self.lock().values().map(|(task, _)| Arc::clone(task)).collect()
+        self.lock()
+            .values()
+            .map(|(task, _)| Arc::clone(task))
+            .collect()
     }
 
     pub(crate) fn leases(&self) -> Vec<Lease> {
-        self.lock().values().map(|(task, _)| task.lease.clone()).collect()
+        self.lock()
+            .values()
+            .map(|(task, _)| task.lease.clone())
+            .collect()
     }
 
     /// Signals the step holding `lease`, if it is still running.
@@ -45,11 +51,9 @@ impl InFlight {
         }
     }
 
-    pub(crate) fn stop_all(&self) {
-        self.lock().values().for_each(|(_, stop)| stop.cancel());
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, (Arc<ClaimedTask>, CancellationToken)>> {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<TaskId, (Arc<ClaimedTask>, CancellationToken)>> {
         // The map stays consistent even if a holder panicked.
         self.steps.lock().unwrap_or_else(PoisonError::into_inner)
     }

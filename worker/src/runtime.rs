@@ -102,7 +102,8 @@ impl Worker {
         );
 
         let mut steps = JoinSet::new();
-        self.fetch_until(&shutdown, &wake, &in_flight, &mut steps).await;
+        self.fetch_until(&shutdown, &wake, &in_flight, &mut steps)
+            .await;
         self.drain(steps, &in_flight).await;
 
         helpers_stop.cancel();
@@ -144,7 +145,8 @@ impl Worker {
             let claimed = match self.pool.acquire().await {
                 Ok(mut conn) => {
                     let limit = i64::try_from(free).unwrap_or(i64::MAX);
-                    queue::claim_batch(&mut conn, &self.id, &kinds, limit, self.config.lease()).await
+                    queue::claim_batch(&mut conn, &self.id, &kinds, limit, self.config.lease())
+                        .await
                 }
                 Err(e) => Err(e.into()),
             };
@@ -237,22 +239,27 @@ impl Worker {
     async fn drain(&self, mut steps: JoinSet<()>, in_flight: &InFlight) {
         let grace = self.config.shutdown_grace();
         if !steps.is_empty() {
-            tracing::info!(running = steps.len(), grace_secs = grace.as_secs(), "draining running steps");
+            tracing::info!(
+                running = steps.len(),
+                grace_secs = grace.as_secs(),
+                "draining running steps"
+            );
         }
-        let drained = tokio::time::timeout(grace, async {
-            while steps.join_next().await.is_some() {}
-        })
-        .await;
+        let drained =
+            tokio::time::timeout(grace, async { while steps.join_next().await.is_some() {} }).await;
         if drained.is_ok() {
             return;
         }
-        in_flight.stop_all();
         steps.abort_all();
         while steps.join_next().await.is_some() {}
         for task in in_flight.tasks() {
             match self.interrupt(&task).await {
-                Ok(outcome) => tracing::warn!(task_id = %task.id, ?outcome, "handed back a step cut short by shutdown"),
-                Err(e) => tracing::error!(task_id = %task.id, error = %e, "could not hand back an interrupted step; it will be rescued after its lease"),
+                Ok(outcome) => {
+                    tracing::warn!(task_id = %task.id, ?outcome, "handed back a step cut short by shutdown")
+                }
+                Err(e) => {
+                    tracing::error!(task_id = %task.id, error = %e, "could not hand back an interrupted step; it will be rescued after its lease")
+                }
             }
             in_flight.remove(task.id);
         }
@@ -263,7 +270,9 @@ impl Worker {
         let outcome = queue::interrupt_if_running(&mut tx, &task.lease).await?;
         if outcome == RetryOutcome::Dead {
             if let Some(handler) = self.registry.get(&task.kind) {
-                handler.on_dead(task, "interrupted on its last attempt", &mut tx).await?;
+                handler
+                    .on_dead(task, "interrupted on its last attempt", &mut tx)
+                    .await?;
             }
         }
         tx.commit().await?;
@@ -281,7 +290,9 @@ impl Worker {
         };
         match returned {
             Ok(n) => tracing::info!(returned = n, "handed back claims that never started"),
-            Err(e) => tracing::warn!(error = %e, "could not hand back unstarted claims; they will be rescued after their lease"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not hand back unstarted claims; they will be rescued after their lease")
+            }
         }
     }
 }
@@ -294,10 +305,14 @@ async fn run_isolated(
     task: Arc<ClaimedTask>,
     ctx: Arc<StepContext>,
 ) -> Result<(), StepError> {
-    let handle = AbortOnDropHandle::new(tokio::spawn(async move { handler.run(&task, &ctx).await }));
+    let handle =
+        AbortOnDropHandle::new(tokio::spawn(async move { handler.run(&task, &ctx).await }));
     match handle.await {
         Ok(result) => result,
-        Err(e) if e.is_panic() => Err(StepError::retryable(format!("the step panicked: {}", panic_message(e)))),
+        Err(e) if e.is_panic() => Err(StepError::retryable(format!(
+            "the step panicked: {}",
+            panic_message(e)
+        ))),
         Err(e) => Err(StepError::retryable(format!("the step was aborted: {e}"))),
     }
 }
@@ -344,13 +359,20 @@ async fn record(
             queue::kill_if_running(&mut tx, &task.lease, &text).await?;
             true
         }
-        _ => queue::retry_if_running(&mut tx, &task.lease, &text, retry_delay).await? == RetryOutcome::Dead,
+        _ => {
+            queue::retry_if_running(&mut tx, &task.lease, &text, retry_delay).await?
+                == RetryOutcome::Dead
+        }
     };
     if dead {
         handler.on_dead(task, &text, &mut tx).await?;
     }
     tx.commit().await?;
-    Ok(if dead { Recorded::Dead(text) } else { Recorded::Retrying(text) })
+    Ok(if dead {
+        Recorded::Dead(text)
+    } else {
+        Recorded::Retrying(text)
+    })
 }
 
 fn truncate(mut text: String, max: usize) -> String {

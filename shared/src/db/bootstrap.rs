@@ -159,14 +159,22 @@ impl PrivateCluster {
             cluster.run(
                 cluster
                     .pg_command("initdb")
-                    .args(["--auth=trust", "--username=postgres", "--encoding=UTF8", "--no-sync"])
+                    .args([
+                        "--auth=trust",
+                        "--username=postgres",
+                        "--encoding=UTF8",
+                        "--no-sync",
+                    ])
                     .arg("--pgdata")
                     .arg(&data_dir),
                 "initdb",
             )?;
         }
         if let Some(port) = cluster.running_port() {
-            tracing::info!(port, "reusing the private PostgreSQL cluster that is already running");
+            tracing::info!(
+                port,
+                "reusing the private PostgreSQL cluster that is already running"
+            );
             cluster.port = port;
             return Ok(cluster);
         }
@@ -252,7 +260,9 @@ impl Drop for PrivateCluster {
             .arg(&self.data_dir)
             .output();
         match stopped {
-            Ok(out) if out.status.success() => tracing::info!("stopped the private PostgreSQL cluster"),
+            Ok(out) if out.status.success() => {
+                tracing::info!("stopped the private PostgreSQL cluster")
+            }
             Ok(out) => tracing::warn!(
                 stderr = %String::from_utf8_lossy(&out.stderr).trim(),
                 "could not stop the private PostgreSQL cluster"

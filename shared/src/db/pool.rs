@@ -42,13 +42,15 @@ impl Default for PoolSettings {
 /// run a query.
 pub fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
-    let options = options.application_name(&settings.application_name).options([
-        ("statement_timeout", millis(settings.statement_timeout)),
-        (
-            "idle_in_transaction_session_timeout",
-            millis(settings.idle_in_transaction_timeout),
-        ),
-    ]);
+    let options = options
+        .application_name(&settings.application_name)
+        .options([
+            ("statement_timeout", millis(settings.statement_timeout)),
+            (
+                "idle_in_transaction_session_timeout",
+                millis(settings.idle_in_transaction_timeout),
+            ),
+        ]);
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)

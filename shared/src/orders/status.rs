@@ -78,7 +78,10 @@ impl OrderStatus {
         if self.can_transition_to(next) {
             Ok(next)
         } else {
-            Err(IllegalTransition { from: self, to: next })
+            Err(IllegalTransition {
+                from: self,
+                to: next,
+            })
         }
     }
 
@@ -155,7 +158,12 @@ mod tests {
 
     #[test]
     fn a_refused_move_says_which_move() {
-        let err = Completed.transition_to(Pending).expect_err("must be refused");
-        assert_eq!(err.to_string(), "an order cannot go from completed to pending");
+        let err = Completed
+            .transition_to(Pending)
+            .expect_err("must be refused");
+        assert_eq!(
+            err.to_string(),
+            "an order cannot go from completed to pending"
+        );
     }
 }

@@ -26,7 +26,9 @@ impl Default for Backoff {
 impl Backoff {
     /// The un-jittered delay after failed attempt `attempt` (from 1).
     pub fn ceiling(&self, attempt: i32) -> Duration {
-        let doublings = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(62);
+        let doublings = u32::try_from(attempt.saturating_sub(1))
+            .unwrap_or(0)
+            .min(62);
         self.base
             .checked_mul(1u32.checked_shl(doublings).unwrap_or(u32::MAX))
             .map_or(self.cap, |delay| delay.min(self.cap))
@@ -71,7 +73,10 @@ mod tests {
             let ceiling = backoff.ceiling(attempt);
             for _ in 0..200 {
                 let delay = backoff.delay(attempt);
-                assert!(delay >= ceiling / 2 && delay <= ceiling, "{delay:?} vs {ceiling:?}");
+                assert!(
+                    delay >= ceiling / 2 && delay <= ceiling,
+                    "{delay:?} vs {ceiling:?}"
+                );
             }
         }
         assert_eq!(backoff.delay_with(3, 0.0), 2 * SECOND);

@@ -63,7 +63,14 @@ pub async fn interrupt_if_running(
     lease: &Lease,
 ) -> Result<RetryOutcome, QueueError> {
     let error = "interrupted: the worker shut down before the step finished";
-    end_attempt_early(conn, lease, error, Duration::ZERO, AttemptOutcome::Interrupted).await
+    end_attempt_early(
+        conn,
+        lease,
+        error,
+        Duration::ZERO,
+        AttemptOutcome::Interrupted,
+    )
+    .await
 }
 
 /// An attempt that ended without success: the task runs again after `delay`

@@ -30,5 +30,9 @@ pub async fn retry_dead(conn: &mut PgConnection, id: TaskId) -> Result<(), Queue
     )
     .fetch_one(conn)
     .await?;
-    Err(if exists { QueueError::NotDead(id) } else { QueueError::NotFound(id) })
+    Err(if exists {
+        QueueError::NotDead(id)
+    } else {
+        QueueError::NotFound(id)
+    })
 }

@@ -22,7 +22,10 @@ pub struct Rescued {
 /// Returns up to `limit` tasks whose leases have expired to `available`, or
 /// to `dead` when their attempts are spent; the lost attempt counts as a
 /// failure with the error "lease expired".
-pub async fn rescue_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<Rescued>, QueueError> {
+pub async fn rescue_expired(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<Rescued>, QueueError> {
     let rows = sqlx::query!(
         r#"
         WITH expired AS MATERIALIZED (
