@@ -1,0 +1,106 @@
+//! How the runtime records failures: retries, death, panics, and steps that
+//! complete themselves inside their own transaction.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shared::queue::{self, ClaimedTask, NewTask};
+use worker::{StepContext, StepError, StepHandler};
+
+use crate::helpers::*;
+
+const POLL: Duration = Duration::from_millis(50);
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_retryable_failure_is_retried_until_attempts_run_out_then_dead(pool: sqlx::PgPool) {
+    let buried = Arc::new(AtomicU32::new(0));
+    let worker = RunningWorker::start(&pool, Failing { permanent: false, buried: buried.clone() }, config(POLL));
+
+    let id = enqueue(&pool, serde_json::json!({}), 3).await;
+    wait_for_state(&pool, id, "dead").await;
+    worker.shut_down().await;
+
+    let outcomes = outcomes(&pool, id).await;
+    assert_eq!(
+        outcomes,
+        [
+            ("retried".to_owned(), Some("attempt 1 failed".to_owned())),
+            ("retried".to_owned(), Some("attempt 2 failed".to_owned())),
+            ("failed".to_owned(), Some("attempt 3 failed".to_owned())),
+        ]
+    );
+    assert_eq!(buried.load(Ordering::SeqCst), 1, "on_dead runs once, with the death");
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_permanent_failure_is_not_retried(pool: sqlx::PgPool) {
+    let buried = Arc::new(AtomicU32::new(0));
+    let worker = RunningWorker::start(&pool, Failing { permanent: true, buried: buried.clone() }, config(POLL));
+
+    let id = enqueue(&pool, serde_json::json!({}), 10).await;
+    wait_for_state(&pool, id, "dead").await;
+    worker.shut_down().await;
+
+    assert_eq!(outcomes(&pool, id).await, [("failed".to_owned(), Some("attempt 1 failed".to_owned()))]);
+    assert_eq!(buried.load(Ordering::SeqCst), 1);
+}
+
+/// Panics on its first attempt, succeeds on the next.
+struct PanicsOnce;
+
+#[async_trait]
+impl StepHandler for PanicsOnce {
+    async fn run(&self, task: &ClaimedTask, _ctx: &StepContext) -> Result<(), StepError> {
+        if task.attempt == 1 {
+            panic!("bug in step");
+        }
+        Ok(())
+    }
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_panicking_step_is_recorded_and_retried_not_lost(pool: sqlx::PgPool) {
+    let worker = RunningWorker::start(&pool, PanicsOnce, config(POLL));
+
+    let id = enqueue(&pool, serde_json::json!({}), 3).await;
+    wait_for_state(&pool, id, "completed").await;
+    worker.shut_down().await;
+
+    let outcomes = outcomes(&pool, id).await;
+    assert_eq!(outcomes.len(), 2);
+    assert_eq!(outcomes[0].0, "retried");
+    assert!(outcomes[0].1.as_deref().unwrap_or_default().contains("panicked: bug in step"));
+    assert_eq!(outcomes[1], ("succeeded".to_owned(), None));
+}
+
+/// Enqueues a follow-up task in the same transaction that completes its own.
+struct Chains;
+
+#[async_trait]
+impl StepHandler for Chains {
+    async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
+        let mut tx = ctx.pool().begin().await?;
+        let hop = task.payload["hop"].as_i64().unwrap_or(0);
+        if hop < 2 {
+            queue::enqueue(&mut tx, &NewTask::new(KIND, serde_json::json!({ "hop": hop + 1 }))).await?;
+        }
+        ctx.complete_with(tx).await
+    }
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_step_completes_and_enqueues_its_successor_in_one_transaction(pool: sqlx::PgPool) {
+    let worker = RunningWorker::start(&pool, Chains, config(POLL));
+
+    enqueue(&pool, serde_json::json!({ "hop": 0 }), 3).await;
+    eventually("the three hops to complete", Duration::from_secs(20), || async {
+        (count(&pool, "SELECT count(*) FROM tasks WHERE state = 'completed'").await == 3).then_some(())
+    })
+    .await;
+    worker.shut_down().await;
+
+    assert_eq!(count(&pool, "SELECT count(*) FROM tasks").await, 3);
+    assert_eq!(count(&pool, "SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded'").await, 3);
+}

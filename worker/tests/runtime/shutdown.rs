@@ -1,0 +1,48 @@
+//! Shutdown: running steps finish within the grace period; past it they are
+//! handed back at once instead of waiting for their leases to expire.
+
+use std::time::Duration;
+
+use worker::NoopHandler;
+
+use crate::helpers::*;
+
+async fn running(pool: &sqlx::PgPool) -> i64 {
+    count(pool, "SELECT count(*) FROM tasks WHERE state = 'running'").await
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn shutdown_lets_running_steps_finish_within_the_grace_period(pool: sqlx::PgPool) {
+    let worker = RunningWorker::start(&pool, NoopHandler, config(Duration::from_millis(50)));
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(enqueue(&pool, serde_json::json!({ "sleep_ms": 500 }), 3).await);
+    }
+    eventually("four steps running", Duration::from_secs(20), || async {
+        (running(&pool).await == 4).then_some(())
+    })
+    .await;
+
+    worker.shut_down().await;
+
+    for id in ids {
+        assert_eq!(state(&pool, id).await, "completed");
+    }
+    assert_eq!(running(&pool).await, 0);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn steps_still_running_after_the_grace_period_are_handed_back_at_once(pool: sqlx::PgPool) {
+    let mut settings = config(Duration::from_millis(50));
+    settings.shutdown_grace_secs = 1;
+    let worker = RunningWorker::start(&pool, NoopHandler, settings);
+    let id = enqueue(&pool, serde_json::json!({ "sleep_ms": 600_000 }), 3).await;
+    wait_for_state(&pool, id, "running").await;
+
+    worker.shut_down().await;
+
+    assert_eq!(state(&pool, id).await, "available", "handed back, not left for its lease to expire");
+    let outcomes = outcomes(&pool, id).await;
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].0, "interrupted");
+}
