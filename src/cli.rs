@@ -48,6 +48,13 @@ pub enum Command {
     MockGateway,
     /// Manage API keys (arrives with authentication).
     Keys,
+    /// Find or start the development database, print its URL on one line
+    /// (`ready database_url=…`), and keep a private cluster running until
+    /// SIGTERM/SIGINT. The test script uses it.
+    Database {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Everything in one process for development: database bootstrap,
     /// migrations and workers.
     Dev {

@@ -12,6 +12,8 @@ use crate::cli::DatabaseArgs;
 /// alive for as long as the pool is used; dropping it stops that cluster.
 pub struct Database {
     pub pool: PgPool,
+    /// The connection string settled on (it may carry a password: don't log it).
+    pub url: String,
     _cluster: Option<bootstrap::PrivateCluster>,
 }
 
@@ -36,6 +38,7 @@ pub async fn open(args: &DatabaseArgs, application_name: &str) -> anyhow::Result
     }
     Ok(Database {
         pool,
+        url: found.url,
         _cluster: found.cluster,
     })
 }

@@ -4,6 +4,7 @@ use anyhow::bail;
 
 use crate::cli::Command;
 
+mod database;
 mod dev;
 mod migrate;
 mod worker;
@@ -13,6 +14,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Migrate { database } => migrate::run(database).await,
         Command::Worker { database, worker } => worker::run(database, worker).await,
         Command::Dev { database, worker } => dev::run(database, worker).await,
+        Command::Database { database } => database::run(database).await,
         Command::Api => not_yet("api", "the order saga (issue #3)"),
         Command::MockGateway => not_yet("mock-gateway", "the order saga (issue #3)"),
         Command::Keys => not_yet("keys", "API keys (issue #4)"),

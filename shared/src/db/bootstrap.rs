@@ -2,8 +2,9 @@
 //!
 //! In order:
 //! 1. `DATABASE_URL`, when set, is used as it is.
-//! 2. A server answering on `127.0.0.1:5432` is used, as `$PGUSER` (default
-//!    `postgres`), with the database [`DEFAULT_DATABASE`].
+//! 2. A server answering on `127.0.0.1:5432` that lets `$PGUSER` (default
+//!    `postgres`) in without a password is used, with the database
+//!    [`DEFAULT_DATABASE`].
 //! 3. Otherwise a private cluster is created (once) and started from the
 //!    machine's own PostgreSQL binaries (`initdb`/`pg_ctl` on `PATH`, in
 //!    `pg_config --bindir`, or under `/usr/lib/postgresql/*/bin`) in a folder
@@ -18,6 +19,8 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
+
+use sqlx::Connection;
 
 /// The database used when the URL is not given.
 pub const DEFAULT_DATABASE: &str = "asynccheckout";
@@ -60,12 +63,24 @@ pub async fn resolve(
         });
     }
     let user = std::env::var("PGUSER").unwrap_or_else(|_| "postgres".to_owned());
+    let local = format!("postgres://{user}@127.0.0.1:5432");
     if local_server_answers().await {
-        return Ok(Bootstrapped {
-            url: format!("postgres://{user}@127.0.0.1:5432/{DEFAULT_DATABASE}"),
-            cluster: None,
-            source: "the server on 127.0.0.1:5432",
-        });
+        match sqlx::PgConnection::connect(&format!("{local}/postgres")).await {
+            Ok(conn) => {
+                let _ = conn.close().await;
+                return Ok(Bootstrapped {
+                    url: format!("{local}/{DEFAULT_DATABASE}"),
+                    cluster: None,
+                    source: "the server on 127.0.0.1:5432",
+                });
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                user,
+                "the server on 127.0.0.1:5432 answers but will not let us in without a password; \
+                 starting a private cluster instead (set DATABASE_URL to use that server)"
+            ),
+        }
     }
     let Some(bin_dir) = find_postgres_binaries() else {
         return Err(BootstrapError::NoServer);

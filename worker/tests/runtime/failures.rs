@@ -16,7 +16,14 @@ const POLL: Duration = Duration::from_millis(50);
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn a_retryable_failure_is_retried_until_attempts_run_out_then_dead(pool: sqlx::PgPool) {
     let buried = Arc::new(AtomicU32::new(0));
-    let worker = RunningWorker::start(&pool, Failing { permanent: false, buried: buried.clone() }, config(POLL));
+    let worker = RunningWorker::start(
+        &pool,
+        Failing {
+            permanent: false,
+            buried: buried.clone(),
+        },
+        config(POLL),
+    );
 
     let id = enqueue(&pool, serde_json::json!({}), 3).await;
     wait_for_state(&pool, id, "dead").await;
@@ -31,19 +38,33 @@ async fn a_retryable_failure_is_retried_until_attempts_run_out_then_dead(pool: s
             ("failed".to_owned(), Some("attempt 3 failed".to_owned())),
         ]
     );
-    assert_eq!(buried.load(Ordering::SeqCst), 1, "on_dead runs once, with the death");
+    assert_eq!(
+        buried.load(Ordering::SeqCst),
+        1,
+        "on_dead runs once, with the death"
+    );
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn a_permanent_failure_is_not_retried(pool: sqlx::PgPool) {
     let buried = Arc::new(AtomicU32::new(0));
-    let worker = RunningWorker::start(&pool, Failing { permanent: true, buried: buried.clone() }, config(POLL));
+    let worker = RunningWorker::start(
+        &pool,
+        Failing {
+            permanent: true,
+            buried: buried.clone(),
+        },
+        config(POLL),
+    );
 
     let id = enqueue(&pool, serde_json::json!({}), 10).await;
     wait_for_state(&pool, id, "dead").await;
     worker.shut_down().await;
 
-    assert_eq!(outcomes(&pool, id).await, [("failed".to_owned(), Some("attempt 1 failed".to_owned()))]);
+    assert_eq!(
+        outcomes(&pool, id).await,
+        [("failed".to_owned(), Some("attempt 1 failed".to_owned()))]
+    );
     assert_eq!(buried.load(Ordering::SeqCst), 1);
 }
 
@@ -71,7 +92,13 @@ async fn a_panicking_step_is_recorded_and_retried_not_lost(pool: sqlx::PgPool) {
     let outcomes = outcomes(&pool, id).await;
     assert_eq!(outcomes.len(), 2);
     assert_eq!(outcomes[0].0, "retried");
-    assert!(outcomes[0].1.as_deref().unwrap_or_default().contains("panicked: bug in step"));
+    assert!(
+        outcomes[0]
+            .1
+            .as_deref()
+            .unwrap_or_default()
+            .contains("panicked: bug in step")
+    );
     assert_eq!(outcomes[1], ("succeeded".to_owned(), None));
 }
 
@@ -84,7 +111,11 @@ impl StepHandler for Chains {
         let mut tx = ctx.pool().begin().await?;
         let hop = task.payload["hop"].as_i64().unwrap_or(0);
         if hop < 2 {
-            queue::enqueue(&mut tx, &NewTask::new(KIND, serde_json::json!({ "hop": hop + 1 }))).await?;
+            queue::enqueue(
+                &mut tx,
+                &NewTask::new(KIND, serde_json::json!({ "hop": hop + 1 })),
+            )
+            .await?;
         }
         ctx.complete_with(tx).await
     }
@@ -95,12 +126,29 @@ async fn a_step_completes_and_enqueues_its_successor_in_one_transaction(pool: sq
     let worker = RunningWorker::start(&pool, Chains, config(POLL));
 
     enqueue(&pool, serde_json::json!({ "hop": 0 }), 3).await;
-    eventually("the three hops to complete", Duration::from_secs(20), || async {
-        (count(&pool, "SELECT count(*) FROM tasks WHERE state = 'completed'").await == 3).then_some(())
-    })
+    eventually(
+        "the three hops to complete",
+        Duration::from_secs(20),
+        || async {
+            (count(
+                &pool,
+                "SELECT count(*) FROM tasks WHERE state = 'completed'",
+            )
+            .await
+                == 3)
+                .then_some(())
+        },
+    )
     .await;
     worker.shut_down().await;
 
     assert_eq!(count(&pool, "SELECT count(*) FROM tasks").await, 3);
-    assert_eq!(count(&pool, "SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded'").await, 3);
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded'"
+        )
+        .await,
+        3
+    );
 }

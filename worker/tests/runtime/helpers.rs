@@ -56,9 +56,12 @@ pub fn config(poll: Duration) -> WorkerConfig {
 
 pub async fn enqueue(pool: &PgPool, payload: serde_json::Value, max_attempts: i32) -> TaskId {
     let mut tx = pool.begin().await.unwrap();
-    let id = queue::enqueue(&mut tx, &NewTask::new(KIND, payload).max_attempts(max_attempts))
-        .await
-        .unwrap();
+    let id = queue::enqueue(
+        &mut tx,
+        &NewTask::new(KIND, payload).max_attempts(max_attempts),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     id
 }
@@ -72,11 +75,13 @@ pub async fn state(pool: &PgPool, id: TaskId) -> String {
 }
 
 pub async fn outcomes(pool: &PgPool, id: TaskId) -> Vec<(String, Option<String>)> {
-    sqlx::query_as("SELECT outcome::text, error FROM task_attempts WHERE task_id = $1 ORDER BY attempt")
-        .bind(id.0)
-        .fetch_all(pool)
-        .await
-        .unwrap()
+    sqlx::query_as(
+        "SELECT outcome::text, error FROM task_attempts WHERE task_id = $1 ORDER BY attempt",
+    )
+    .bind(id.0)
+    .fetch_all(pool)
+    .await
+    .unwrap()
 }
 
 pub async fn count(pool: &PgPool, sql: &str) -> i64 {
@@ -94,15 +99,20 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(tokio::time::Instant::now() < until, "timed out after {deadline:?} waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < until,
+            "timed out after {deadline:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
 pub async fn wait_for_state(pool: &PgPool, id: TaskId, wanted: &str) {
-    eventually(&format!("task {id} to be {wanted}"), Duration::from_secs(20), || async {
-        (state(pool, id).await == wanted).then_some(())
-    })
+    eventually(
+        &format!("task {id} to be {wanted}"),
+        Duration::from_secs(20),
+        || async { (state(pool, id).await == wanted).then_some(()) },
+    )
     .await;
 }
 
@@ -127,7 +137,11 @@ pub struct Failing {
 impl StepHandler for Failing {
     async fn run(&self, task: &ClaimedTask, _ctx: &StepContext) -> Result<(), StepError> {
         let message = format!("attempt {} failed", task.attempt);
-        Err(if self.permanent { StepError::permanent(message) } else { StepError::retryable(message) })
+        Err(if self.permanent {
+            StepError::permanent(message)
+        } else {
+            StepError::retryable(message)
+        })
     }
 
     async fn on_dead(

@@ -41,7 +41,11 @@ async fn steps_still_running_after_the_grace_period_are_handed_back_at_once(pool
 
     worker.shut_down().await;
 
-    assert_eq!(state(&pool, id).await, "available", "handed back, not left for its lease to expire");
+    assert_eq!(
+        state(&pool, id).await,
+        "available",
+        "handed back, not left for its lease to expire"
+    );
     let outcomes = outcomes(&pool, id).await;
     assert_eq!(outcomes.len(), 1);
     assert_eq!(outcomes[0].0, "interrupted");

@@ -7,14 +7,19 @@ use tokio::sync::mpsc;
 use crate::helpers::*;
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
-async fn a_committed_enqueue_wakes_an_idle_worker_well_before_its_poll_interval(pool: sqlx::PgPool) {
+async fn a_committed_enqueue_wakes_an_idle_worker_well_before_its_poll_interval(
+    pool: sqlx::PgPool,
+) {
     let poll = Duration::from_secs(60);
     let (seen, mut steps) = mpsc::unbounded_channel();
     let worker = RunningWorker::start(&pool, Reporting(seen), config(poll));
 
     // A first task proves the worker is up and has gone idle after it.
     let first = enqueue(&pool, serde_json::json!({}), 3).await;
-    let (ran, _) = tokio::time::timeout(Duration::from_secs(20), steps.recv()).await.unwrap().unwrap();
+    let (ran, _) = tokio::time::timeout(Duration::from_secs(20), steps.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ran, first);
     // And its listener is subscribed.
     eventually("the worker to LISTEN", Duration::from_secs(10), || async {
@@ -35,7 +40,10 @@ async fn a_committed_enqueue_wakes_an_idle_worker_well_before_its_poll_interval(
         .unwrap();
 
     assert_eq!(ran, second);
-    println!("enqueue commit -> step start: {:?}", at.duration_since(committed));
+    println!(
+        "enqueue commit -> step start: {:?}",
+        at.duration_since(committed)
+    );
     wait_for_state(&pool, second, "completed").await;
     worker.shut_down().await;
 }
