@@ -6,8 +6,11 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use mock_gateway::Faults;
 use secrecy::SecretString;
 use worker::WorkerConfig;
+use worker::gateway::GatewayConfig;
+use worker::mailer::MailConfig;
 
 /// Order orchestration on PostgreSQL alone: the API, the saga workers and the
 /// task queue in one binary.
@@ -41,11 +44,31 @@ pub enum Command {
         database: DatabaseArgs,
         #[command(flatten)]
         worker: WorkerConfig,
+        #[command(flatten)]
+        gateway: GatewayConfig,
+        #[command(flatten)]
+        mail: MailConfig,
     },
-    /// Serve the HTTP API (arrives with the order saga).
-    Api,
-    /// Serve the Stripe-shaped payment gateway stand-in (arrives with the order saga).
-    MockGateway,
+    /// Serve the HTTP API: /v1, /docs (Swagger UI), /openapi.json, probes.
+    Api {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        listen: ApiListen,
+        /// On SIGTERM/SIGINT, how long requests in flight get to finish.
+        #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 25)]
+        shutdown_grace_secs: u64,
+    },
+    /// Serve the Stripe-shaped payment gateway stand-in (state in memory).
+    MockGateway {
+        /// Address to serve on.
+        #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8081")]
+        listen_addr: String,
+        #[command(flatten)]
+        faults: Faults,
+    },
+    /// Print the OpenAPI document the API serves (the committed openapi.json).
+    Openapi,
     /// Manage API keys (arrives with authentication).
     Keys,
     /// Find or start the development database, print its URL on one line
@@ -56,13 +79,33 @@ pub enum Command {
         database: DatabaseArgs,
     },
     /// Everything in one process for development: database bootstrap,
-    /// migrations and workers.
+    /// migrations, the API, workers, the mock gateway and a demo catalog.
     Dev {
         #[command(flatten)]
         database: DatabaseArgs,
         #[command(flatten)]
+        listen: ApiListen,
+        #[command(flatten)]
         worker: WorkerConfig,
+        /// Use this payment gateway instead of starting the mock one in-process.
+        #[arg(long, env = "GATEWAY_URL")]
+        gateway_url: Option<String>,
+        /// Per-call timeout of gateway calls.
+        #[arg(long, env = "GATEWAY_TIMEOUT_MS", default_value_t = 5_000)]
+        gateway_timeout_ms: u64,
+        #[command(flatten)]
+        mail: MailConfig,
+        #[command(flatten)]
+        faults: Faults,
     },
+}
+
+/// Where the API listens.
+#[derive(Debug, Clone, Args)]
+pub struct ApiListen {
+    /// Address to serve the API on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
+    pub listen_addr: String,
 }
 
 /// Where the database is, and how to reach it.

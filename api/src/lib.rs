@@ -1,4 +1,92 @@
-//! AsyncCheckout's HTTP API.
+//! AsyncCheckout's HTTP API (poem + poem-openapi).
 //!
-//! The orders and catalog endpoints (poem + poem-openapi) arrive with the
-//! order saga; until then the binary's `api` subcommand says so and exits.
+//! [`app`] builds the whole service: the `/v1` operations, `/docs` (Swagger
+//! UI), `/openapi.json` (the spec, byte-identical to the committed
+//! `openapi.json`), the probes, and the middleware every request passes:
+//! request ids, the body guard (413/415/400), and problem+json for every
+//! error. [`serve`] runs it until shut down.
+
+pub mod http;
+pub mod routes;
+pub mod views;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use poem::listener::TcpAcceptor;
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::OpenApiService;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use routes::catalog::CatalogApi;
+use routes::orders::OrdersApi;
+use routes::probes::ProbesApi;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+}
+
+type Apis = (OrdersApi, CatalogApi, ProbesApi);
+
+fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new((OrdersApi, CatalogApi, ProbesApi), "AsyncCheckout", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Order orchestration on PostgreSQL alone. Place an order (202), then watch it move \
+             pending → paid → confirmed → completed, or end failed, cancelled or refunded. \
+             Every error is application/problem+json (RFC 9457).",
+        )
+}
+
+/// The OpenAPI document, exactly as served at `/openapi.json`.
+pub fn openapi_json() -> String {
+    service().spec()
+}
+
+/// The whole HTTP service.
+pub fn app(state: AppState) -> impl Endpoint {
+    let service = service();
+    let spec = service.spec();
+    let docs = service.swagger_ui();
+    Route::new()
+        .nest("/", service)
+        .nest("/docs", docs)
+        .at(
+            "/openapi.json",
+            poem::endpoint::make_sync(move |_| {
+                poem::Response::builder().content_type("application/json").body(spec.clone())
+            }),
+        )
+        .around(http::guard::guard)
+        .around(http::request_id::request_id)
+        .data(state)
+}
+
+/// A bound socket, ready to serve.
+pub struct Bound {
+    acceptor: TcpAcceptor,
+    /// The address actually bound (port 0 picks a free one).
+    pub addr: SocketAddr,
+}
+
+/// Binds `addr`, e.g. `127.0.0.1:8080` or `127.0.0.1:0`.
+pub async fn bind(addr: &str) -> std::io::Result<Bound> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    Ok(Bound { acceptor: TcpAcceptor::from_tokio(listener)?, addr })
+}
+
+/// Serves [`app`] until `shutdown` fires, then lets requests in flight finish
+/// for up to `grace`.
+pub async fn serve(
+    bound: Bound,
+    state: AppState,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> std::io::Result<()> {
+    poem::Server::new_with_acceptor(bound.acceptor)
+        .run_with_graceful_shutdown(app(state), async move { shutdown.cancelled().await }, Some(grace))
+        .await
+}

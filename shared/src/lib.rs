@@ -1,11 +1,13 @@
 //! AsyncCheckout's shared core: the domain types, database access and the
 //! PostgreSQL task queue that the API and the workers are built on.
 //!
-//! - [`orders`]: order states and the transitions the saga may make.
+//! - [`catalog`]: products, prices and stock.
+//! - [`orders`]: orders, their states and the transitions the saga may make.
 //! - [`money`]: integer minor units and ISO 4217 currencies.
 //! - [`queue`]: the durable task queue (enqueue, claim, lease, finish, rescue).
 //! - [`db`]: the connection pool, the migrations, and the database bootstrap.
 
+pub mod catalog;
 pub mod db;
 pub mod money;
 pub mod orders;

@@ -4,19 +4,32 @@ use anyhow::bail;
 
 use crate::cli::Command;
 
+mod api;
 mod database;
 mod dev;
 mod migrate;
+mod mock_gateway;
 mod worker;
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Migrate { database } => migrate::run(database).await,
-        Command::Worker { database, worker } => worker::run(database, worker).await,
-        Command::Dev { database, worker } => dev::run(database, worker).await,
+        Command::Worker { database, worker, gateway, mail } => {
+            worker::run(database, worker, gateway, mail).await
+        }
+        Command::Api { database, listen, shutdown_grace_secs } => {
+            api::run(database, listen, shutdown_grace_secs).await
+        }
+        Command::MockGateway { listen_addr, faults } => mock_gateway::run(&listen_addr, faults).await,
+        Command::Openapi => {
+            println!("{}", ::api::openapi_json());
+            Ok(())
+        }
+        Command::Dev { database, listen, worker, gateway_url, gateway_timeout_ms, mail, faults } => {
+            dev::run(dev::Settings { database, listen, worker, gateway_url, gateway_timeout_ms, mail, faults })
+                .await
+        }
         Command::Database { database } => database::run(database).await,
-        Command::Api => not_yet("api", "the order saga (issue #3)"),
-        Command::MockGateway => not_yet("mock-gateway", "the order saga (issue #3)"),
         Command::Keys => not_yet("keys", "API keys (issue #4)"),
     }
 }

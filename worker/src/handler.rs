@@ -22,12 +22,14 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub trait StepHandler: Send + Sync + 'static {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError>;
 
-    /// Called in the transaction that makes the task dead (permanent error or
-    /// last attempt spent), so the step can record the consequence — say,
-    /// move its order — atomically with it. Does nothing by default.
+    /// Called in the transaction that makes a task of this kind dead — a
+    /// permanent error, the last attempt failing, or the last attempt's lease
+    /// expiring — so the step can record the consequence (say, move its
+    /// order) atomically with the death. `payload` is the task's. Does
+    /// nothing by default.
     async fn on_dead(
         &self,
-        _task: &ClaimedTask,
+        _payload: &serde_json::Value,
         _error: &str,
         _conn: &mut PgConnection,
     ) -> Result<(), sqlx::Error> {

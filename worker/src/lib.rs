@@ -7,14 +7,20 @@
 //! listens for enqueue notifications, rescues expired leases and prunes old
 //! completed tasks. Any number of workers, in any number of processes, share
 //! one database; none of them keeps state of its own.
+//!
+//! [`steps`] holds the order saga's handlers, with the [`gateway`] client and
+//! the [`mailer`] they call.
 
 mod builtin;
 mod config;
 mod context;
+pub mod gateway;
 mod handler;
 mod heartbeat;
+pub mod mailer;
 mod maintenance;
 mod runtime;
+pub mod steps;
 mod wakeup;
 
 pub use builtin::NoopHandler;

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use shared::queue::{self, TaskState};
+use shared::queue::{self, QueueError, Rescued, TaskState};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+use crate::Registry;
 
 /// Rows per rescue or prune statement.
 const BATCH: i64 = 500;
@@ -17,20 +19,19 @@ const BATCH: i64 = 500;
 const RETENTION_EVERY: Duration = Duration::from_secs(60);
 
 /// Rescues expired leases every `every` (jittered) until `stop` fires, and
-/// wakes this worker's fetcher when it put tasks back.
+/// wakes this worker's fetcher when it put tasks back. A task that dies in
+/// the rescue (its last attempt was lost) gets its handler's `on_dead` in the
+/// same transaction.
 pub(crate) async fn rescue_loop(
     pool: PgPool,
+    registry: Arc<Registry>,
     every: Duration,
     wake: Arc<Notify>,
     stop: CancellationToken,
 ) {
     while pause(every, &stop).await {
         loop {
-            let rescued = match pool.acquire().await {
-                Ok(mut conn) => queue::rescue_expired(&mut conn, BATCH).await,
-                Err(e) => Err(e.into()),
-            };
-            match rescued {
+            match rescue_batch(&pool, &registry).await {
                 Ok(rescued) => {
                     for task in &rescued {
                         tracing::warn!(
@@ -56,6 +57,20 @@ pub(crate) async fn rescue_loop(
             }
         }
     }
+}
+
+/// One rescue transaction: expired leases back to `available`, or to `dead`
+/// with the kind's `on_dead` consequences.
+async fn rescue_batch(pool: &PgPool, registry: &Registry) -> Result<Vec<Rescued>, QueueError> {
+    let mut tx = pool.begin().await?;
+    let rescued = queue::rescue_expired(&mut tx, BATCH).await?;
+    for task in rescued.iter().filter(|t| t.state == TaskState::Dead) {
+        if let Some(handler) = registry.get(&task.kind) {
+            handler.on_dead(&task.payload, &task.error, &mut tx).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(rescued)
 }
 
 /// Deletes completed tasks older than `retention`, a batch at a time, every

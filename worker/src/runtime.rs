@@ -85,6 +85,7 @@ impl Worker {
         ));
         helpers.spawn(maintenance::rescue_loop(
             self.pool.clone(),
+            Arc::clone(&self.registry),
             self.config.rescue_interval(),
             Arc::clone(&wake),
             helpers_stop.clone(),
@@ -271,7 +272,7 @@ impl Worker {
         if outcome == RetryOutcome::Dead {
             if let Some(handler) = self.registry.get(&task.kind) {
                 handler
-                    .on_dead(task, "interrupted on its last attempt", &mut tx)
+                    .on_dead(&task.payload, "interrupted on its last attempt", &mut tx)
                     .await?;
             }
         }
@@ -365,7 +366,7 @@ async fn record(
         }
     };
     if dead {
-        handler.on_dead(task, &text, &mut tx).await?;
+        handler.on_dead(&task.payload, &text, &mut tx).await?;
     }
     tx.commit().await?;
     Ok(if dead {

@@ -1,12 +1,24 @@
-//! Orders: their lifecycle and the saga's vocabulary.
+//! Orders: their lifecycle, how they are placed, read, moved and cancelled.
 //!
-//! The order tables and their queries arrive with the saga; what lives here
-//! now are the rules every layer must agree on: which states exist
-//! ([`OrderStatus`]), which moves between them are legal, and which task kinds
-//! ([`TaskKind`]) move an order along.
+//! Every change of an order's status goes through [`transition`], fenced on
+//! the status the caller expects and written together with its history row.
+//! The API places orders ([`place`]) and cancels them ([`cancel`]); the saga's
+//! steps move them along, each in the transaction that completes its task.
 
+mod cancel;
+mod error;
+mod model;
+mod place;
+mod read;
 mod status;
 mod task_kind;
+mod transition;
 
+pub use cancel::{Cancellation, cancel};
+pub use error::OrderError;
+pub use model::{Failure, HistoryEntry, NewLine, NewOrder, Order, OrderLine, OrderTask};
+pub use place::{Placement, place};
+pub use read::{get, history, lines, list, tasks};
 pub use status::{IllegalTransition, OrderStatus};
 pub use task_kind::{TaskKind, UnknownTaskKind};
+pub use transition::{Transition, transition};

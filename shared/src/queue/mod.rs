@@ -51,7 +51,7 @@ pub use error::QueueError;
 pub use finish::{
     RetryOutcome, complete_if_running, interrupt_if_running, kill_if_running, retry_if_running,
 };
-pub use operator::retry_dead;
+pub use operator::{cancel_unstarted, retry_dead};
 pub use rescue::{Rescued, rescue_expired};
 pub use retention::delete_completed;
 pub use task::{AttemptOutcome, ClaimedTask, Lease, NewTask, TaskId, TaskState};

@@ -36,3 +36,25 @@ pub async fn retry_dead(conn: &mut PgConnection, id: TaskId) -> Result<(), Queue
         QueueError::NotFound(id)
     })
 }
+
+/// Withdraws the order's tasks of `kind` that have never started (available,
+/// no attempt yet) as `cancelled`, in the caller's transaction. Returns how
+/// many; zero means the work has started (or was never there).
+pub async fn cancel_unstarted(
+    conn: &mut PgConnection,
+    order_id: uuid::Uuid,
+    kind: &str,
+) -> Result<u64, QueueError> {
+    let cancelled = sqlx::query!(
+        r#"
+        UPDATE tasks
+        SET state = 'cancelled', finished_at = now()
+        WHERE order_id = $1 AND kind = $2 AND state = 'available' AND attempts = 0
+        "#,
+        order_id,
+        kind,
+    )
+    .execute(conn)
+    .await?;
+    Ok(cancelled.rows_affected())
+}

@@ -11,12 +11,15 @@ use super::{QueueError, TaskId, TaskState};
 pub struct Rescued {
     pub id: TaskId,
     pub kind: String,
+    pub payload: serde_json::Value,
     /// The attempt that was lost.
     pub attempt: i32,
     /// The worker that held the lease.
     pub worker: String,
     /// `available` (it runs again now) or `dead` (that was its last attempt).
     pub state: TaskState,
+    /// The error recorded for the lost attempt.
+    pub error: String,
 }
 
 /// Returns up to `limit` tasks whose leases have expired to `available`, or
@@ -47,7 +50,7 @@ pub async fn rescue_expired(
                 last_error = 'lease expired: worker ' || expired.locked_by || ' stopped renewing it'
             FROM expired
             WHERE t.id = expired.id
-            RETURNING t.id, t.kind, t.attempts, t.state, t.last_error,
+            RETURNING t.id, t.kind, t.payload, t.attempts, t.state, t.last_error,
                       expired.locked_by, expired.attempted_at
         ),
         recorded AS (
@@ -56,8 +59,8 @@ pub async fn rescue_expired(
             SELECT id, attempts, locked_by, attempted_at, now(), 'lease_expired', last_error
             FROM rescued
         )
-        SELECT id AS "id: TaskId", kind, attempts, state AS "state: TaskState",
-               locked_by AS "worker!"
+        SELECT id AS "id: TaskId", kind, payload, attempts, state AS "state: TaskState",
+               locked_by AS "worker!", last_error AS "error!"
         FROM rescued
         "#,
         limit,
@@ -69,9 +72,11 @@ pub async fn rescue_expired(
         .map(|row| Rescued {
             id: row.id,
             kind: row.kind,
+            payload: row.payload,
             attempt: row.attempts,
             worker: row.worker,
             state: row.state,
+            error: row.error,
         })
         .collect())
 }

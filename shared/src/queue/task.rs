@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// A task's row id.
 #[derive(
@@ -62,6 +63,8 @@ pub struct NewTask {
     pub max_attempts: i32,
     /// Not before this time; `None` is now.
     pub run_at: Option<DateTime<Utc>>,
+    /// The order this task moves, if any (listed on the order's view).
+    pub order_id: Option<Uuid>,
 }
 
 impl NewTask {
@@ -73,7 +76,13 @@ impl NewTask {
             payload,
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
             run_at: None,
+            order_id: None,
         }
+    }
+
+    pub fn for_order(mut self, order_id: Uuid) -> Self {
+        self.order_id = Some(order_id);
+        self
     }
 
     pub fn max_attempts(mut self, max_attempts: i32) -> Self {

@@ -146,7 +146,7 @@ impl StepHandler for Failing {
 
     async fn on_dead(
         &self,
-        _task: &ClaimedTask,
+        _payload: &serde_json::Value,
         _error: &str,
         _conn: &mut sqlx::PgConnection,
     ) -> Result<(), sqlx::Error> {

@@ -1,0 +1,170 @@
+//! One error type for every handler, one place that maps it to a status, and
+//! the catch-all that turns every other failure (a route that does not exist,
+//! a body poem-openapi could not parse) into problem+json too.
+//!
+//! A 500 never carries internals: the log has the cause chain, tied to the
+//! response by its `X-Request-Id`.
+
+use poem::http::StatusCode;
+use poem::Response;
+use poem_openapi::ApiResponse;
+use poem_openapi::payload::Json;
+
+use super::problem::{FieldError, Problem, ProblemType};
+
+/// The error responses an operation can return, as documented in the spec.
+#[derive(Debug, ApiResponse)]
+pub enum ErrorResponse {
+    /// The request is malformed: the body is not JSON, or a required header is missing.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No such resource (a malformed id is also not found).
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The request conflicts with the resource's state.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// The body is over 1 MiB.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// The body is not `application/json`.
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Problem>),
+    /// The request is well-formed but invalid; `errors` names each field.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Json<Problem>),
+    /// Something failed on our side; the log has the details under the request id.
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+
+/// What a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    #[error("{1}")]
+    Problem(ProblemType, String),
+    #[error("internal error: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn problem(kind: ProblemType, detail: impl Into<String>) -> Self {
+        Self::Problem(kind, detail.into())
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::problem(ProblemType::NotFound, detail)
+    }
+
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
+impl From<ApiError> for ErrorResponse {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::Invalid(errors) => ErrorResponse::from_problem(Problem::invalid(errors)),
+            ApiError::Problem(kind, detail) => ErrorResponse::from_problem(Problem::new(kind, detail)),
+            ApiError::Internal(source) => {
+                tracing::error!(error = %chain(source.as_ref()), "request failed");
+                ErrorResponse::from_problem(Problem::new(
+                    ProblemType::Internal,
+                    "the request could not be completed; retry it, and quote the X-Request-Id \
+                     response header if it keeps failing",
+                ))
+            }
+        }
+    }
+}
+
+impl ErrorResponse {
+    pub fn from_problem(problem: Problem) -> Self {
+        let json = Json(problem);
+        match json.0.status {
+            400 => Self::BadRequest(json),
+            404 => Self::NotFound(json),
+            409 => Self::Conflict(json),
+            413 => Self::PayloadTooLarge(json),
+            415 => Self::UnsupportedMediaType(json),
+            422 => Self::Unprocessable(json),
+            _ => Self::Internal(json),
+        }
+    }
+}
+
+/// A problem as a raw response, for middleware outside poem-openapi.
+pub fn problem_response(problem: Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({
+        "type": problem.problem_type,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+    });
+    Response::builder()
+        .status(status)
+        .content_type("application/problem+json")
+        .body(body.to_string())
+}
+
+/// Turns any error that reached the top into problem+json. Errors that
+/// already are our responses (built from [`ErrorResponse`]) pass unchanged.
+pub async fn to_problem(error: poem::Error) -> Response {
+    use poem::error::{MethodNotAllowedError, NotFoundError, ReadBodyError};
+    use poem_openapi::error::{ContentTypeError, ParseParamError, ParseRequestPayloadError};
+
+    if !error.has_source() {
+        return error.into_response();
+    }
+    let problem = if error.is::<NotFoundError>() {
+        Problem::new(ProblemType::NotFound, "no such route; see /docs for the API")
+    } else if error.is::<MethodNotAllowedError>() {
+        Problem::new(ProblemType::MethodNotAllowed, "this route does not take that method")
+    } else if let Some(e) = error.downcast_ref::<ParseParamError>() {
+        if e.name == "Idempotency-Key" {
+            Problem::new(
+                ProblemType::IdempotencyKeyMissing,
+                "send an Idempotency-Key header (1-255 printable ASCII characters) so that a retry \
+                 cannot place the order twice",
+            )
+        } else {
+            Problem::invalid(vec![FieldError::new(e.name, e.reason.clone())])
+        }
+    } else if let Some(e) = error.downcast_ref::<ParseRequestPayloadError>() {
+        Problem::invalid(vec![FieldError::new("body", e.reason.clone())])
+    } else if let Some(e) = error.downcast_ref::<ContentTypeError>() {
+        Problem::new(ProblemType::UnsupportedMediaType, format!("{e}; send application/json"))
+    } else if let Some(ReadBodyError::PayloadTooLarge) = error.downcast_ref::<ReadBodyError>() {
+        Problem::new(ProblemType::PayloadTooLarge, "the body is over 1 MiB")
+    } else if error.status().is_client_error() {
+        Problem::new(ProblemType::MalformedRequest, error.to_string())
+    } else {
+        tracing::error!(error = %error, "request failed outside a handler");
+        Problem::new(ProblemType::Internal, "the request could not be completed; quote the X-Request-Id")
+    };
+    problem_response(problem)
+}
+
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}

@@ -1,0 +1,91 @@
+//! The request guard: before any route sees a request body, it must be at
+//! most 1 MiB (413), JSON by content type (415) and well-formed JSON (400).
+//! Schema violations are left to the routes (422).
+
+use poem::http::Method;
+use poem::{Endpoint, IntoResponse, Request, Response};
+
+use super::error::problem_response;
+use super::problem::{Problem, ProblemType};
+
+/// Largest accepted body.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
+        if let Some(rejection) = check_body(&mut req).await {
+            return Ok(rejection);
+        }
+    }
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
+async fn check_body(req: &mut Request) -> Option<Response> {
+    let too_large = || problem_response(Problem::new(
+        ProblemType::PayloadTooLarge,
+        format!("the body is over {MAX_BODY_BYTES} bytes"),
+    ));
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return Some(too_large());
+    }
+    let body = match req.take_body().into_bytes_limit(MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => return Some(too_large()),
+        Err(e) => {
+            return Some(problem_response(Problem::new(
+                ProblemType::MalformedRequest,
+                format!("the body could not be read: {e}"),
+            )));
+        }
+    };
+    let content_type = req.content_type().map(str::to_owned);
+    let is_json = content_type.as_deref().is_some_and(is_json_media_type);
+    if body.is_empty() && !is_json {
+        // No body at all, as for `POST /v1/orders/{id}/cancel`.
+        req.set_body(body);
+        return None;
+    }
+    if !is_json {
+        return Some(problem_response(Problem::new(
+            ProblemType::UnsupportedMediaType,
+            format!(
+                "the body is {}; send application/json",
+                content_type.as_deref().unwrap_or("of no declared type")
+            ),
+        )));
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+        return Some(problem_response(Problem::new(
+            ProblemType::MalformedRequest,
+            format!("the body is not valid JSON: {e}"),
+        )));
+    }
+    req.set_body(body);
+    None
+}
+
+/// `application/json`, or any `application/*+json`, with any parameters.
+fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json_media_type;
+
+    #[test]
+    fn json_media_types_are_recognised_with_parameters() {
+        assert!(is_json_media_type("application/json"));
+        assert!(is_json_media_type("Application/JSON; charset=utf-8"));
+        assert!(is_json_media_type("application/merge-patch+json"));
+        assert!(!is_json_media_type("text/plain"));
+        assert!(!is_json_media_type("application/jsonx"));
+        assert!(!is_json_media_type(""));
+    }
+}

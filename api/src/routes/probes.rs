@@ -1,0 +1,55 @@
+//! `/healthz` and `/readyz`.
+
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::ApiTags;
+use crate::AppState;
+
+pub struct ProbesApi;
+
+#[derive(Debug, Object)]
+pub struct ProbeStatus {
+    /// `ok`, or what is wrong.
+    pub status: String,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ReadyResponse {
+    /// The database answers and its schema is current.
+    #[oai(status = 200)]
+    Ready(Json<ProbeStatus>),
+    /// Not ready: the database is unreachable or migrations are pending.
+    #[oai(status = 503)]
+    NotReady(Json<ProbeStatus>),
+}
+
+#[OpenApi(tag = "ApiTags::Probes")]
+impl ProbesApi {
+    /// Liveness
+    ///
+    /// 200 while the process serves requests.
+    #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
+    async fn healthz(&self) -> Json<ProbeStatus> {
+        Json(ProbeStatus { status: "ok".to_owned() })
+    }
+
+    /// Readiness
+    ///
+    /// 200 when the database answers and every migration this build expects
+    /// has been applied; 503 otherwise.
+    #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
+    async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
+        match shared::db::migrations_are_current(&state.pool).await {
+            Ok(true) => ReadyResponse::Ready(Json(ProbeStatus { status: "ok".to_owned() })),
+            Ok(false) => ReadyResponse::NotReady(Json(ProbeStatus {
+                status: "database migrations are pending".to_owned(),
+            })),
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness check: database unreachable");
+                ReadyResponse::NotReady(Json(ProbeStatus { status: "database unreachable".to_owned() }))
+            }
+        }
+    }
+}

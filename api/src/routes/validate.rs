@@ -1,0 +1,62 @@
+//! Collecting every invalid field of a request before answering, so a client
+//! learns all its mistakes in one 422 rather than one per round trip.
+
+use crate::http::error::ApiError;
+use crate::http::problem::FieldError;
+
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldError>);
+
+impl Violations {
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    /// Records `message` for `field` unless `ok`.
+    pub fn check(&mut self, ok: bool, field: impl Into<String>, message: impl Into<String>) {
+        if !ok {
+            self.add(field, message);
+        }
+    }
+
+    /// `Err` with every violation so far, if there were any.
+    pub fn finish(&mut self) -> Result<(), ApiError> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Invalid(std::mem::take(&mut self.0))) }
+    }
+}
+
+/// Characters, not bytes, as people count them.
+pub fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// A plausible email address: one `@`, a local part, a dotted domain, no
+/// spaces or control characters, at most 254 characters. Deliverability is
+/// the mail server's to judge.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && char_len(s) <= 254
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && s.chars().all(|c| !c.is_whitespace() && !c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_email;
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        for good in ["ada@example.com", "a.b+tag@sub.example.co.uk", "ü@exämple.de"] {
+            assert!(is_email(good), "{good:?} was refused");
+        }
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "ada@@example.com",
+                    "ada @example.com", "ada@.example.com", "ada@example..com", "ada@example.com."] {
+            assert!(!is_email(bad), "{bad:?} was accepted");
+        }
+    }
+}

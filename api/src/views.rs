@@ -1,0 +1,237 @@
+//! How orders look on the wire. Mirrors of the domain enums live here so the
+//! domain stays free of HTTP concerns.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object};
+use shared::orders::{HistoryEntry, Order, OrderLine, OrderStatus, OrderTask};
+use shared::queue::TaskState;
+use uuid::Uuid;
+
+/// Where an order is in its saga. Terminal: `completed`, `failed`,
+/// `cancelled`, `refunded`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "OrderStatus", rename_all = "snake_case")]
+pub enum OrderStatusView {
+    Pending,
+    Paid,
+    Confirmed,
+    Completed,
+    Failed,
+    Cancelled,
+    Refunding,
+    Refunded,
+}
+
+impl From<OrderStatus> for OrderStatusView {
+    fn from(status: OrderStatus) -> Self {
+        match status {
+            OrderStatus::Pending => Self::Pending,
+            OrderStatus::Paid => Self::Paid,
+            OrderStatus::Confirmed => Self::Confirmed,
+            OrderStatus::Completed => Self::Completed,
+            OrderStatus::Failed => Self::Failed,
+            OrderStatus::Cancelled => Self::Cancelled,
+            OrderStatus::Refunding => Self::Refunding,
+            OrderStatus::Refunded => Self::Refunded,
+        }
+    }
+}
+
+impl From<OrderStatusView> for OrderStatus {
+    fn from(status: OrderStatusView) -> Self {
+        match status {
+            OrderStatusView::Pending => Self::Pending,
+            OrderStatusView::Paid => Self::Paid,
+            OrderStatusView::Confirmed => Self::Confirmed,
+            OrderStatusView::Completed => Self::Completed,
+            OrderStatusView::Failed => Self::Failed,
+            OrderStatusView::Cancelled => Self::Cancelled,
+            OrderStatusView::Refunding => Self::Refunding,
+            OrderStatusView::Refunded => Self::Refunded,
+        }
+    }
+}
+
+/// A task's state in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "TaskState", rename_all = "snake_case")]
+pub enum TaskStateView {
+    Available,
+    Running,
+    Completed,
+    Dead,
+    Cancelled,
+}
+
+impl From<TaskState> for TaskStateView {
+    fn from(state: TaskState) -> Self {
+        match state {
+            TaskState::Available => Self::Available,
+            TaskState::Running => Self::Running,
+            TaskState::Completed => Self::Completed,
+            TaskState::Dead => Self::Dead,
+            TaskState::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// An order with everything known about it.
+#[derive(Debug, Object)]
+#[oai(rename = "Order")]
+pub struct OrderView {
+    pub id: Uuid,
+    pub status: OrderStatusView,
+    pub customer_email: String,
+    /// ISO 4217 code of every line.
+    pub currency: String,
+    /// Sum of quantity × unit price over the lines, in minor units.
+    pub total_cents: i64,
+    pub items: Vec<OrderItemView>,
+    pub payment: PaymentView,
+    /// Why the order failed or was refunded; `null` otherwise.
+    pub failure: Option<FailureView>,
+    pub metadata: HashMap<String, String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Every status the order has had, oldest first.
+    pub history: Vec<HistoryView>,
+    /// The saga's tasks for this order, oldest first.
+    pub tasks: Vec<TaskView>,
+}
+
+/// An order without its lines, history and tasks, as listed.
+#[derive(Debug, Object)]
+pub struct OrderSummary {
+    pub id: Uuid,
+    pub status: OrderStatusView,
+    pub customer_email: String,
+    pub currency: String,
+    pub total_cents: i64,
+    pub failure: Option<FailureView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One line, at the price it was placed at.
+#[derive(Debug, Object)]
+#[oai(rename = "OrderItem")]
+pub struct OrderItemView {
+    pub sku: String,
+    pub quantity: i32,
+    pub unit_price_cents: i64,
+}
+
+/// The gateway's references for the order's money.
+#[derive(Debug, Object)]
+#[oai(rename = "Payment")]
+pub struct PaymentView {
+    /// The charge, once taken.
+    pub charge_id: Option<String>,
+    /// The refund, once made.
+    pub refund_id: Option<String>,
+}
+
+/// A stable code (`payment_declined`, `out_of_stock`, `payment_unavailable`,
+/// …) and a message for people.
+#[derive(Debug, Object)]
+#[oai(rename = "Failure")]
+pub struct FailureView {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "HistoryEntry")]
+pub struct HistoryView {
+    pub status: OrderStatusView,
+    pub at: DateTime<Utc>,
+    /// Why the order moved.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "OrderTask")]
+pub struct TaskView {
+    pub id: i64,
+    /// `charge_payment`, `reserve_inventory`, `send_confirmation` or `refund_payment`.
+    pub kind: String,
+    pub state: TaskStateView,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    /// When it runs (next), or ran last.
+    pub run_at: DateTime<Utc>,
+}
+
+fn failure(order: &Order) -> Option<FailureView> {
+    match (&order.failure_code, &order.failure_message) {
+        (Some(code), Some(message)) => Some(FailureView { code: code.clone(), message: message.clone() }),
+        _ => None,
+    }
+}
+
+fn metadata(order: &Order) -> HashMap<String, String> {
+    order
+        .metadata
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl OrderView {
+    pub fn new(order: Order, lines: Vec<OrderLine>, history: Vec<HistoryEntry>, tasks: Vec<OrderTask>) -> Self {
+        Self {
+            failure: failure(&order),
+            metadata: metadata(&order),
+            id: order.id,
+            status: order.status.into(),
+            customer_email: order.customer_email,
+            currency: order.currency,
+            total_cents: order.total_cents,
+            items: lines
+                .into_iter()
+                .map(|l| OrderItemView { sku: l.sku, quantity: l.quantity, unit_price_cents: l.unit_price_cents })
+                .collect(),
+            payment: PaymentView { charge_id: order.charge_id, refund_id: order.refund_id },
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+            history: history
+                .into_iter()
+                .map(|h| HistoryView { status: h.status.into(), at: h.at, reason: h.reason })
+                .collect(),
+            tasks: tasks
+                .into_iter()
+                .map(|t| TaskView {
+                    id: t.id.0,
+                    kind: t.kind,
+                    state: t.state.into(),
+                    attempts: t.attempts,
+                    max_attempts: t.max_attempts,
+                    last_error: t.last_error,
+                    run_at: t.run_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<Order> for OrderSummary {
+    fn from(order: Order) -> Self {
+        Self {
+            failure: failure(&order),
+            id: order.id,
+            status: order.status.into(),
+            customer_email: order.customer_email,
+            currency: order.currency,
+            total_cents: order.total_cents,
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+        }
+    }
+}

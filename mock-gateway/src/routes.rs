@@ -1,0 +1,187 @@
+//! The HTTP endpoints, and where faults are injected.
+//!
+//! Faults apply to the payment endpoints only: `POST /v1/charges`,
+//! `POST /v1/refunds` and `GET /v1/charges`. For those, in order: the body is
+//! read, the configured latency passes, a fault is drawn, and then the request
+//! is answered 503 (nothing done), left hanging (nothing done), handled and
+//! left hanging (a lost response), or handled and answered. Handling itself is
+//! synchronous and atomic (see `state`), so dropping a request at any await
+//! point either did all of it or none of it.
+//!
+//! `/v1/ledger`, `/v1/faults` and `/healthz` are never faulted: tests and the
+//! chaos harness rely on them while faults are on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{Body, Endpoint, EndpointExt, Request, Response, Route, get, handler, post};
+use serde_json::{Value, json};
+
+use crate::faults::{Fault, Faults};
+use crate::idempotency::{Answer, Reply};
+use crate::requests;
+use crate::state::Gateway;
+use crate::stripe_error::StripeError;
+
+/// How long a hung request waits: far past any client timeout. Should it
+/// run out, a hang is answered 503 (nothing was done) and a lost response
+/// with its real answer. On shutdown, hung requests are dropped unanswered.
+const HANG_LIMIT: Duration = Duration::from_secs(600);
+
+pub(crate) fn app(gateway: Arc<Gateway>) -> impl Endpoint {
+    Route::new()
+        .at("/v1/charges", get(lookup_charge).post(create_charge))
+        .at("/v1/refunds", post(create_refund))
+        .at("/v1/ledger", get(ledger))
+        .at("/v1/faults", get(current_faults).put(replace_faults))
+        .at("/healthz", get(health))
+        .data(gateway)
+        .catch_all_error(|error| async move {
+            respond(&StripeError::from_poem(&error).into_reply(), false)
+        })
+}
+
+#[handler]
+async fn create_charge(req: &Request, body: Body, gateway: Data<&Arc<Gateway>>) -> Response {
+    let body = read_body(body).await;
+    let key = requests::idempotency_key(req.headers());
+    with_faults(&gateway, "POST /v1/charges", || {
+        let key = key?;
+        let params = requests::parse_charge(&body?)?;
+        Ok(gateway.create_charge(key.as_deref(), params))
+    })
+    .await
+}
+
+#[handler]
+async fn create_refund(req: &Request, body: Body, gateway: Data<&Arc<Gateway>>) -> Response {
+    let body = read_body(body).await;
+    let key = requests::idempotency_key(req.headers());
+    with_faults(&gateway, "POST /v1/refunds", || {
+        let key = key?;
+        let params = requests::parse_refund(&body?)?;
+        Ok(gateway.create_refund(key.as_deref(), params))
+    })
+    .await
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct LookupQuery {
+    idempotency_key: Option<String>,
+}
+
+/// `GET /v1/charges?idempotency_key=K`: the successful charge made with K.
+#[handler]
+async fn lookup_charge(req: &Request, gateway: Data<&Arc<Gateway>>) -> Response {
+    with_faults(&gateway, "GET /v1/charges", || {
+        let query: LookupQuery = req.params().map_err(|error| {
+            StripeError::invalid_parameter(format!("Invalid query string: {error}"))
+        })?;
+        let key = query.idempotency_key.ok_or_else(|| {
+            StripeError::invalid_parameter("Missing required parameter: idempotency_key")
+        })?;
+        let data: Vec<Value> = gateway.charge_made_with(&key).into_iter().collect();
+        Ok(Answer::fresh(ok(json!({ "object": "list", "data": data }))))
+    })
+    .await
+}
+
+#[handler]
+async fn ledger(gateway: Data<&Arc<Gateway>>) -> Response {
+    respond(&ok(json!({ "entries": gateway.ledger_entries() })), false)
+}
+
+#[handler]
+async fn current_faults(gateway: Data<&Arc<Gateway>>) -> Response {
+    respond(&ok(json!(gateway.faults.current())), false)
+}
+
+/// `PUT /v1/faults`: replaces every setting at once.
+#[handler]
+async fn replace_faults(body: Body, gateway: Data<&Arc<Gateway>>) -> Response {
+    let result = async {
+        let body = read_body(body).await?;
+        let faults: Faults = serde_json::from_slice(&body).map_err(|error| {
+            StripeError::invalid_parameter(format!("Invalid fault settings: {error}"))
+        })?;
+        gateway
+            .faults
+            .replace(faults.clone())
+            .map_err(|error| StripeError::invalid_parameter(error.to_string()))?;
+        tracing::info!(?faults, "fault settings replaced");
+        Ok::<_, StripeError>(ok(json!(faults)))
+    }
+    .await;
+    respond(&result.unwrap_or_else(StripeError::into_reply), false)
+}
+
+#[handler]
+async fn health() -> Response {
+    respond(&ok(json!({ "status": "ok" })), false)
+}
+
+/// Waits the latency, draws a fault and acts on it; `handle` does the work.
+async fn with_faults(
+    gateway: &Gateway,
+    endpoint: &'static str,
+    handle: impl FnOnce() -> Result<Answer, StripeError>,
+) -> Response {
+    let latency = gateway.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let fault = gateway.faults.draw();
+    if fault == Fault::Unavailable {
+        tracing::info!(
+            endpoint,
+            "injected fault: answering 503 without doing anything"
+        );
+        return respond(&StripeError::unavailable().into_reply(), false);
+    }
+    if fault == Fault::Hang {
+        tracing::info!(endpoint, "injected fault: hanging without doing anything");
+        tokio::time::sleep(HANG_LIMIT).await;
+        return respond(&StripeError::unavailable().into_reply(), false);
+    }
+    let answer = handle().unwrap_or_else(|error| Answer::fresh(error.into_reply()));
+    tracing::debug!(
+        endpoint,
+        status = answer.reply.status.as_u16(),
+        replayed = answer.replayed,
+        "request handled"
+    );
+    if fault == Fault::LoseResponse {
+        tracing::info!(
+            endpoint,
+            status = answer.reply.status.as_u16(),
+            "injected fault: request handled, now losing the response"
+        );
+        tokio::time::sleep(HANG_LIMIT).await;
+    }
+    respond(&answer.reply, answer.replayed)
+}
+
+async fn read_body(body: Body) -> Result<Vec<u8>, StripeError> {
+    body.into_vec().await.map_err(|error| {
+        StripeError::invalid_parameter(format!("Could not read the request body: {error}"))
+    })
+}
+
+fn ok(body: Value) -> Reply {
+    Reply {
+        status: StatusCode::OK,
+        body,
+    }
+}
+
+fn respond(reply: &Reply, replayed: bool) -> Response {
+    let mut response = Response::builder()
+        .status(reply.status)
+        .content_type("application/json");
+    if replayed {
+        response = response.header("Idempotent-Replayed", "true");
+    }
+    response.body(reply.body.to_string())
+}

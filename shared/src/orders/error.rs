@@ -1,0 +1,20 @@
+//! What can go wrong reading or changing an order.
+
+use uuid::Uuid;
+
+use super::{IllegalTransition, OrderStatus};
+use crate::queue::QueueError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    /// The move is not on the order chart.
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    /// The order is not where the caller thought (`None`: it does not exist).
+    #[error("order {order} is {actual:?}, not {expected}")]
+    NotInExpectedState { order: Uuid, expected: OrderStatus, actual: Option<OrderStatus> },
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}

@@ -1,0 +1,88 @@
+//! What an order is made of, as stored and as placed.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::OrderStatus;
+use crate::catalog::Sku;
+use crate::money::{Cents, Currency};
+use crate::queue::{TaskId, TaskState};
+
+/// An order row.
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub id: Uuid,
+    pub status: OrderStatus,
+    pub customer_email: String,
+    pub currency: String,
+    pub total_cents: i64,
+    pub payment_token: String,
+    pub metadata: serde_json::Value,
+    pub charge_id: Option<String>,
+    pub refund_id: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One line of an order, priced when it was placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLine {
+    pub sku: String,
+    pub quantity: i32,
+    pub unit_price_cents: i64,
+}
+
+/// A status the order had, and why.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub status: OrderStatus,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A task that moves (or moved) the order.
+#[derive(Debug, Clone)]
+pub struct OrderTask {
+    pub id: TaskId,
+    pub kind: String,
+    pub state: TaskState,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    pub run_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why an order failed or was refunded: a stable code and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+/// An order to place: validated and priced from the catalog.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub id: Uuid,
+    pub customer_email: String,
+    pub currency: Currency,
+    pub lines: Vec<NewLine>,
+    pub total: Cents,
+    pub payment_token: String,
+    pub metadata: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewLine {
+    pub sku: Sku,
+    pub quantity: i32,
+    pub unit_price: Cents,
+}

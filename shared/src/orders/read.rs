@@ -1,0 +1,86 @@
+//! Reading orders back: one order with its lines, history and tasks, or a
+//! page of orders, newest first.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{HistoryEntry, Order, OrderLine, OrderStatus, OrderTask};
+use crate::queue::{TaskId, TaskState};
+
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, sqlx::Error> {
+    sqlx::query_as!(
+        Order,
+        r#"
+        SELECT id, status AS "status: OrderStatus", customer_email, currency, total_cents,
+               payment_token, metadata, charge_id, refund_id, failure_code, failure_message,
+               created_at, updated_at
+        FROM orders WHERE id = $1
+        "#,
+        id,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Up to `limit` orders, newest first, older than the order `before` when
+/// given, and only in `status` when given.
+pub async fn list(
+    conn: &mut PgConnection,
+    status: Option<OrderStatus>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Order>, sqlx::Error> {
+    sqlx::query_as!(
+        Order,
+        r#"
+        SELECT id, status AS "status: OrderStatus", customer_email, currency, total_cents,
+               payment_token, metadata, charge_id, refund_id, failure_code, failure_message,
+               created_at, updated_at
+        FROM orders
+        WHERE ($1::order_status IS NULL OR status = $1)
+          AND ($2::uuid IS NULL OR id < $2)
+        ORDER BY id DESC
+        LIMIT $3
+        "#,
+        status as Option<OrderStatus>,
+        before,
+        limit,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn lines(conn: &mut PgConnection, id: Uuid) -> Result<Vec<OrderLine>, sqlx::Error> {
+    sqlx::query_as!(
+        OrderLine,
+        "SELECT sku, quantity, unit_price_cents FROM order_items WHERE order_id = $1 ORDER BY line",
+        id,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn history(conn: &mut PgConnection, id: Uuid) -> Result<Vec<HistoryEntry>, sqlx::Error> {
+    sqlx::query_as!(
+        HistoryEntry,
+        r#"SELECT status AS "status: OrderStatus", reason, at
+           FROM order_history WHERE order_id = $1 ORDER BY id"#,
+        id,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn tasks(conn: &mut PgConnection, id: Uuid) -> Result<Vec<OrderTask>, sqlx::Error> {
+    sqlx::query_as!(
+        OrderTask,
+        r#"
+        SELECT id AS "id: TaskId", kind, state AS "state: TaskState", attempts, max_attempts,
+               last_error, run_at, created_at
+        FROM tasks WHERE order_id = $1 ORDER BY id
+        "#,
+        id,
+    )
+    .fetch_all(conn)
+    .await
+}

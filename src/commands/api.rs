@@ -1,0 +1,22 @@
+//! `asynccheckout api`: serve the HTTP API until SIGTERM/SIGINT.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::cli::{ApiListen, DatabaseArgs};
+use crate::{database, shutdown};
+
+pub async fn run(args: DatabaseArgs, listen: ApiListen, grace_secs: u64) -> anyhow::Result<()> {
+    let shutdown = shutdown::on_signal()?;
+    let db = database::open(&args, "asynccheckout-api").await?;
+    let bound = api::bind(&listen.listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (LISTEN_ADDR)", listen.listen_addr))?;
+    tracing::info!(addr = %bound.addr, "API listening");
+    let state = api::AppState { pool: db.pool.clone() };
+    api::serve(bound, state, shutdown, Duration::from_secs(grace_secs)).await?;
+    db.pool.close().await;
+    tracing::info!("API stopped");
+    Ok(())
+}

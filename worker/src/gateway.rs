@@ -1,0 +1,159 @@
+//! The payment gateway client: Stripe-shaped charges, refunds and lookups,
+//! with every answer sorted into "the gateway said no" and "the outcome is
+//! unknown". An unknown outcome is never read as "not charged".
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+/// Where the gateway is and how long to wait for it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GatewayConfig {
+    /// Base URL of the payment gateway.
+    #[arg(long, env = "GATEWAY_URL", default_value = "http://127.0.0.1:8081")]
+    pub gateway_url: String,
+
+    /// Per-call timeout; a call that takes longer has an unknown outcome and
+    /// is retried with the same idempotency key.
+    #[arg(long, env = "GATEWAY_TIMEOUT_MS", default_value_t = 5_000)]
+    pub gateway_timeout_ms: u64,
+}
+
+/// Why a gateway call did not succeed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GatewayError {
+    /// No answer we can trust (timeout, connection failure, 5xx, 429): the
+    /// call may or may not have taken effect. Retry with the same key.
+    #[error("payment gateway unavailable: {0}")]
+    Unavailable(String),
+    /// The gateway answered, and the answer is no.
+    #[error("payment gateway refused ({status} {code}): {message}")]
+    Refused { status: u16, code: String, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Charge {
+    pub id: String,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Refund {
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChargeList {
+    data: Vec<Charge>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// A keep-alive HTTP client for the gateway; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct GatewayClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl GatewayClient {
+    pub fn new(config: &GatewayConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(config.gateway_timeout_ms))
+            .connect_timeout(Duration::from_millis(config.gateway_timeout_ms.min(2_000)))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self { http, base: config.gateway_url.trim_end_matches('/').to_owned() })
+    }
+
+    /// Charges `amount` with idempotency key `key`; the same key always gets
+    /// the first call's answer.
+    pub async fn charge(
+        &self,
+        key: &str,
+        amount: i64,
+        currency: &str,
+        source: &str,
+        order_id: Uuid,
+    ) -> Result<Charge, GatewayError> {
+        let body = json!({
+            "amount": amount,
+            "currency": currency,
+            "source": source,
+            "metadata": { "order_id": order_id.to_string() },
+        });
+        let request = self.http.post(format!("{}/v1/charges", self.base)).header("Idempotency-Key", key).json(&body);
+        answer(request.send().await).await
+    }
+
+    /// The charge made with idempotency key `key`, if there is one.
+    pub async fn find_charge(&self, key: &str) -> Result<Option<Charge>, GatewayError> {
+        let request = self.http.get(format!("{}/v1/charges", self.base)).query(&[("idempotency_key", key)]);
+        let list: ChargeList = answer(request.send().await).await?;
+        Ok(list.data.into_iter().next())
+    }
+
+    /// Refunds what remains of `charge`, with idempotency key `key`.
+    pub async fn refund(&self, key: &str, charge: &str) -> Result<Refund, GatewayError> {
+        let request = self
+            .http
+            .post(format!("{}/v1/refunds", self.base))
+            .header("Idempotency-Key", key)
+            .json(&json!({ "charge": charge }));
+        answer(request.send().await).await
+    }
+}
+
+async fn answer<T: serde::de::DeserializeOwned>(
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<T, GatewayError> {
+    let response = sent.map_err(|e| GatewayError::Unavailable(describe(&e)))?;
+    let status = response.status();
+    if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return Err(GatewayError::Unavailable(format!("the gateway answered {status}")));
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| GatewayError::Unavailable(format!("the answer was cut off: {}", describe(&e))))?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| GatewayError::Unavailable(format!("unreadable {status} answer: {e}")));
+    }
+    let detail = serde_json::from_slice::<ErrorBody>(&bytes).ok().map(|b| b.error);
+    Err(GatewayError::Refused {
+        status: status.as_u16(),
+        code: detail.as_ref().and_then(|d| d.code.clone()).unwrap_or_else(|| "unknown".to_owned()),
+        message: detail.and_then(|d| d.message).unwrap_or_else(|| format!("the gateway answered {status}")),
+    })
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        let mut text = error.to_string();
+        let mut cause = std::error::Error::source(error);
+        while let Some(e) = cause {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            cause = e.source();
+        }
+        text
+    }
+}
