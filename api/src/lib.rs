@@ -32,12 +32,16 @@ pub struct AppState {
 type Apis = (OrdersApi, CatalogApi, ProbesApi);
 
 fn service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new((OrdersApi, CatalogApi, ProbesApi), "AsyncCheckout", env!("CARGO_PKG_VERSION"))
-        .description(
-            "Order orchestration on PostgreSQL alone. Place an order (202), then watch it move \
+    OpenApiService::new(
+        (OrdersApi, CatalogApi, ProbesApi),
+        "AsyncCheckout",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Order orchestration on PostgreSQL alone. Place an order (202), then watch it move \
              pending → paid → confirmed → completed, or end failed, cancelled or refunded. \
              Every error is application/problem+json (RFC 9457).",
-        )
+    )
 }
 
 /// The OpenAPI document, exactly as served at `/openapi.json`.
@@ -56,7 +60,9 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at(
             "/openapi.json",
             poem::endpoint::make_sync(move |_| {
-                poem::Response::builder().content_type("application/json").body(spec.clone())
+                poem::Response::builder()
+                    .content_type("application/json")
+                    .body(spec.clone())
             }),
         )
         .around(http::guard::guard)
@@ -75,7 +81,10 @@ pub struct Bound {
 pub async fn bind(addr: &str) -> std::io::Result<Bound> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    Ok(Bound { acceptor: TcpAcceptor::from_tokio(listener)?, addr })
+    Ok(Bound {
+        acceptor: TcpAcceptor::from_tokio(listener)?,
+        addr,
+    })
 }
 
 /// Serves [`app`] until `shutdown` fires, then lets requests in flight finish
@@ -87,6 +96,10 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     poem::Server::new_with_acceptor(bound.acceptor)
-        .run_with_graceful_shutdown(app(state), async move { shutdown.cancelled().await }, Some(grace))
+        .run_with_graceful_shutdown(
+            app(state),
+            async move { shutdown.cancelled().await },
+            Some(grace),
+        )
         .await
 }

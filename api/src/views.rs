@@ -167,7 +167,10 @@ pub struct TaskView {
 
 fn failure(order: &Order) -> Option<FailureView> {
     match (&order.failure_code, &order.failure_message) {
-        (Some(code), Some(message)) => Some(FailureView { code: code.clone(), message: message.clone() }),
+        (Some(code), Some(message)) => Some(FailureView {
+            code: code.clone(),
+            message: message.clone(),
+        }),
         _ => None,
     }
 }
@@ -185,7 +188,12 @@ fn metadata(order: &Order) -> HashMap<String, String> {
 }
 
 impl OrderView {
-    pub fn new(order: Order, lines: Vec<OrderLine>, history: Vec<HistoryEntry>, tasks: Vec<OrderTask>) -> Self {
+    pub fn new(
+        order: Order,
+        lines: Vec<OrderLine>,
+        history: Vec<HistoryEntry>,
+        tasks: Vec<OrderTask>,
+    ) -> Self {
         Self {
             failure: failure(&order),
             metadata: metadata(&order),
@@ -196,14 +204,25 @@ impl OrderView {
             total_cents: order.total_cents,
             items: lines
                 .into_iter()
-                .map(|l| OrderItemView { sku: l.sku, quantity: l.quantity, unit_price_cents: l.unit_price_cents })
+                .map(|l| OrderItemView {
+                    sku: l.sku,
+                    quantity: l.quantity,
+                    unit_price_cents: l.unit_price_cents,
+                })
                 .collect(),
-            payment: PaymentView { charge_id: order.charge_id, refund_id: order.refund_id },
+            payment: PaymentView {
+                charge_id: order.charge_id,
+                refund_id: order.refund_id,
+            },
             created_at: order.created_at,
             updated_at: order.updated_at,
             history: history
                 .into_iter()
-                .map(|h| HistoryView { status: h.status.into(), at: h.at, reason: h.reason })
+                .map(|h| HistoryView {
+                    status: h.status.into(),
+                    at: h.at,
+                    reason: h.reason,
+                })
                 .collect(),
             tasks: tasks
                 .into_iter()

@@ -14,7 +14,11 @@ pub async fn run(args: DatabaseArgs, listen: ApiListen, grace_secs: u64) -> anyh
         .await
         .with_context(|| format!("cannot listen on {} (LISTEN_ADDR)", listen.listen_addr))?;
     tracing::info!(addr = %bound.addr, "API listening");
-    let state = api::AppState { pool: db.pool.clone() };
+    // One line for scripts and tests that start the API on port 0.
+    println!("ready api=http://{}", bound.addr);
+    let state = api::AppState {
+        pool: db.pool.clone(),
+    };
     api::serve(bound, state, shutdown, Duration::from_secs(grace_secs)).await?;
     db.pool.close().await;
     tracing::info!("API stopped");

@@ -54,16 +54,26 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         }
     };
     tracing::info!(gateway = %gateway_url, "payment gateway");
-    let gateway_config = GatewayConfig { gateway_url, gateway_timeout_ms: settings.gateway_timeout_ms };
+    let gateway_config = GatewayConfig {
+        gateway_url,
+        gateway_timeout_ms: settings.gateway_timeout_ms,
+    };
     let deps = saga_deps(&gateway_config, &settings.mail)?;
     let grace = settings.worker.shutdown_grace();
     let worker = Worker::new(db.pool.clone(), registry(deps), settings.worker);
 
     let bound = api::bind(&settings.listen.listen_addr)
         .await
-        .with_context(|| format!("cannot listen on {} (LISTEN_ADDR)", settings.listen.listen_addr))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (LISTEN_ADDR)",
+                settings.listen.listen_addr
+            )
+        })?;
     let addr = bound.addr;
-    let state = api::AppState { pool: db.pool.clone() };
+    let state = api::AppState {
+        pool: db.pool.clone(),
+    };
     let api = tokio::spawn(api::serve(bound, state, shutdown.clone(), grace));
 
     println!("ready api=http://{addr} docs=http://{addr}/docs key=none (no API key is needed yet)");
@@ -98,4 +108,3 @@ async fn seed(pool: &PgPool) -> anyhow::Result<()> {
     tracing::info!(products = DEMO_CATALOG.len(), "demo catalog in place");
     Ok(())
 }
-

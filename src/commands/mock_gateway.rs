@@ -12,6 +12,8 @@ pub async fn run(listen_addr: &str, faults: Faults) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot start the mock gateway on {listen_addr} (LISTEN_ADDR)"))?;
     tracing::info!(addr = %gateway.local_addr(), "mock payment gateway listening (ledger in memory)");
+    // One line for scripts and tests that start the gateway on port 0.
+    println!("ready gateway=http://{}", gateway.local_addr());
     gateway.run(shutdown).await?;
     Ok(())
 }

@@ -14,20 +14,44 @@ mod worker;
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Migrate { database } => migrate::run(database).await,
-        Command::Worker { database, worker, gateway, mail } => {
-            worker::run(database, worker, gateway, mail).await
-        }
-        Command::Api { database, listen, shutdown_grace_secs } => {
-            api::run(database, listen, shutdown_grace_secs).await
-        }
-        Command::MockGateway { listen_addr, faults } => mock_gateway::run(&listen_addr, faults).await,
+        Command::Worker {
+            database,
+            worker,
+            gateway,
+            mail,
+        } => worker::run(database, worker, gateway, mail).await,
+        Command::Api {
+            database,
+            listen,
+            shutdown_grace_secs,
+        } => api::run(database, listen, shutdown_grace_secs).await,
+        Command::MockGateway {
+            listen_addr,
+            faults,
+        } => mock_gateway::run(&listen_addr, faults).await,
         Command::Openapi => {
-            println!("{}", ::api::openapi_json());
+            print!("{}", ::api::openapi_json());
             Ok(())
         }
-        Command::Dev { database, listen, worker, gateway_url, gateway_timeout_ms, mail, faults } => {
-            dev::run(dev::Settings { database, listen, worker, gateway_url, gateway_timeout_ms, mail, faults })
-                .await
+        Command::Dev {
+            database,
+            listen,
+            worker,
+            gateway_url,
+            gateway_timeout_ms,
+            mail,
+            faults,
+        } => {
+            dev::run(dev::Settings {
+                database,
+                listen,
+                worker,
+                gateway_url,
+                gateway_timeout_ms,
+                mail,
+                faults,
+            })
+            .await
         }
         Command::Database { database } => database::run(database).await,
         Command::Keys => not_yet("keys", "API keys (issue #4)"),

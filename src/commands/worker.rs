@@ -20,7 +20,9 @@ pub async fn run(
     let shutdown = shutdown::on_signal()?;
     let deps = saga_deps(&gateway, &mail)?;
     let db = database::open(&args, "asynccheckout-worker").await?;
-    Worker::new(db.pool.clone(), registry(deps), config).run(shutdown).await?;
+    Worker::new(db.pool.clone(), registry(deps), config)
+        .run(shutdown)
+        .await?;
     db.pool.close().await;
     Ok(())
 }

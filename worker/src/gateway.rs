@@ -30,7 +30,11 @@ pub enum GatewayError {
     Unavailable(String),
     /// The gateway answered, and the answer is no.
     #[error("payment gateway refused ({status} {code}): {message}")]
-    Refused { status: u16, code: String, message: String },
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -76,7 +80,10 @@ impl GatewayClient {
             .connect_timeout(Duration::from_millis(config.gateway_timeout_ms.min(2_000)))
             .pool_idle_timeout(Duration::from_secs(30))
             .build()?;
-        Ok(Self { http, base: config.gateway_url.trim_end_matches('/').to_owned() })
+        Ok(Self {
+            http,
+            base: config.gateway_url.trim_end_matches('/').to_owned(),
+        })
     }
 
     /// Charges `amount` with idempotency key `key`; the same key always gets
@@ -95,13 +102,20 @@ impl GatewayClient {
             "source": source,
             "metadata": { "order_id": order_id.to_string() },
         });
-        let request = self.http.post(format!("{}/v1/charges", self.base)).header("Idempotency-Key", key).json(&body);
+        let request = self
+            .http
+            .post(format!("{}/v1/charges", self.base))
+            .header("Idempotency-Key", key)
+            .json(&body);
         answer(request.send().await).await
     }
 
     /// The charge made with idempotency key `key`, if there is one.
     pub async fn find_charge(&self, key: &str) -> Result<Option<Charge>, GatewayError> {
-        let request = self.http.get(format!("{}/v1/charges", self.base)).query(&[("idempotency_key", key)]);
+        let request = self
+            .http
+            .get(format!("{}/v1/charges", self.base))
+            .query(&[("idempotency_key", key)]);
         let list: ChargeList = answer(request.send().await).await?;
         Ok(list.data.into_iter().next())
     }
@@ -123,21 +137,29 @@ async fn answer<T: serde::de::DeserializeOwned>(
     let response = sent.map_err(|e| GatewayError::Unavailable(describe(&e)))?;
     let status = response.status();
     if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        return Err(GatewayError::Unavailable(format!("the gateway answered {status}")));
+        return Err(GatewayError::Unavailable(format!(
+            "the gateway answered {status}"
+        )));
     }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| GatewayError::Unavailable(format!("the answer was cut off: {}", describe(&e))))?;
+    let bytes = response.bytes().await.map_err(|e| {
+        GatewayError::Unavailable(format!("the answer was cut off: {}", describe(&e)))
+    })?;
     if status.is_success() {
         return serde_json::from_slice(&bytes)
             .map_err(|e| GatewayError::Unavailable(format!("unreadable {status} answer: {e}")));
     }
-    let detail = serde_json::from_slice::<ErrorBody>(&bytes).ok().map(|b| b.error);
+    let detail = serde_json::from_slice::<ErrorBody>(&bytes)
+        .ok()
+        .map(|b| b.error);
     Err(GatewayError::Refused {
         status: status.as_u16(),
-        code: detail.as_ref().and_then(|d| d.code.clone()).unwrap_or_else(|| "unknown".to_owned()),
-        message: detail.and_then(|d| d.message).unwrap_or_else(|| format!("the gateway answered {status}")),
+        code: detail
+            .as_ref()
+            .and_then(|d| d.code.clone())
+            .unwrap_or_else(|| "unknown".to_owned()),
+        message: detail
+            .and_then(|d| d.message)
+            .unwrap_or_else(|| format!("the gateway answered {status}")),
     })
 }
 

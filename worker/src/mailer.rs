@@ -20,7 +20,11 @@ pub struct MailConfig {
     pub mail_dir: PathBuf,
 
     /// The From address of confirmation emails.
-    #[arg(long, env = "MAIL_FROM", default_value = "AsyncCheckout <orders@asynccheckout.localhost>")]
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "AsyncCheckout <orders@asynccheckout.localhost>"
+    )]
     pub mail_from: String,
 }
 
@@ -61,7 +65,10 @@ impl std::fmt::Debug for Mailer {
 
 impl Mailer {
     pub fn new(config: &MailConfig) -> Result<Self, MailError> {
-        let from = config.mail_from.parse().map_err(|_| MailError::BadFrom(config.mail_from.clone()))?;
+        let from = config
+            .mail_from
+            .parse()
+            .map_err(|_| MailError::BadFrom(config.mail_from.clone()))?;
         let transport = match &config.smtp_url {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -72,7 +79,10 @@ impl Mailer {
             None => {
                 std::fs::create_dir_all(&config.mail_dir)
                     .map_err(|e| MailError::Folder(config.mail_dir.clone(), e))?;
-                Transport::Folder(AsyncFileTransport::new(&config.mail_dir), config.mail_dir.clone())
+                Transport::Folder(
+                    AsyncFileTransport::new(&config.mail_dir),
+                    config.mail_dir.clone(),
+                )
             }
         };
         Ok(Self { transport, from })

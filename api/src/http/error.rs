@@ -5,8 +5,8 @@
 //! A 500 never carries internals: the log has the cause chain, tied to the
 //! response by its `X-Request-Id`.
 
-use poem::http::StatusCode;
 use poem::Response;
+use poem::http::StatusCode;
 use poem_openapi::ApiResponse;
 use poem_openapi::payload::Json;
 
@@ -77,7 +77,9 @@ impl From<ApiError> for ErrorResponse {
     fn from(error: ApiError) -> Self {
         match error {
             ApiError::Invalid(errors) => ErrorResponse::from_problem(Problem::invalid(errors)),
-            ApiError::Problem(kind, detail) => ErrorResponse::from_problem(Problem::new(kind, detail)),
+            ApiError::Problem(kind, detail) => {
+                ErrorResponse::from_problem(Problem::new(kind, detail))
+            }
             ApiError::Internal(source) => {
                 tracing::error!(error = %chain(source.as_ref()), "request failed");
                 ErrorResponse::from_problem(Problem::new(
@@ -107,17 +109,17 @@ impl ErrorResponse {
 
 /// A problem as a raw response, for middleware outside poem-openapi.
 pub fn problem_response(problem: Problem) -> Response {
+    use poem_openapi::types::ToJSON;
+
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::json!({
-        "type": problem.problem_type,
-        "title": problem.title,
-        "status": problem.status,
-        "detail": problem.detail,
-    });
+    let body = problem
+        .to_json()
+        .map(|json| json.to_string())
+        .unwrap_or_default();
     Response::builder()
         .status(status)
         .content_type("application/problem+json")
-        .body(body.to_string())
+        .body(body)
 }
 
 /// Turns any error that reached the top into problem+json. Errors that
@@ -130,9 +132,15 @@ pub async fn to_problem(error: poem::Error) -> Response {
         return error.into_response();
     }
     let problem = if error.is::<NotFoundError>() {
-        Problem::new(ProblemType::NotFound, "no such route; see /docs for the API")
+        Problem::new(
+            ProblemType::NotFound,
+            "no such route; see /docs for the API",
+        )
     } else if error.is::<MethodNotAllowedError>() {
-        Problem::new(ProblemType::MethodNotAllowed, "this route does not take that method")
+        Problem::new(
+            ProblemType::MethodNotAllowed,
+            "this route does not take that method",
+        )
     } else if let Some(e) = error.downcast_ref::<ParseParamError>() {
         if e.name == "Idempotency-Key" {
             Problem::new(
@@ -146,14 +154,20 @@ pub async fn to_problem(error: poem::Error) -> Response {
     } else if let Some(e) = error.downcast_ref::<ParseRequestPayloadError>() {
         Problem::invalid(vec![FieldError::new("body", e.reason.clone())])
     } else if let Some(e) = error.downcast_ref::<ContentTypeError>() {
-        Problem::new(ProblemType::UnsupportedMediaType, format!("{e}; send application/json"))
+        Problem::new(
+            ProblemType::UnsupportedMediaType,
+            format!("{e}; send application/json"),
+        )
     } else if let Some(ReadBodyError::PayloadTooLarge) = error.downcast_ref::<ReadBodyError>() {
         Problem::new(ProblemType::PayloadTooLarge, "the body is over 1 MiB")
     } else if error.status().is_client_error() {
         Problem::new(ProblemType::MalformedRequest, error.to_string())
     } else {
         tracing::error!(error = %error, "request failed outside a handler");
-        Problem::new(ProblemType::Internal, "the request could not be completed; quote the X-Request-Id")
+        Problem::new(
+            ProblemType::Internal,
+            "the request could not be completed; quote the X-Request-Id",
+        )
     };
     problem_response(problem)
 }

@@ -21,10 +21,12 @@ pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
 }
 
 async fn check_body(req: &mut Request) -> Option<Response> {
-    let too_large = || problem_response(Problem::new(
-        ProblemType::PayloadTooLarge,
-        format!("the body is over {MAX_BODY_BYTES} bytes"),
-    ));
+    let too_large = || {
+        problem_response(Problem::new(
+            ProblemType::PayloadTooLarge,
+            format!("the body is over {MAX_BODY_BYTES} bytes"),
+        ))
+    };
     let declared = req
         .headers()
         .get(poem::http::header::CONTENT_LENGTH)
@@ -71,8 +73,14 @@ async fn check_body(req: &mut Request) -> Option<Response> {
 
 /// `application/json`, or any `application/*+json`, with any parameters.
 fn is_json_media_type(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 #[cfg(test)]

@@ -112,7 +112,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -134,6 +137,9 @@ impl Problem {
             .map(|e| format!("{} {}", e.field, e.message))
             .collect::<Vec<_>>()
             .join("; ");
-        Self { errors: Some(errors), ..Self::new(ProblemType::ValidationError, detail) }
+        Self {
+            errors: Some(errors),
+            ..Self::new(ProblemType::ValidationError, detail)
+        }
     }
 }

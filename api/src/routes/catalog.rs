@@ -110,7 +110,11 @@ pub enum ProductList {
 const MAX_RESTOCK: i64 = 1_000_000;
 
 fn check_name(name: &str, violations: &mut Violations) {
-    violations.check((1..=200).contains(&char_len(name)), "name", "must be 1 to 200 characters");
+    violations.check(
+        (1..=200).contains(&char_len(name)),
+        "name",
+        "must be 1 to 200 characters",
+    );
 }
 
 fn check_price(price: i64, violations: &mut Violations) -> Cents {
@@ -135,13 +139,20 @@ impl CatalogApi {
     ) -> Result<CreatedProduct, ErrorResponse> {
         let body = body.0;
         let mut violations = Violations::default();
-        let sku = Sku::parse(&body.sku).map_err(|e| violations.add("sku", e.to_string())).ok();
+        let sku = Sku::parse(&body.sku)
+            .map_err(|e| violations.add("sku", e.to_string()))
+            .ok();
         check_name(&body.name, &mut violations);
         let price = check_price(body.price_cents, &mut violations);
         let currency = body
             .currency
             .parse::<Currency>()
-            .map_err(|_| violations.add("currency", "must be an ISO 4217 code of three uppercase letters"))
+            .map_err(|_| {
+                violations.add(
+                    "currency",
+                    "must be an ISO 4217 code of three uppercase letters",
+                )
+            })
             .ok();
         let stock = i32::try_from(body.stock).ok().filter(|s| *s >= 0);
         violations.check(stock.is_some(), "stock", "must be between 0 and 2147483647");
@@ -149,23 +160,41 @@ impl CatalogApi {
         let (Some(sku), Some(currency), Some(stock)) = (sku, currency, stock) else {
             return Err(ApiError::internal("validated fields went missing").into());
         };
-        let product = NewProduct { sku, name: body.name, price, currency, stock };
+        let product = NewProduct {
+            sku,
+            name: body.name,
+            price,
+            currency,
+            stock,
+        };
         let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
         match catalog::insert(&mut conn, &product).await {
             Ok(created) => {
                 let location = format!("/v1/products/{}", created.sku);
                 Ok(CreatedProduct::Created(Json(created.into()), location))
             }
-            Err(e @ CatalogError::SkuTaken(_)) => Err(ApiError::problem(ProblemType::Conflict, e.to_string()).into()),
+            Err(e @ CatalogError::SkuTaken(_)) => {
+                Err(ApiError::problem(ProblemType::Conflict, e.to_string()).into())
+            }
             Err(e) => Err(ApiError::internal(e).into()),
         }
     }
 
     /// Get a product
-    #[oai(path = "/v1/products/:sku", method = "get", operation_id = "getProduct")]
-    async fn get(&self, state: Data<&AppState>, sku: Path<String>) -> Result<FoundProduct, ErrorResponse> {
+    #[oai(
+        path = "/v1/products/:sku",
+        method = "get",
+        operation_id = "getProduct"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        sku: Path<String>,
+    ) -> Result<FoundProduct, ErrorResponse> {
         let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
-        let product = catalog::get(&mut conn, &sku.0).await.map_err(ApiError::from)?;
+        let product = catalog::get(&mut conn, &sku.0)
+            .await
+            .map_err(ApiError::from)?;
         product
             .map(|p| FoundProduct::Ok(Json(p.into())))
             .ok_or_else(|| not_found(&sku.0).into())
@@ -202,7 +231,11 @@ impl CatalogApi {
     ///
     /// Changes the name and/or the price. Orders already placed keep the
     /// price they were placed at.
-    #[oai(path = "/v1/products/:sku", method = "patch", operation_id = "updateProduct")]
+    #[oai(
+        path = "/v1/products/:sku",
+        method = "patch",
+        operation_id = "updateProduct"
+    )]
     async fn update(
         &self,
         state: Data<&AppState>,
@@ -215,9 +248,14 @@ impl CatalogApi {
         }
         let price = body.0.price_cents.map(|p| check_price(p, &mut violations));
         violations.finish()?;
-        let changes = ProductChanges { name: body.0.name, price };
+        let changes = ProductChanges {
+            name: body.0.name,
+            price,
+        };
         let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
-        let product = catalog::update(&mut conn, &sku.0, &changes).await.map_err(ApiError::from)?;
+        let product = catalog::update(&mut conn, &sku.0, &changes)
+            .await
+            .map_err(ApiError::from)?;
         product
             .map(|p| FoundProduct::Ok(Json(p.into())))
             .ok_or_else(|| not_found(&sku.0).into())
@@ -226,16 +264,26 @@ impl CatalogApi {
     /// Restock a product
     ///
     /// Adds `quantity` to the stock in one atomic increment.
-    #[oai(path = "/v1/products/:sku/restock", method = "post", operation_id = "restockProduct")]
+    #[oai(
+        path = "/v1/products/:sku/restock",
+        method = "post",
+        operation_id = "restockProduct"
+    )]
     async fn restock(
         &self,
         state: Data<&AppState>,
         sku: Path<String>,
         body: Json<Restock>,
     ) -> Result<FoundProduct, ErrorResponse> {
-        let quantity = i32::try_from(body.0.quantity).ok().filter(|q| (1..=MAX_RESTOCK).contains(&i64::from(*q)));
+        let quantity = i32::try_from(body.0.quantity)
+            .ok()
+            .filter(|q| (1..=MAX_RESTOCK).contains(&i64::from(*q)));
         let Some(quantity) = quantity else {
-            return Err(ApiError::field("quantity", format!("must be between 1 and {MAX_RESTOCK}")).into());
+            return Err(ApiError::field(
+                "quantity",
+                format!("must be between 1 and {MAX_RESTOCK}"),
+            )
+            .into());
         };
         let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
         match catalog::restock(&mut conn, &sku.0, quantity).await {

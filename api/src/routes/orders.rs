@@ -109,7 +109,11 @@ impl OrdersApi {
     ) -> Result<PlacedOrder, ErrorResponse> {
         let key = idempotency_key.0;
         if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
-            return Err(ApiError::field("Idempotency-Key", "must be 1 to 255 printable ASCII characters").into());
+            return Err(ApiError::field(
+                "Idempotency-Key",
+                "must be 1 to 255 printable ASCII characters",
+            )
+            .into());
         }
         let request = body.0;
         let fingerprint = normalised(&request);
@@ -137,15 +141,25 @@ impl OrdersApi {
                 .into());
             }
         };
-        let view = load(&state, id).await?.ok_or_else(|| ApiError::internal("accepted order vanished"))?;
-        Ok(PlacedOrder::Accepted(Json(view), format!("/v1/orders/{id}"), replayed))
+        let view = load(&state, id)
+            .await?
+            .ok_or_else(|| ApiError::internal("accepted order vanished"))?;
+        Ok(PlacedOrder::Accepted(
+            Json(view),
+            format!("/v1/orders/{id}"),
+            replayed,
+        ))
     }
 
     /// Get an order
     ///
     /// The order with its lines, payment, failure, status history and tasks.
     #[oai(path = "/v1/orders/:id", method = "get", operation_id = "getOrder")]
-    async fn get(&self, state: Data<&AppState>, id: Path<String>) -> Result<FoundOrder, ErrorResponse> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        id: Path<String>,
+    ) -> Result<FoundOrder, ErrorResponse> {
         let id = parse_id(&id.0)?;
         let view = load(&state, id).await?.ok_or_else(|| order_not_found(id))?;
         Ok(FoundOrder::Ok(Json(view)))
@@ -193,11 +207,22 @@ impl OrdersApi {
     /// Cancels an order that is `pending` and whose payment has not started,
     /// together with its queued payment task. Otherwise 409
     /// `order-not-cancellable`.
-    #[oai(path = "/v1/orders/:id/cancel", method = "post", operation_id = "cancelOrder")]
-    async fn cancel(&self, state: Data<&AppState>, id: Path<String>) -> Result<FoundOrder, ErrorResponse> {
+    #[oai(
+        path = "/v1/orders/:id/cancel",
+        method = "post",
+        operation_id = "cancelOrder"
+    )]
+    async fn cancel(
+        &self,
+        state: Data<&AppState>,
+        id: Path<String>,
+    ) -> Result<FoundOrder, ErrorResponse> {
         let id = parse_id(&id.0)?;
         let mut tx = state.pool.begin().await.map_err(ApiError::from)?;
-        match orders::cancel(&mut tx, id).await.map_err(ApiError::internal)? {
+        match orders::cancel(&mut tx, id)
+            .await
+            .map_err(ApiError::internal)?
+        {
             Cancellation::Cancelled => tx.commit().await.map_err(ApiError::from)?,
             Cancellation::NotFound => return Err(order_not_found(id).into()),
             Cancellation::NotCancellable(status) => {
@@ -284,12 +309,22 @@ async fn price(conn: &mut sqlx::PgConnection, request: PlaceOrder) -> Result<New
     }
     let mut lines: Vec<(Sku, i32)> = Vec::with_capacity(request.items.len());
     for (i, item) in request.items.iter().enumerate() {
-        let sku = Sku::parse(&item.sku).map_err(|e| violations.add(format!("items[{i}].sku"), e.to_string()));
-        let quantity = i32::try_from(item.quantity).ok().filter(|q| (1..=MAX_QUANTITY).contains(&i64::from(*q)));
-        violations.check(quantity.is_some(), format!("items[{i}].quantity"), format!("must be between 1 and {MAX_QUANTITY}"));
+        let sku = Sku::parse(&item.sku)
+            .map_err(|e| violations.add(format!("items[{i}].sku"), e.to_string()));
+        let quantity = i32::try_from(item.quantity)
+            .ok()
+            .filter(|q| (1..=MAX_QUANTITY).contains(&i64::from(*q)));
+        violations.check(
+            quantity.is_some(),
+            format!("items[{i}].quantity"),
+            format!("must be between 1 and {MAX_QUANTITY}"),
+        );
         if let Ok(sku) = &sku {
             if let Some(first) = lines.iter().position(|(seen, _)| seen == sku) {
-                violations.add(format!("items[{i}].sku"), format!("repeats items[{first}]; put the whole quantity on one line"));
+                violations.add(
+                    format!("items[{i}].sku"),
+                    format!("repeats items[{first}]; put the whole quantity on one line"),
+                );
             }
         }
         if let (Ok(sku), Some(quantity)) = (sku, quantity) {
@@ -304,8 +339,12 @@ async fn price(conn: &mut sqlx::PgConnection, request: PlaceOrder) -> Result<New
     let mut total = Cents::ZERO;
     let mut priced = Vec::with_capacity(lines.len());
     for (i, (sku, quantity)) in lines.into_iter().enumerate() {
-        let Some((_, unit, line_currency)) = prices.iter().find(|(s, _, _)| s == sku.as_str()) else {
-            violations.add(format!("items[{i}].sku"), format!("no product has sku {sku:?}"));
+        let Some((_, unit, line_currency)) = prices.iter().find(|(s, _, _)| s == sku.as_str())
+        else {
+            violations.add(
+                format!("items[{i}].sku"),
+                format!("no product has sku {sku:?}"),
+            );
             continue;
         };
         match &currency {
@@ -317,11 +356,18 @@ async fn price(conn: &mut sqlx::PgConnection, request: PlaceOrder) -> Result<New
             Some(_) => {}
         }
         let unit = Cents::new(*unit).unwrap_or(Cents::ZERO);
-        match unit.checked_mul(quantity.unsigned_abs()).and_then(|line| total.checked_add(line)) {
+        match unit
+            .checked_mul(quantity.unsigned_abs())
+            .and_then(|line| total.checked_add(line))
+        {
             Some(sum) => total = sum,
             None => violations.add("items", "the order total is too large"),
         }
-        priced.push(NewLine { sku, quantity, unit_price: unit });
+        priced.push(NewLine {
+            sku,
+            quantity,
+            unit_price: unit,
+        });
     }
     violations.finish()?;
     let currency = currency

@@ -19,10 +19,18 @@ pub fn limit(asked: Option<i64>, violations: &mut Violations) -> i64 {
 
 /// Splits one extra fetched row off `rows` to learn whether a next page
 /// exists, and names its cursor.
-pub fn page<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+pub fn page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    cursor_of: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let next = if more { rows.last().map(cursor_of) } else { None };
+    let next = if more {
+        rows.last().map(cursor_of)
+    } else {
+        None
+    };
     (rows, next)
 }

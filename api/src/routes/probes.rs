@@ -32,7 +32,9 @@ impl ProbesApi {
     /// 200 while the process serves requests.
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> Json<ProbeStatus> {
-        Json(ProbeStatus { status: "ok".to_owned() })
+        Json(ProbeStatus {
+            status: "ok".to_owned(),
+        })
     }
 
     /// Readiness
@@ -42,13 +44,17 @@ impl ProbesApi {
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
         match shared::db::migrations_are_current(&state.pool).await {
-            Ok(true) => ReadyResponse::Ready(Json(ProbeStatus { status: "ok".to_owned() })),
+            Ok(true) => ReadyResponse::Ready(Json(ProbeStatus {
+                status: "ok".to_owned(),
+            })),
             Ok(false) => ReadyResponse::NotReady(Json(ProbeStatus {
                 status: "database migrations are pending".to_owned(),
             })),
             Err(e) => {
                 tracing::warn!(error = %e, "readiness check: database unreachable");
-                ReadyResponse::NotReady(Json(ProbeStatus { status: "database unreachable".to_owned() }))
+                ReadyResponse::NotReady(Json(ProbeStatus {
+                    status: "database unreachable".to_owned(),
+                }))
             }
         }
     }

@@ -21,7 +21,11 @@ impl Violations {
 
     /// `Err` with every violation so far, if there were any.
     pub fn finish(&mut self) -> Result<(), ApiError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Invalid(std::mem::take(&mut self.0))) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Invalid(std::mem::take(&mut self.0)))
+        }
     }
 }
 
@@ -34,7 +38,9 @@ pub fn char_len(s: &str) -> usize {
 /// spaces or control characters, at most 254 characters. Deliverability is
 /// the mail server's to judge.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && char_len(s) <= 254
         && !domain.contains('@')
@@ -51,11 +57,25 @@ mod tests {
 
     #[test]
     fn emails_need_a_local_part_and_a_dotted_domain() {
-        for good in ["ada@example.com", "a.b+tag@sub.example.co.uk", "ü@exämple.de"] {
+        for good in [
+            "ada@example.com",
+            "a.b+tag@sub.example.co.uk",
+            "ü@exämple.de",
+        ] {
             assert!(is_email(good), "{good:?} was refused");
         }
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "ada@@example.com",
-                    "ada @example.com", "ada@.example.com", "ada@example..com", "ada@example.com."] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "ada @example.com",
+            "ada@.example.com",
+            "ada@example..com",
+            "ada@example.com.",
+        ] {
             assert!(!is_email(bad), "{bad:?} was accepted");
         }
     }

@@ -9,6 +9,6 @@ mod store;
 
 pub use sku::{InvalidSku, Sku};
 pub use store::{
-    CatalogError, NewProduct, Product, ProductChanges, Reservation, insert, get, list, price_list,
+    CatalogError, NewProduct, Product, ProductChanges, Reservation, get, insert, list, price_list,
     reserve, restock, update,
 };

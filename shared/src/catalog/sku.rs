@@ -18,7 +18,11 @@ impl Sku {
             && value
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if valid { Ok(Self(value.to_owned())) } else { Err(InvalidSku) }
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(InvalidSku)
+        }
     }
 
     pub fn as_str(&self) -> &str {

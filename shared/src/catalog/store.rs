@@ -46,7 +46,10 @@ pub enum CatalogError {
     Database(#[from] sqlx::Error),
 }
 
-pub async fn insert(conn: &mut PgConnection, product: &NewProduct) -> Result<Product, CatalogError> {
+pub async fn insert(
+    conn: &mut PgConnection,
+    product: &NewProduct,
+) -> Result<Product, CatalogError> {
     let inserted = sqlx::query_as!(
         Product,
         r#"
@@ -144,7 +147,10 @@ pub async fn restock(
     match restocked {
         // integer_out_of_range: the count would pass i32::MAX.
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("22003") => {
-            Err(CatalogError::StockOverflow { sku: sku.to_owned(), quantity })
+            Err(CatalogError::StockOverflow {
+                sku: sku.to_owned(),
+                quantity,
+            })
         }
         other => Ok(other?),
     }
@@ -161,7 +167,10 @@ pub async fn price_list(
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.sku, r.price_cents, r.currency)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.sku, r.price_cents, r.currency))
+        .collect())
 }
 
 /// What [`reserve`] did.
@@ -170,7 +179,11 @@ pub enum Reservation {
     /// Every line's quantity was taken from stock.
     Reserved,
     /// Nothing was taken: this line wanted more than there is.
-    Short { sku: String, wanted: i32, available: i32 },
+    Short {
+        sku: String,
+        wanted: i32,
+        available: i32,
+    },
 }
 
 /// Takes every `(sku, quantity)` from stock, or none of them. Locks the
@@ -190,7 +203,11 @@ pub async fn reserve(
     for (sku, wanted) in lines {
         let available = stock.iter().find(|p| &p.sku == sku).map_or(0, |p| p.stock);
         if available < *wanted {
-            return Ok(Reservation::Short { sku: sku.clone(), wanted: *wanted, available });
+            return Ok(Reservation::Short {
+                sku: sku.clone(),
+                wanted: *wanted,
+                available,
+            });
         }
     }
     let quantities: Vec<i32> = lines.iter().map(|(_, q)| *q).collect();

@@ -38,7 +38,12 @@ pub async fn cancel(conn: &mut PgConnection, id: Uuid) -> Result<Cancellation, O
     }
     transition(
         conn,
-        &Transition::new(id, OrderStatus::Pending, OrderStatus::Cancelled, "cancelled by the client"),
+        &Transition::new(
+            id,
+            OrderStatus::Pending,
+            OrderStatus::Cancelled,
+            "cancelled by the client",
+        ),
     )
     .await?;
     Ok(Cancellation::Cancelled)

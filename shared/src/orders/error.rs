@@ -12,7 +12,11 @@ pub enum OrderError {
     Illegal(#[from] IllegalTransition),
     /// The order is not where the caller thought (`None`: it does not exist).
     #[error("order {order} is {actual:?}, not {expected}")]
-    NotInExpectedState { order: Uuid, expected: OrderStatus, actual: Option<OrderStatus> },
+    NotInExpectedState {
+        order: Uuid,
+        expected: OrderStatus,
+        actual: Option<OrderStatus>,
+    },
     #[error(transparent)]
     Queue(#[from] QueueError),
     #[error(transparent)]

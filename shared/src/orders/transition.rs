@@ -21,7 +21,15 @@ pub struct Transition<'a> {
 
 impl<'a> Transition<'a> {
     pub fn new(order: Uuid, from: OrderStatus, to: OrderStatus, reason: &'a str) -> Self {
-        Self { order, from, to, reason, charge_id: None, refund_id: None, failure: None }
+        Self {
+            order,
+            from,
+            to,
+            reason,
+            charge_id: None,
+            refund_id: None,
+            failure: None,
+        }
     }
 }
 
@@ -65,5 +73,9 @@ pub async fn transition(conn: &mut PgConnection, t: &Transition<'_>) -> Result<(
     )
     .fetch_optional(conn)
     .await?;
-    Err(OrderError::NotInExpectedState { order: t.order, expected: t.from, actual })
+    Err(OrderError::NotInExpectedState {
+        order: t.order,
+        expected: t.from,
+        actual,
+    })
 }

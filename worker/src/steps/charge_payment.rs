@@ -32,16 +32,29 @@ impl StepHandler for ChargePayment {
         let id = order_of(task)?;
         let order = load(&mut *ctx.pool().acquire().await?, id).await?;
         if order.status != OrderStatus::Pending {
-            return Err(StepError::permanent(format!("order {id} is {}, not pending", order.status)));
+            return Err(StepError::permanent(format!(
+                "order {id} is {}, not pending",
+                order.status
+            )));
         }
         let key = charge_key(id);
         let gateway = &self.0.gateway;
         let charged = gateway
-            .charge(&key, order.total_cents, &order.currency, &order.payment_token, id)
+            .charge(
+                &key,
+                order.total_cents,
+                &order.currency,
+                &order.payment_token,
+                id,
+            )
             .await;
         let outcome = match charged {
             Ok(charge) => Outcome::Paid(charge.id),
-            Err(GatewayError::Refused { status: 402, code, message }) => Outcome::Failed(Failure::new(
+            Err(GatewayError::Refused {
+                status: 402,
+                code,
+                message,
+            }) => Outcome::Failed(Failure::new(
                 "payment_declined",
                 format!("the card was declined ({code}): {message}"),
             )),
@@ -56,9 +69,13 @@ impl StepHandler for ChargePayment {
                 Ok(Some(charge)) => Outcome::Paid(charge.id),
                 Ok(None) => Outcome::Failed(Failure::new(
                     "payment_unavailable",
-                    format!("the payment gateway could not be reached ({reason}); the card was not charged"),
+                    format!(
+                        "the payment gateway could not be reached ({reason}); the card was not charged"
+                    ),
                 )),
-                Err(lookup) => Outcome::Unknown(format!("{reason}; looking the charge up failed too: {lookup}")),
+                Err(lookup) => Outcome::Unknown(format!(
+                    "{reason}; looking the charge up failed too: {lookup}"
+                )),
             },
         };
         let mut tx = ctx.pool().begin().await?;
@@ -74,7 +91,9 @@ impl StepHandler for ChargePayment {
         error: &str,
         conn: &mut PgConnection,
     ) -> Result<(), sqlx::Error> {
-        let Ok(id) = order_id(payload) else { return Ok(()) };
+        let Ok(id) = order_id(payload) else {
+            return Ok(());
+        };
         let unknown = Outcome::Unknown(error.to_owned());
         match unknown.record(conn, id).await {
             Ok(()) => Ok(()),
@@ -96,23 +115,35 @@ impl Outcome {
     async fn record(self, conn: &mut PgConnection, id: Uuid) -> Result<(), StepError> {
         match self {
             Outcome::Paid(charge_id) => {
-                let mut paid = Transition::new(id, OrderStatus::Pending, OrderStatus::Paid, "payment taken");
+                let mut paid =
+                    Transition::new(id, OrderStatus::Pending, OrderStatus::Paid, "payment taken");
                 paid.charge_id = Some(&charge_id);
                 orders::transition(conn, &paid).await?;
                 queue::enqueue(conn, &next(TaskKind::ReserveInventory, id)).await?;
             }
             Outcome::Failed(failure) => {
-                let mut failed = Transition::new(id, OrderStatus::Pending, OrderStatus::Failed, &failure.message);
+                let mut failed = Transition::new(
+                    id,
+                    OrderStatus::Pending,
+                    OrderStatus::Failed,
+                    &failure.message,
+                );
                 failed.failure = Some(&failure);
                 orders::transition(conn, &failed).await?;
             }
             Outcome::Unknown(reason) => {
                 let failure = Failure::new(
                     "payment_unavailable",
-                    format!("the payment's outcome could not be learned ({reason}); any charge is refunded"),
+                    format!(
+                        "the payment's outcome could not be learned ({reason}); any charge is refunded"
+                    ),
                 );
-                let mut refunding =
-                    Transition::new(id, OrderStatus::Pending, OrderStatus::Refunding, "payment outcome unknown");
+                let mut refunding = Transition::new(
+                    id,
+                    OrderStatus::Pending,
+                    OrderStatus::Refunding,
+                    "payment outcome unknown",
+                );
                 refunding.failure = Some(&failure);
                 orders::transition(conn, &refunding).await?;
                 queue::enqueue(conn, &next(TaskKind::RefundPayment, id)).await?;

@@ -39,10 +39,22 @@ pub struct SagaDeps {
 /// Registers every saga step.
 pub fn register(registry: &mut Registry, deps: Arc<SagaDeps>) {
     registry
-        .register(TaskKind::ChargePayment.as_str(), charge_payment::ChargePayment(Arc::clone(&deps)))
-        .register(TaskKind::ReserveInventory.as_str(), reserve_inventory::ReserveInventory)
-        .register(TaskKind::SendConfirmation.as_str(), send_confirmation::SendConfirmation(Arc::clone(&deps)))
-        .register(TaskKind::RefundPayment.as_str(), refund_payment::RefundPayment(deps));
+        .register(
+            TaskKind::ChargePayment.as_str(),
+            charge_payment::ChargePayment(Arc::clone(&deps)),
+        )
+        .register(
+            TaskKind::ReserveInventory.as_str(),
+            reserve_inventory::ReserveInventory,
+        )
+        .register(
+            TaskKind::SendConfirmation.as_str(),
+            send_confirmation::SendConfirmation(Arc::clone(&deps)),
+        )
+        .register(
+            TaskKind::RefundPayment.as_str(),
+            refund_payment::RefundPayment(deps),
+        );
 }
 
 /// The order a task's payload names.
@@ -76,7 +88,9 @@ impl From<OrderError> for StepError {
         match error {
             OrderError::Queue(e) => e.into(),
             OrderError::Database(e) => e.into(),
-            e @ (OrderError::Illegal(_) | OrderError::NotInExpectedState { .. }) => StepError::permanent(e),
+            e @ (OrderError::Illegal(_) | OrderError::NotInExpectedState { .. }) => {
+                StepError::permanent(e)
+            }
         }
     }
 }

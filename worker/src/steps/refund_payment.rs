@@ -24,12 +24,19 @@ impl StepHandler for RefundPayment {
         let id = order_of(task)?;
         let order = load(&mut *ctx.pool().acquire().await?, id).await?;
         if order.status != OrderStatus::Refunding {
-            return Err(StepError::permanent(format!("order {id} is {}, not refunding", order.status)));
+            return Err(StepError::permanent(format!(
+                "order {id} is {}, not refunding",
+                order.status
+            )));
         }
         let gateway = &self.0.gateway;
         let charge_id = match order.charge_id {
             Some(charge) => Some(charge),
-            None => gateway.find_charge(&charge_key(id)).await.map_err(StepError::retryable)?.map(|c| c.id),
+            None => gateway
+                .find_charge(&charge_key(id))
+                .await
+                .map_err(StepError::retryable)?
+                .map(|c| c.id),
         };
         let refund_id = match &charge_id {
             None => None,
@@ -37,13 +44,20 @@ impl StepHandler for RefundPayment {
                 Ok(refund) => Some(refund.id),
                 // Nothing to give back: the charge does not exist, or is refunded already.
                 Err(GatewayError::Refused { status: 404, .. }) => None,
-                Err(GatewayError::Refused { code, .. }) if code == "charge_already_refunded" => None,
+                Err(GatewayError::Refused { code, .. }) if code == "charge_already_refunded" => {
+                    None
+                }
                 Err(e @ GatewayError::Refused { .. }) => return Err(StepError::permanent(e)),
                 Err(e @ GatewayError::Unavailable(_)) => return Err(StepError::retryable(e)),
             },
         };
-        let reason = if refund_id.is_some() { "refund made" } else { "nothing was charged; nothing to refund" };
-        let mut refunded = Transition::new(id, OrderStatus::Refunding, OrderStatus::Refunded, reason);
+        let reason = if refund_id.is_some() {
+            "refund made"
+        } else {
+            "nothing was charged; nothing to refund"
+        };
+        let mut refunded =
+            Transition::new(id, OrderStatus::Refunding, OrderStatus::Refunded, reason);
         refunded.charge_id = charge_id.as_deref();
         refunded.refund_id = refund_id.as_deref();
         let mut tx = ctx.pool().begin().await?;
@@ -57,7 +71,9 @@ impl StepHandler for RefundPayment {
         error: &str,
         _conn: &mut PgConnection,
     ) -> Result<(), sqlx::Error> {
-        let order = order_id(payload).map(|id| id.to_string()).unwrap_or_default();
+        let order = order_id(payload)
+            .map(|id| id.to_string())
+            .unwrap_or_default();
         tracing::error!(
             order_id = %order,
             error,

@@ -19,23 +19,42 @@ impl StepHandler for ReserveInventory {
         let mut tx = ctx.pool().begin().await?;
         let order = load(&mut tx, id).await?;
         if order.status != OrderStatus::Paid {
-            return Err(StepError::permanent(format!("order {id} is {}, not paid", order.status)));
+            return Err(StepError::permanent(format!(
+                "order {id} is {}, not paid",
+                order.status
+            )));
         }
-        let lines: Vec<(String, i32)> =
-            orders::lines(&mut tx, id).await?.into_iter().map(|l| (l.sku, l.quantity)).collect();
+        let lines: Vec<(String, i32)> = orders::lines(&mut tx, id)
+            .await?
+            .into_iter()
+            .map(|l| (l.sku, l.quantity))
+            .collect();
         match catalog::reserve(&mut tx, &lines).await? {
             Reservation::Reserved => {
-                let confirmed = Transition::new(id, OrderStatus::Paid, OrderStatus::Confirmed, "stock reserved");
+                let confirmed = Transition::new(
+                    id,
+                    OrderStatus::Paid,
+                    OrderStatus::Confirmed,
+                    "stock reserved",
+                );
                 orders::transition(&mut tx, &confirmed).await?;
                 queue::enqueue(&mut tx, &next(TaskKind::SendConfirmation, id)).await?;
             }
-            Reservation::Short { sku, wanted, available } => {
+            Reservation::Short {
+                sku,
+                wanted,
+                available,
+            } => {
                 let failure = Failure::new(
                     "out_of_stock",
                     format!("{sku} is out of stock: the order wants {wanted}, {available} left"),
                 );
-                let mut refunding =
-                    Transition::new(id, OrderStatus::Paid, OrderStatus::Refunding, "out of stock after payment");
+                let mut refunding = Transition::new(
+                    id,
+                    OrderStatus::Paid,
+                    OrderStatus::Refunding,
+                    "out of stock after payment",
+                );
                 refunding.failure = Some(&failure);
                 orders::transition(&mut tx, &refunding).await?;
                 queue::enqueue(&mut tx, &next(TaskKind::RefundPayment, id)).await?;

@@ -26,12 +26,14 @@ impl StepHandler for SendConfirmation {
             (order, orders::lines(&mut conn, id).await?)
         };
         if order.status != OrderStatus::Confirmed {
-            return Err(StepError::permanent(format!("order {id} is {}, not confirmed", order.status)));
+            return Err(StepError::permanent(format!(
+                "order {id} is {}, not confirmed",
+                order.status
+            )));
         }
-        let to = order
-            .customer_email
-            .parse()
-            .map_err(|e| StepError::permanent(format!("cannot mail {:?}: {e}", order.customer_email)))?;
+        let to = order.customer_email.parse().map_err(|e| {
+            StepError::permanent(format!("cannot mail {:?}: {e}", order.customer_email))
+        })?;
         let message = Message::builder()
             .from(self.0.mailer.from.clone())
             .to(to)
@@ -40,10 +42,19 @@ impl StepHandler for SendConfirmation {
             .header(ContentType::TEXT_PLAIN)
             .body(body(&order, &lines))
             .map_err(StepError::permanent)?;
-        self.0.mailer.send(message).await.map_err(StepError::retryable)?;
+        self.0
+            .mailer
+            .send(message)
+            .await
+            .map_err(StepError::retryable)?;
 
         let mut tx = ctx.pool().begin().await?;
-        let completed = Transition::new(id, OrderStatus::Confirmed, OrderStatus::Completed, "confirmation sent");
+        let completed = Transition::new(
+            id,
+            OrderStatus::Confirmed,
+            OrderStatus::Completed,
+            "confirmation sent",
+        );
         orders::transition(&mut tx, &completed).await?;
         ctx.complete_with(tx).await
     }
@@ -60,7 +71,11 @@ fn body(order: &Order, lines: &[OrderLine]) -> String {
             order.currency
         ));
     }
-    text.push_str(&format!("\nTotal: {} {}\n", money(order.total_cents), order.currency));
+    text.push_str(&format!(
+        "\nTotal: {} {}\n",
+        money(order.total_cents),
+        order.currency
+    ));
     text
 }
 

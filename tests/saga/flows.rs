@@ -1,0 +1,187 @@
+//! The saga's paths: completed, failed, refunded, cancelled.
+
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::system::{DEADLINE, Options, System};
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_paid_order_completes_with_one_charge_its_stock_taken_and_one_email(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start("happy_path", &db, Options::default()).await;
+    system.create_product("TSHIRT-M", 1999, 25).await;
+
+    let id = system
+        .place("order-1", "tok_visa", &[("TSHIRT-M", 2)])
+        .await;
+    let order = system.settled(&id).await;
+
+    assert_eq!(order["status"], "completed");
+    assert_eq!(
+        System::statuses(&order),
+        ["pending", "paid", "confirmed", "completed"]
+    );
+    assert_eq!(order["total_cents"], 3998);
+    assert_eq!(order["items"][0]["unit_price_cents"], 1999);
+    let charges = system.ledger_for(&id, "charge").await;
+    assert_eq!(charges.len(), 1);
+    assert_eq!(charges[0]["amount"], 3998);
+    assert_eq!(order["payment"]["charge_id"], charges[0]["id"]);
+    assert!(system.ledger_for(&id, "refund").await.is_empty());
+    assert_eq!(system.stock("TSHIRT-M").await, 23);
+    let mails: Vec<String> = system
+        .mail
+        .messages()
+        .into_iter()
+        .filter(|m| m.contains(&id))
+        .collect();
+    assert_eq!(mails.len(), 1, "exactly one confirmation");
+    assert!(mails[0].contains(&format!("Message-ID: <order-{id}@asynccheckout>")));
+    assert!(mails[0].contains("To: ada@example.com"));
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_declined_card_fails_the_order_without_charging_or_touching_stock(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start("declined", &db, Options::default()).await;
+    system.create_product("MUG", 1250, 5).await;
+
+    let declined = system
+        .place("order-1", "tok_chargeDeclined", &[("MUG", 1)])
+        .await;
+    let broke = system
+        .place(
+            "order-2",
+            "tok_chargeDeclinedInsufficientFunds",
+            &[("MUG", 1)],
+        )
+        .await;
+
+    for id in [&declined, &broke] {
+        let order = system.settled(id).await;
+        assert_eq!(order["status"], "failed");
+        assert_eq!(order["failure"]["code"], "payment_declined");
+        assert_eq!(System::statuses(&order), ["pending", "failed"]);
+        assert!(system.ledger_for(id, "charge").await.is_empty());
+    }
+    assert!(
+        system.order(&broke).await["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("insufficient_funds")
+    );
+    assert_eq!(system.stock("MUG").await, 5);
+    assert!(system.mail.messages().is_empty());
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn stock_short_after_payment_refunds_the_charge(_: PgPoolOptions, db: PgConnectOptions) {
+    let system = System::start("out_of_stock", &db, Options::default()).await;
+    system.create_product("POSTER", 2500, 1).await;
+
+    let id = system.place("order-1", "tok_visa", &[("POSTER", 2)]).await;
+    let order = system.settled(&id).await;
+
+    assert_eq!(order["status"], "refunded");
+    assert_eq!(
+        System::statuses(&order),
+        ["pending", "paid", "refunding", "refunded"]
+    );
+    assert_eq!(order["failure"]["code"], "out_of_stock");
+    let charges = system.ledger_for(&id, "charge").await;
+    let refunds = system.ledger_for(&id, "refund").await;
+    assert_eq!((charges.len(), refunds.len()), (1, 1));
+    assert_eq!(refunds[0]["charge"], charges[0]["id"]);
+    assert_eq!(refunds[0]["amount"], charges[0]["amount"]);
+    assert_eq!(order["payment"]["refund_id"], refunds[0]["id"]);
+    assert_eq!(system.stock("POSTER").await, 1, "stock untouched");
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn two_orders_racing_for_the_last_unit_one_completes_and_one_is_refunded(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start(
+        "last_unit",
+        &db,
+        Options {
+            workers: 2,
+            ..Options::default()
+        },
+    )
+    .await;
+    system.create_product("LAST", 500, 1).await;
+
+    let (a, b) = tokio::join!(
+        system.place("order-a", "tok_visa", &[("LAST", 1)]),
+        system.place("order-b", "tok_visa", &[("LAST", 1)]),
+    );
+    let (a, b) = (system.settled(&a).await, system.settled(&b).await);
+
+    let mut outcomes = [a["status"].as_str().unwrap(), b["status"].as_str().unwrap()];
+    outcomes.sort();
+    assert_eq!(outcomes, ["completed", "refunded"]);
+    assert_eq!(system.stock("LAST").await, 0);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_pending_order_cancels_without_a_charge_but_not_once_payment_started(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    // No workers yet: the order stays pending with its payment unstarted.
+    let system = System::start(
+        "cancel",
+        &db,
+        Options {
+            workers: 0,
+            ..Options::default()
+        },
+    )
+    .await;
+    system.create_product("MUG", 1250, 5).await;
+    let id = system.place("order-1", "tok_visa", &[("MUG", 1)]).await;
+
+    let cancelled = system
+        .http
+        .post(format!("{}/v1/orders/{id}/cancel", system.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 200);
+    let order: Value = cancelled.json().await.unwrap();
+    assert_eq!(order["status"], "cancelled");
+    assert_eq!(order["tasks"][0]["state"], "cancelled");
+    let again = system
+        .http
+        .post(format!("{}/v1/orders/{id}/cancel", system.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+
+    // A second order whose payment has started (a worker holds its charge task).
+    let started = system.place("order-2", "tok_visa", &[("MUG", 1)]).await;
+    sqlx::query("UPDATE tasks SET state = 'running', attempts = 1, locked_by = 'w', locked_until = now() + interval '1 hour', attempted_at = now() WHERE order_id = $1::uuid")
+        .bind(&started)
+        .execute(&system.pool)
+        .await
+        .unwrap();
+    let refused = system
+        .http
+        .post(format!("{}/v1/orders/{started}/cancel", system.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["type"], "/problems/order-not-cancellable");
+    assert_eq!(system.order(&started).await["status"], "pending");
+    assert!(system.ledger().await.is_empty(), "nothing was charged");
+    let _ = DEADLINE;
+}

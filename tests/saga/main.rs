@@ -1,0 +1,11 @@
+//! The order saga end to end: the real binary's API, worker and mock gateway
+//! processes, a real SMTP server, and a fresh database per test.
+#![allow(clippy::unwrap_used)]
+
+mod system;
+
+mod bad_input;
+mod faults;
+mod flows;
+mod idempotency;
+mod load;

@@ -1,0 +1,376 @@
+//! A running AsyncCheckout for one test: `asynccheckout mock-gateway`, `api`
+//! and N `worker` processes against the test's database, with a real SMTP
+//! server (aiosmtpd) catching the confirmation emails. Every process is
+//! killed when the `System` is dropped; their logs are kept under
+//! `target/test-logs/<test>/`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, PgPool};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_asynccheckout");
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+pub struct Options {
+    pub workers: usize,
+    /// The workers' per-call gateway timeout (hangs and lost responses cost this).
+    pub gateway_timeout_ms: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            gateway_timeout_ms: 1_000,
+        }
+    }
+}
+
+pub struct System {
+    pub api: String,
+    pub gateway: String,
+    pub http: reqwest::Client,
+    pub pool: PgPool,
+    pub mail: MailSink,
+    _processes: Vec<Child>,
+}
+
+/// Starts a program, its stderr to `log`, and waits for its `ready` line.
+async fn start(
+    program: &str,
+    args: &[&str],
+    envs: &[(&str, String)],
+    log: &Path,
+) -> (Child, String) {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = tokio::time::timeout(DEADLINE, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.starts_with("ready ") {
+                return Some(line);
+            }
+        }
+        None
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "{program} {args:?} was not ready in time; see {}",
+            log.display()
+        )
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{program} {args:?} exited before it was ready; see {}",
+            log.display()
+        )
+    });
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, ready)
+}
+
+fn field(ready: &str, name: &str) -> String {
+    ready
+        .split_whitespace()
+        .find_map(|part| part.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name}= in {ready:?}"))
+        .to_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn log_dir(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("test-logs")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl System {
+    pub async fn start(test: &str, db: &PgConnectOptions, options: Options) -> Self {
+        let logs = log_dir(test);
+        let database_url = db.to_url_lossy().to_string();
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(db.clone())
+            .await
+            .unwrap();
+        let mail = MailSink::start(&logs).await;
+
+        let (gateway_process, ready) = start(
+            BINARY,
+            &["mock-gateway"],
+            &[("LISTEN_ADDR", "127.0.0.1:0".into())],
+            &logs.join("gateway.log"),
+        )
+        .await;
+        let gateway = field(&ready, "gateway");
+        let (api_process, ready) = start(
+            BINARY,
+            &["api"],
+            &[
+                ("LISTEN_ADDR", "127.0.0.1:0".into()),
+                ("DATABASE_URL", database_url.clone()),
+            ],
+            &logs.join("api.log"),
+        )
+        .await;
+        let api = field(&ready, "api");
+        let mut processes = vec![gateway_process, api_process];
+        for i in 0..options.workers {
+            let worker = spawn_worker(
+                &database_url,
+                &gateway,
+                &mail,
+                &options,
+                &logs.join(format!("worker-{i}.log")),
+            );
+            processes.push(worker);
+        }
+        Self {
+            api,
+            gateway,
+            http: reqwest::Client::new(),
+            pool,
+            mail,
+            _processes: processes,
+        }
+    }
+
+    pub async fn create_product(&self, sku: &str, price_cents: i64, stock: i64) {
+        let response = self
+            .http
+            .post(format!("{}/v1/products", self.api))
+            .json(&json!({ "sku": sku, "name": sku, "price_cents": price_cents, "currency": "USD", "stock": stock }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    }
+
+    pub async fn stock(&self, sku: &str) -> i64 {
+        let product: Value = self
+            .http
+            .get(format!("{}/v1/products/{sku}", self.api))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        product["stock"].as_i64().unwrap()
+    }
+
+    pub fn order_body(token: &str, items: &[(&str, i64)]) -> Value {
+        json!({
+            "customer_email": "ada@example.com",
+            "items": items.iter().map(|(sku, quantity)| json!({ "sku": sku, "quantity": quantity })).collect::<Vec<_>>(),
+            "payment_token": token,
+        })
+    }
+
+    pub async fn post_order(&self, key: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/orders", self.api))
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Places an order and returns its id; the API must accept it.
+    pub async fn place(&self, key: &str, token: &str, items: &[(&str, i64)]) -> String {
+        let response = self.post_order(key, &Self::order_body(token, items)).await;
+        assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+        let order: Value = response.json().await.unwrap();
+        order["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn order(&self, id: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/v1/orders/{id}", self.api))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Waits until the order is in a terminal state, and returns it.
+    pub async fn settled(&self, id: &str) -> Value {
+        let until = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let order = self.order(id).await;
+            if matches!(
+                order["status"].as_str(),
+                Some("completed" | "failed" | "cancelled" | "refunded")
+            ) {
+                return order;
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "order never settled: {order:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    pub async fn ledger(&self) -> Vec<Value> {
+        let ledger: Value = self
+            .http
+            .get(format!("{}/v1/ledger", self.gateway))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ledger["entries"].as_array().unwrap().clone()
+    }
+
+    /// Ledger entries of one kind (`charge` or `refund`) for one order.
+    pub async fn ledger_for(&self, order: &str, kind: &str) -> Vec<Value> {
+        self.ledger()
+            .await
+            .into_iter()
+            .filter(|e| e["order_id"] == order && e["kind"] == kind)
+            .collect()
+    }
+
+    pub async fn set_faults(&self, faults: Value) {
+        let mut all = json!({ "latency_ms": 0, "fail_rate": 0.0, "hang_rate": 0.0, "lost_response_rate": 0.0 });
+        all.as_object_mut()
+            .unwrap()
+            .extend(faults.as_object().unwrap().clone());
+        let response = self
+            .http
+            .put(format!("{}/v1/faults", self.gateway))
+            .json(&all)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
+    pub fn statuses(order: &Value) -> Vec<String> {
+        order["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["status"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+fn spawn_worker(
+    database_url: &str,
+    gateway: &str,
+    mail: &MailSink,
+    options: &Options,
+    log: &Path,
+) -> Child {
+    Command::new(BINARY)
+        .arg("worker")
+        .env("DATABASE_URL", database_url)
+        .env("GATEWAY_URL", gateway)
+        .env("GATEWAY_TIMEOUT_MS", options.gateway_timeout_ms.to_string())
+        .env("SMTP_URL", &mail.url)
+        .env("RETRY_BASE_MS", "20")
+        .env("RETRY_CAP_SECS", "1")
+        .env("POLL_INTERVAL_MS", "200")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// A real SMTP server (Python's aiosmtpd) writing what it receives to a
+/// maildir.
+pub struct MailSink {
+    pub url: String,
+    dir: PathBuf,
+    _server: Child,
+}
+
+impl MailSink {
+    async fn start(logs: &Path) -> Self {
+        let dir = logs.join("maildir");
+        let port = free_port();
+        let server = Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(logs.join("smtp.log")).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 is needed for the SMTP test server (pip install aiosmtpd)");
+        let until = tokio::time::Instant::now() + DEADLINE;
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                tokio::time::Instant::now() < until,
+                "the SMTP test server did not start; is aiosmtpd installed? see {}",
+                logs.join("smtp.log").display()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        Self {
+            url: format!("smtp://127.0.0.1:{port}"),
+            dir,
+            _server: server,
+        }
+    }
+
+    /// Every message received so far, raw.
+    pub fn messages(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("new")) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .collect()
+    }
+}
