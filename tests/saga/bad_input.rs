@@ -264,3 +264,109 @@ async fn the_catalog_validates_products_and_pages_through_them(
     let missing = system.http.get(format!("{url}/NOPE")).send().await.unwrap();
     expect_problem(missing, 404, "not-found").await;
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn orders_are_listed_newest_first_by_status_in_pages_and_the_spec_is_served(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start(
+        "order_list",
+        &db,
+        Options {
+            workers: 0,
+            ..Options::default()
+        },
+    )
+    .await;
+    system.create_product("MUG", 1250, 50).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            system
+                .place(&format!("list-{i}"), "tok_visa", &[("MUG", 1)])
+                .await,
+        );
+    }
+    let cancel = system
+        .http
+        .post(format!("{}/v1/orders/{}/cancel", system.api, ids[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), 200);
+
+    let url = format!("{}/v1/orders", system.api);
+    let first: Value = system
+        .http
+        .get(format!("{url}?limit=3"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second: Value = system
+        .http
+        .get(format!("{url}?limit=3&cursor={cursor}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["items"].as_array().unwrap())
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    let newest_first: Vec<&str> = ids.iter().rev().map(String::as_str).collect();
+    assert_eq!(listed, newest_first);
+    assert!(second["next_cursor"].is_null());
+    let cancelled: Value = system
+        .http
+        .get(format!("{url}?status=cancelled"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cancelled: Vec<&str> = cancelled["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(cancelled, [ids[0].as_str()]);
+
+    let served = system
+        .http
+        .get(format!("{}/openapi.json", system.api))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).unwrap();
+    assert!(
+        served == committed,
+        "/openapi.json differs from the committed openapi.json"
+    );
+    let docs = system
+        .http
+        .get(format!("{}/docs", system.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(
+        docs.text().await.unwrap().contains("swagger"),
+        "Swagger UI at /docs"
+    );
+}
