@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mock_gateway::Faults;
 use secrecy::SecretString;
+use shared::keys::Scope;
 use worker::WorkerConfig;
 use worker::gateway::GatewayConfig;
 use worker::mailer::MailConfig;
@@ -55,6 +56,8 @@ pub enum Command {
         database: DatabaseArgs,
         #[command(flatten)]
         listen: ApiListen,
+        #[command(flatten)]
+        bootstrap: BootstrapKey,
         /// On SIGTERM/SIGINT, how long requests in flight get to finish.
         #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 25)]
         shutdown_grace_secs: u64,
@@ -69,8 +72,13 @@ pub enum Command {
     },
     /// Print the OpenAPI document the API serves (the committed openapi.json).
     Openapi,
-    /// Manage API keys (arrives with authentication).
-    Keys,
+    /// Manage API keys: create (the key is shown once), list, revoke.
+    Keys {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Find or start the development database, print its URL on one line
     /// (`ready database_url=…`), and keep a private cluster running until
     /// SIGTERM/SIGINT. The test script uses it.
@@ -86,6 +94,8 @@ pub enum Command {
         #[command(flatten)]
         listen: ApiListen,
         #[command(flatten)]
+        bootstrap: BootstrapKey,
+        #[command(flatten)]
         worker: WorkerConfig,
         /// Use this payment gateway instead of starting the mock one in-process.
         #[arg(long, env = "GATEWAY_URL")]
@@ -98,6 +108,37 @@ pub enum Command {
         #[command(flatten)]
         faults: Faults,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Create a key and print it (the only time it is shown).
+    Create {
+        /// What the key is for, e.g. "storefront".
+        #[arg(long)]
+        name: String,
+        /// A scope to grant: orders:write, orders:read, catalog:write or admin.
+        /// Repeat for several.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<Scope>,
+    },
+    /// List every key (never the secrets).
+    List,
+    /// Revoke a key: it stops working at once.
+    Revoke {
+        /// The key's id, as `keys list` shows it.
+        id: uuid::Uuid,
+    },
+}
+
+/// An admin key accepted from first start.
+#[derive(Debug, Clone, Args)]
+pub struct BootstrapKey {
+    /// An admin API key to accept from first start (at least 32 characters;
+    /// e.g. `ak_` + 32 random hex digits). Registered once; revoke it with
+    /// `keys revoke` once you have made your own keys.
+    #[arg(long, env = "BOOTSTRAP_ADMIN_KEY", hide_env_values = true)]
+    pub bootstrap_admin_key: Option<SecretString>,
 }
 
 /// Where the API listens.

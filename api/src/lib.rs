@@ -20,6 +20,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use routes::catalog::CatalogApi;
+use routes::operations::OperationsApi;
 use routes::orders::OrdersApi;
 use routes::probes::ProbesApi;
 
@@ -29,11 +30,11 @@ pub struct AppState {
     pub pool: PgPool,
 }
 
-type Apis = (OrdersApi, CatalogApi, ProbesApi);
+type Apis = (OrdersApi, CatalogApi, OperationsApi, ProbesApi);
 
 fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (OrdersApi, CatalogApi, ProbesApi),
+        (OrdersApi, CatalogApi, OperationsApi, ProbesApi),
         "AsyncCheckout",
         env!("CARGO_PKG_VERSION"),
     )

@@ -5,10 +5,12 @@
 //! - [`orders`]: orders, their states and the transitions the saga may make.
 //! - [`money`]: integer minor units and ISO 4217 currencies.
 //! - [`queue`]: the durable task queue (enqueue, claim, lease, finish, rescue).
+//! - [`keys`]: API keys and their scopes.
 //! - [`db`]: the connection pool, the migrations, and the database bootstrap.
 
 pub mod catalog;
 pub mod db;
+pub mod keys;
 pub mod money;
 pub mod orders;
 pub mod queue;

@@ -4,12 +4,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::{ApiListen, DatabaseArgs};
+use crate::cli::{ApiListen, BootstrapKey, DatabaseArgs};
 use crate::{database, shutdown};
 
-pub async fn run(args: DatabaseArgs, listen: ApiListen, grace_secs: u64) -> anyhow::Result<()> {
+pub async fn run(
+    args: DatabaseArgs,
+    listen: ApiListen,
+    bootstrap: BootstrapKey,
+    grace_secs: u64,
+) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
     let db = database::open(&args, "asynccheckout-api").await?;
+    super::keys::register_bootstrap(&db.pool, &bootstrap).await?;
     let bound = api::bind(&listen.listen_addr)
         .await
         .with_context(|| format!("cannot listen on {} (LISTEN_ADDR)", listen.listen_addr))?;

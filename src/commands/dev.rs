@@ -8,6 +8,7 @@
 use anyhow::Context;
 use mock_gateway::{Faults, MockGateway};
 use shared::catalog::{self, CatalogError, NewProduct, Sku};
+use shared::keys::{self, Scope};
 use shared::money::{Cents, Currency};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -16,12 +17,13 @@ use worker::gateway::GatewayConfig;
 use worker::mailer::MailConfig;
 
 use super::worker::{registry, saga_deps};
-use crate::cli::{ApiListen, DatabaseArgs};
+use crate::cli::{ApiListen, BootstrapKey, DatabaseArgs};
 use crate::{database, shutdown};
 
 pub struct Settings {
     pub database: DatabaseArgs,
     pub listen: ApiListen,
+    pub bootstrap: BootstrapKey,
     pub worker: worker::WorkerConfig,
     pub gateway_url: Option<String>,
     pub gateway_timeout_ms: u64,
@@ -42,6 +44,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
     let db = database::open(&settings.database, "asynccheckout-dev").await?;
     seed(&db.pool).await?;
+    let key = match super::keys::register_bootstrap(&db.pool, &settings.bootstrap).await? {
+        Some(key) => key,
+        None => {
+            let mut conn = db.pool.acquire().await?;
+            keys::create(&mut conn, "dev", &[Scope::Admin])
+                .await?
+                .secret
+        }
+    };
 
     // The gateway outlives the worker's drain: steps in flight still call it.
     let gateway_stop = CancellationToken::new();
@@ -76,7 +87,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let api = tokio::spawn(api::serve(bound, state, shutdown.clone(), grace));
 
-    println!("ready api=http://{addr} docs=http://{addr}/docs key=none (no API key is needed yet)");
+    println!("ready api=http://{addr} docs=http://{addr}/docs key={key}");
     let worked = worker.run(shutdown).await;
     gateway_stop.cancel();
     if let Some(gateway) = gateway {

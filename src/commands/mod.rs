@@ -1,12 +1,11 @@
 //! One module per subcommand; each turns parsed settings into a running role.
 
-use anyhow::bail;
-
 use crate::cli::Command;
 
 mod api;
 mod database;
 mod dev;
+mod keys;
 mod migrate;
 mod mock_gateway;
 mod worker;
@@ -23,8 +22,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Api {
             database,
             listen,
+            bootstrap,
             shutdown_grace_secs,
-        } => api::run(database, listen, shutdown_grace_secs).await,
+        } => api::run(database, listen, bootstrap, shutdown_grace_secs).await,
         Command::MockGateway {
             listen_addr,
             faults,
@@ -36,6 +36,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Dev {
             database,
             listen,
+            bootstrap,
             worker,
             gateway_url,
             gateway_timeout_ms,
@@ -45,6 +46,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             dev::run(dev::Settings {
                 database,
                 listen,
+                bootstrap,
                 worker,
                 gateway_url,
                 gateway_timeout_ms,
@@ -54,10 +56,6 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             .await
         }
         Command::Database { database } => database::run(database).await,
-        Command::Keys => not_yet("keys", "API keys (issue #4)"),
+        Command::Keys { database, action } => keys::run(database, action).await,
     }
-}
-
-fn not_yet(command: &str, arrives_with: &str) -> anyhow::Result<()> {
-    bail!("`asynccheckout {command}` is not built yet; it arrives with {arrives_with}")
 }

@@ -4,6 +4,7 @@
 
 mod system;
 
+mod auth;
 mod bad_input;
 mod faults;
 mod flows;

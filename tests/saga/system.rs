@@ -35,6 +35,9 @@ impl Default for Options {
 
 pub struct System {
     pub api: String,
+    /// The admin key every request of `http` carries.
+    pub admin_key: String,
+    database_url: String,
     pub gateway: String,
     pub http: reqwest::Client,
     pub pool: PgPool,
@@ -116,6 +119,7 @@ impl System {
     pub async fn start(test: &str, db: &PgConnectOptions, options: Options) -> Self {
         let logs = log_dir(test);
         let database_url = db.to_url_lossy().to_string();
+        let admin_key = format!("ak_{}", uuid::Uuid::new_v4().simple());
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)
             .connect_with(db.clone())
@@ -137,11 +141,21 @@ impl System {
             &[
                 ("LISTEN_ADDR", "127.0.0.1:0".into()),
                 ("DATABASE_URL", database_url.clone()),
+                ("BOOTSTRAP_ADMIN_KEY", admin_key.clone()),
             ],
             &logs.join("api.log"),
         )
         .await;
         let api = field(&ready, "api");
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "authorization",
+            format!("Bearer {admin_key}").parse().unwrap(),
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap();
         let mut processes = vec![gateway_process, api_process];
         for i in 0..options.workers {
             let worker = spawn_worker(
@@ -156,11 +170,54 @@ impl System {
         Self {
             api,
             gateway,
-            http: reqwest::Client::new(),
+            admin_key,
+            database_url,
+            http,
             pool,
             mail,
             _processes: processes,
         }
+    }
+
+    /// Creates an API key with `scopes` through `asynccheckout keys create`,
+    /// and returns (its id, its secret).
+    pub async fn create_key(&self, name: &str, scopes: &[&str]) -> (String, String) {
+        let mut args = vec!["keys", "create", "--name", name];
+        for scope in scopes {
+            args.extend(["--scope", scope]);
+        }
+        let out = Command::new(BINARY)
+            .args(&args)
+            .env("DATABASE_URL", &self.database_url)
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "keys create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let line = |label: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(label))
+                .map(|v| v.trim().to_owned())
+                .unwrap()
+        };
+        (line("id:"), line("key:"))
+    }
+
+    /// Runs `asynccheckout keys <args>` and returns whether it succeeded.
+    pub async fn keys_command(&self, args: &[&str]) -> bool {
+        let out = Command::new(BINARY)
+            .arg("keys")
+            .args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .output()
+            .await
+            .unwrap();
+        out.status.success()
     }
 
     pub async fn create_product(&self, sku: &str, price_cents: i64, stock: i64) {

@@ -18,6 +18,12 @@ pub enum ErrorResponse {
     /// The request is malformed: the body is not JSON, or a required header is missing.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
+    /// No API key, or an unknown or revoked one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
+    /// The API key lacks the scope this operation needs.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
     /// No such resource (a malformed id is also not found).
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
@@ -97,6 +103,8 @@ impl ErrorResponse {
         let json = Json(problem);
         match json.0.status {
             400 => Self::BadRequest(json),
+            401 => Self::Unauthorized(json, "Bearer realm=\"asynccheckout\"".to_owned()),
+            403 => Self::Forbidden(json),
             404 => Self::NotFound(json),
             409 => Self::Conflict(json),
             413 => Self::PayloadTooLarge(json),
@@ -126,10 +134,15 @@ pub fn problem_response(problem: Problem) -> Response {
 /// already are our responses (built from [`ErrorResponse`]) pass unchanged.
 pub async fn to_problem(error: poem::Error) -> Response {
     use poem::error::{MethodNotAllowedError, NotFoundError, ReadBodyError};
-    use poem_openapi::error::{ContentTypeError, ParseParamError, ParseRequestPayloadError};
+    use poem_openapi::error::{
+        AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,
+    };
 
     if !error.has_source() {
         return error.into_response();
+    }
+    if error.is::<AuthorizationError>() {
+        return super::auth::unauthorized("send an API key as Authorization: Bearer <key>");
     }
     let problem = if error.is::<NotFoundError>() {
         Problem::new(

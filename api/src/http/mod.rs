@@ -1,6 +1,8 @@
-//! HTTP plumbing shared by every route: problem+json errors, the request
-//! guard (size, content type, well-formed JSON) and request ids.
+//! HTTP plumbing shared by every route: API-key authentication,
+//! problem+json errors, the request guard (size, content type, well-formed
+//! JSON), request ids and timeouts.
 
+pub mod auth;
 pub mod error;
 pub mod guard;
 pub mod problem;

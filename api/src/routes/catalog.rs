@@ -6,11 +6,13 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use shared::catalog::{self, CatalogError, NewProduct, Product, ProductChanges, Sku};
+use shared::keys::Scope;
 use shared::money::{Cents, Currency};
 
 use super::validate::{Violations, char_len};
 use super::{ApiTags, pagination};
 use crate::AppState;
+use crate::http::auth::ApiKeyAuth;
 use crate::http::error::{ApiError, ErrorResponse};
 use crate::http::problem::ProblemType;
 
@@ -131,12 +133,15 @@ impl CatalogApi {
     /// Create a product
     ///
     /// Adds a product to the catalog. 409 `conflict` if the sku exists.
+    /// Needs the `catalog:write` scope.
     #[oai(path = "/v1/products", method = "post", operation_id = "createProduct")]
     async fn create(
         &self,
         state: Data<&AppState>,
+        auth: ApiKeyAuth,
         body: Json<CreateProduct>,
     ) -> Result<CreatedProduct, ErrorResponse> {
+        auth.0.require(Scope::CatalogWrite)?;
         let body = body.0;
         let mut violations = Violations::default();
         let sku = Sku::parse(&body.sku)
@@ -181,6 +186,8 @@ impl CatalogApi {
     }
 
     /// Get a product
+    ///
+    /// Needs any valid API key.
     #[oai(
         path = "/v1/products/:sku",
         method = "get",
@@ -189,6 +196,7 @@ impl CatalogApi {
     async fn get(
         &self,
         state: Data<&AppState>,
+        _auth: ApiKeyAuth,
         sku: Path<String>,
     ) -> Result<FoundProduct, ErrorResponse> {
         let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
@@ -203,11 +211,13 @@ impl CatalogApi {
     /// List products
     ///
     /// Products in sku order, `limit` (1–100, default 20) at a time. Pass the
-    /// `next_cursor` of a page as `cursor` to get the next one.
+    /// `next_cursor` of a page as `cursor` to get the next one. Needs any
+    /// valid API key.
     #[oai(path = "/v1/products", method = "get", operation_id = "listProducts")]
     async fn list(
         &self,
         state: Data<&AppState>,
+        _auth: ApiKeyAuth,
         /// Page size, 1–100 (default 20).
         limit: Query<Option<i64>>,
         /// The `next_cursor` of the previous page.
@@ -230,7 +240,7 @@ impl CatalogApi {
     /// Change a product
     ///
     /// Changes the name and/or the price. Orders already placed keep the
-    /// price they were placed at.
+    /// price they were placed at. Needs the `catalog:write` scope.
     #[oai(
         path = "/v1/products/:sku",
         method = "patch",
@@ -239,9 +249,11 @@ impl CatalogApi {
     async fn update(
         &self,
         state: Data<&AppState>,
+        auth: ApiKeyAuth,
         sku: Path<String>,
         body: Json<PatchProduct>,
     ) -> Result<FoundProduct, ErrorResponse> {
+        auth.0.require(Scope::CatalogWrite)?;
         let mut violations = Violations::default();
         if let Some(name) = &body.0.name {
             check_name(name, &mut violations);
@@ -263,7 +275,8 @@ impl CatalogApi {
 
     /// Restock a product
     ///
-    /// Adds `quantity` to the stock in one atomic increment.
+    /// Adds `quantity` to the stock in one atomic increment. Needs the
+    /// `catalog:write` scope.
     #[oai(
         path = "/v1/products/:sku/restock",
         method = "post",
@@ -272,9 +285,11 @@ impl CatalogApi {
     async fn restock(
         &self,
         state: Data<&AppState>,
+        auth: ApiKeyAuth,
         sku: Path<String>,
         body: Json<Restock>,
     ) -> Result<FoundProduct, ErrorResponse> {
+        auth.0.require(Scope::CatalogWrite)?;
         let quantity = i32::try_from(body.0.quantity)
             .ok()
             .filter(|q| (1..=MAX_RESTOCK).contains(&i64::from(*q)));

@@ -13,6 +13,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::json;
 use shared::catalog::{self, Sku};
+use shared::keys::Scope;
 use shared::money::{Cents, Currency};
 use shared::orders::{self, Cancellation, NewLine, NewOrder, Placement};
 use uuid::Uuid;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 use super::validate::{Violations, char_len, is_email};
 use super::{ApiTags, pagination};
 use crate::AppState;
+use crate::http::auth::ApiKeyAuth;
 use crate::http::error::{ApiError, ErrorResponse};
 use crate::http::problem::ProblemType;
 use crate::views::{OrderStatusView, OrderSummary, OrderView};
@@ -31,8 +33,6 @@ const MAX_QUANTITY: i64 = 1000;
 const MAX_METADATA_ENTRIES: usize = 20;
 const MAX_METADATA_KEY_CHARS: usize = 40;
 const MAX_METADATA_VALUE_CHARS: usize = 500;
-/// Whose idempotency keys these are, until API keys scope them per client.
-const ANONYMOUS_SCOPE: &str = "";
 
 /// An order to place. Prices come from the catalog, never from the client.
 #[derive(Debug, Object)]
@@ -97,16 +97,19 @@ impl OrdersApi {
     /// Validates the order, prices it from the catalog and accepts it (202).
     /// The `Idempotency-Key` header is required: the same key with the same
     /// body answers the same order (`Idempotent-Replayed: true`); with a
-    /// different body, 422 `idempotency-key-reused`.
+    /// different body, 422 `idempotency-key-reused`. Keys are scoped to the
+    /// API key that used them. Needs the `orders:write` scope.
     #[oai(path = "/v1/orders", method = "post", operation_id = "placeOrder")]
     async fn place(
         &self,
         state: Data<&AppState>,
+        auth: ApiKeyAuth,
         /// 1–255 printable ASCII characters, unique per order you mean to place.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<String>,
         body: Json<PlaceOrder>,
     ) -> Result<PlacedOrder, ErrorResponse> {
+        auth.0.require(Scope::OrdersWrite)?;
         let key = idempotency_key.0;
         if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
             return Err(ApiError::field(
@@ -119,9 +122,15 @@ impl OrdersApi {
         let fingerprint = normalised(&request);
         let mut tx = state.pool.begin().await.map_err(ApiError::from)?;
         let order = price(&mut tx, request).await?;
-        let placed = orders::place(&mut tx, ANONYMOUS_SCOPE, &key, &fingerprint, &order)
-            .await
-            .map_err(ApiError::internal)?;
+        let placed = orders::place(
+            &mut tx,
+            &auth.0.idempotency_scope(),
+            &key,
+            &fingerprint,
+            &order,
+        )
+        .await
+        .map_err(ApiError::internal)?;
         let (id, replayed) = match placed {
             Placement::Created(id) => {
                 tx.commit().await.map_err(ApiError::from)?;
@@ -154,12 +163,15 @@ impl OrdersApi {
     /// Get an order
     ///
     /// The order with its lines, payment, failure, status history and tasks.
+    /// Needs the `orders:read` scope.
     #[oai(path = "/v1/orders/:id", method = "get", operation_id = "getOrder")]
     async fn get(
         &self,
         state: Data<&AppState>,
+        auth: ApiKeyAuth,
         id: Path<String>,
     ) -> Result<FoundOrder, ErrorResponse> {
+        auth.0.require(Scope::OrdersRead)?;
         let id = parse_id(&id.0)?;
         let view = load(&state, id).await?.ok_or_else(|| order_not_found(id))?;
         Ok(FoundOrder::Ok(Json(view)))
@@ -169,10 +181,12 @@ impl OrdersApi {
     ///
     /// Newest first, optionally only those in one `status`, `limit` (1–100,
     /// default 20) at a time; pass a page's `next_cursor` as `cursor`.
+    /// Needs the `orders:read` scope.
     #[oai(path = "/v1/orders", method = "get", operation_id = "listOrders")]
     async fn list(
         &self,
         state: Data<&AppState>,
+        auth: ApiKeyAuth,
         /// Only orders in this status.
         status: Query<Option<OrderStatusView>>,
         /// Page size, 1–100 (default 20).
@@ -180,6 +194,7 @@ impl OrdersApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<OrderList, ErrorResponse> {
+        auth.0.require(Scope::OrdersRead)?;
         let mut violations = Violations::default();
         let limit = pagination::limit(limit.0, &mut violations);
         let before = match cursor.0.as_deref().map(Uuid::parse_str) {
@@ -206,7 +221,7 @@ impl OrdersApi {
     ///
     /// Cancels an order that is `pending` and whose payment has not started,
     /// together with its queued payment task. Otherwise 409
-    /// `order-not-cancellable`.
+    /// `order-not-cancellable`. Needs the `orders:write` scope.
     #[oai(
         path = "/v1/orders/:id/cancel",
         method = "post",
@@ -215,8 +230,10 @@ impl OrdersApi {
     async fn cancel(
         &self,
         state: Data<&AppState>,
+        auth: ApiKeyAuth,
         id: Path<String>,
     ) -> Result<FoundOrder, ErrorResponse> {
+        auth.0.require(Scope::OrdersWrite)?;
         let id = parse_id(&id.0)?;
         let mut tx = state.pool.begin().await.map_err(ApiError::from)?;
         match orders::cancel(&mut tx, id)

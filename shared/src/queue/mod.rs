@@ -39,6 +39,7 @@ mod claim;
 mod enqueue;
 mod error;
 mod finish;
+mod inspect;
 mod operator;
 mod rescue;
 mod retention;
@@ -50,6 +51,9 @@ pub use enqueue::enqueue;
 pub use error::QueueError;
 pub use finish::{
     RetryOutcome, complete_if_running, interrupt_if_running, kill_if_running, retry_if_running,
+};
+pub use inspect::{
+    AttemptRecord, QueueCount, TaskFilter, TaskRecord, attempts_of, counts, get_task, list_tasks,
 };
 pub use operator::{cancel_unstarted, retry_dead};
 pub use rescue::{Rescued, rescue_expired};

@@ -1,0 +1,136 @@
+//! Reading the queue for operators: tasks with their attempts, and counts.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{AttemptOutcome, TaskId, TaskState};
+
+/// A task row as operators see it.
+#[derive(Debug, Clone)]
+pub struct TaskRecord {
+    pub id: TaskId,
+    pub kind: String,
+    pub state: TaskState,
+    pub order_id: Option<Uuid>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub locked_by: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// One finished attempt.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub task_id: TaskId,
+    pub attempt: i32,
+    pub worker_id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub outcome: AttemptOutcome,
+    pub error: Option<String>,
+}
+
+/// How many tasks of a kind are in a state, and the oldest `run_at` among them.
+#[derive(Debug, Clone)]
+pub struct QueueCount {
+    pub kind: String,
+    pub state: TaskState,
+    pub count: i64,
+    pub oldest_run_at: Option<DateTime<Utc>>,
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub state: Option<TaskState>,
+    pub kind: Option<String>,
+    pub order_id: Option<Uuid>,
+    /// Only tasks with a smaller id (the previous page's last).
+    pub before: Option<TaskId>,
+}
+
+/// Up to `limit` tasks matching `filter`, newest first.
+pub async fn list_tasks(
+    conn: &mut PgConnection,
+    filter: &TaskFilter,
+    limit: i64,
+) -> Result<Vec<TaskRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        TaskRecord,
+        r#"
+        SELECT id AS "id: TaskId", kind, state AS "state: TaskState", order_id, attempts,
+               max_attempts, run_at, locked_by, last_error, created_at, finished_at
+        FROM tasks
+        WHERE ($1::task_state IS NULL OR state = $1)
+          AND ($2::text IS NULL OR kind = $2)
+          AND ($3::uuid IS NULL OR order_id = $3)
+          AND ($4::bigint IS NULL OR id < $4)
+        ORDER BY id DESC
+        LIMIT $5
+        "#,
+        filter.state as Option<TaskState>,
+        filter.kind,
+        filter.order_id,
+        filter.before.map(|id| id.0),
+        limit,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn get_task(
+    conn: &mut PgConnection,
+    id: TaskId,
+) -> Result<Option<TaskRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        TaskRecord,
+        r#"
+        SELECT id AS "id: TaskId", kind, state AS "state: TaskState", order_id, attempts,
+               max_attempts, run_at, locked_by, last_error, created_at, finished_at
+        FROM tasks WHERE id = $1
+        "#,
+        id.0,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Every recorded attempt of the tasks `ids`, by task and attempt number.
+pub async fn attempts_of(
+    conn: &mut PgConnection,
+    ids: &[TaskId],
+) -> Result<Vec<AttemptRecord>, sqlx::Error> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    sqlx::query_as!(
+        AttemptRecord,
+        r#"
+        SELECT task_id AS "task_id: TaskId", attempt, worker_id, started_at, finished_at,
+               outcome AS "outcome: AttemptOutcome", error
+        FROM task_attempts
+        WHERE task_id = ANY($1)
+        ORDER BY task_id, attempt
+        "#,
+        &ids,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Counts per kind and state, with the oldest `run_at` of each.
+pub async fn counts(conn: &mut PgConnection) -> Result<Vec<QueueCount>, sqlx::Error> {
+    sqlx::query_as!(
+        QueueCount,
+        r#"
+        SELECT kind, state AS "state: TaskState", count(*) AS "count!", min(run_at) AS oldest_run_at
+        FROM tasks
+        GROUP BY kind, state
+        ORDER BY kind, state
+        "#
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -1,0 +1,84 @@
+//! `asynccheckout keys create|list|revoke`: API key management.
+
+use anyhow::{Context, bail};
+use secrecy::ExposeSecret;
+use shared::keys::{self, Scope};
+use sqlx::PgPool;
+
+use crate::cli::{BootstrapKey, DatabaseArgs, KeysAction};
+use crate::database;
+
+pub async fn run(args: DatabaseArgs, action: KeysAction) -> anyhow::Result<()> {
+    let db = database::open(&args, "asynccheckout-keys").await?;
+    let mut conn = db.pool.acquire().await?;
+    match action {
+        KeysAction::Create { name, scopes } => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                bail!("--name must be 1 to 100 characters");
+            }
+            let created = keys::create(&mut conn, name, &scopes).await?;
+            println!("id:     {}", created.key.id);
+            println!("name:   {}", created.key.name);
+            println!("scopes: {}", scope_list(&created.key.scopes));
+            println!("key:    {}", created.secret);
+            eprintln!("Store the key now: it is shown only this once.");
+        }
+        KeysAction::List => {
+            println!(
+                "{:<36}  {:<12}  {:<20}  {:<40}  {:<25}  revoked",
+                "id", "prefix", "name", "scopes", "created"
+            );
+            for key in keys::list(&mut conn).await? {
+                println!(
+                    "{:<36}  {:<12}  {:<20}  {:<40}  {:<25}  {}",
+                    key.id,
+                    key.prefix,
+                    key.name,
+                    scope_list(&key.scopes),
+                    key.created_at.to_rfc3339(),
+                    key.revoked_at
+                        .map(|at| at.to_rfc3339())
+                        .unwrap_or_else(|| "-".to_owned()),
+                );
+            }
+        }
+        KeysAction::Revoke { id } => {
+            if !keys::revoke(&mut conn, id).await? {
+                bail!("no live key has id {id} (see `asynccheckout keys list`)");
+            }
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+fn scope_list(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Registers `BOOTSTRAP_ADMIN_KEY`, when given, as an admin key. Returns it.
+pub async fn register_bootstrap(
+    pool: &PgPool,
+    bootstrap: &BootstrapKey,
+) -> anyhow::Result<Option<String>> {
+    let Some(secret) = &bootstrap.bootstrap_admin_key else {
+        return Ok(None);
+    };
+    let secret = secret.expose_secret();
+    if secret.len() < 32 || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        bail!(
+            "BOOTSTRAP_ADMIN_KEY must be at least 32 printable characters without spaces (128 random bits or more)"
+        );
+    }
+    let mut conn = pool.acquire().await?;
+    keys::ensure_bootstrap(&mut conn, secret)
+        .await
+        .context("registering BOOTSTRAP_ADMIN_KEY failed")?;
+    tracing::info!("BOOTSTRAP_ADMIN_KEY is registered as the admin key named bootstrap");
+    Ok(Some(secret.to_owned()))
+}
