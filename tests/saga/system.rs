@@ -35,10 +35,9 @@ impl Default for Options {
 
 pub struct System {
     pub api: String,
-    /// The admin key every request of `http` carries.
-    pub admin_key: String,
     database_url: String,
     pub gateway: String,
+    /// Sends the admin key (BOOTSTRAP_ADMIN_KEY) with every request.
     pub http: reqwest::Client,
     pub pool: PgPool,
     pub mail: MailSink,
@@ -170,7 +169,6 @@ impl System {
         Self {
             api,
             gateway,
-            admin_key,
             database_url,
             http,
             pool,

@@ -176,6 +176,7 @@ impl OperationsApi {
     /// `state`, `kind` and `order_id`; `limit` (1–100, default 20) at a time.
     /// Needs the `admin` scope.
     #[oai(path = "/v1/tasks", method = "get", operation_id = "listTasks")]
+    #[allow(clippy::too_many_arguments)] // one per documented query parameter
     async fn list(
         &self,
         state: Data<&AppState>,
