@@ -25,6 +25,7 @@ pub enum ProblemType {
     PayloadTooLarge,
     UnsupportedMediaType,
     Internal,
+    ServiceUnavailable,
 }
 
 impl ProblemType {
@@ -42,6 +43,7 @@ impl ProblemType {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -61,6 +63,7 @@ impl ProblemType {
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::Internal => "internal",
+            Self::ServiceUnavailable => "service-unavailable",
         }
     }
 
@@ -80,6 +83,7 @@ impl ProblemType {
             Self::PayloadTooLarge => "Request body is too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::Internal => "Internal error",
+            Self::ServiceUnavailable => "Service unavailable",
         }
     }
 }

@@ -1,11 +1,17 @@
 //! `X-Request-Id`: echoed when the client sends a sane one, generated
-//! otherwise; on every response, and on the request's log span.
+//! otherwise; on every response, and on the request's log span. Every
+//! request also gets a deadline ([`REQUEST_TIMEOUT`]): past it, a 503.
+
+use std::time::Duration;
 
 use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
 
 pub const HEADER: &str = "x-request-id";
+
+/// No request runs longer than this; it gets a 503 instead.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let id = req
@@ -23,9 +29,16 @@ pub async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Resp
     );
     async move {
         let started = std::time::Instant::now();
-        let mut response = match next.call(req).await {
-            Ok(response) => response.into_response(),
-            Err(error) => super::error::to_problem(error).await,
+        let mut response = match tokio::time::timeout(REQUEST_TIMEOUT, next.call(req)).await {
+            Ok(Ok(response)) => response.into_response(),
+            Ok(Err(error)) => super::error::to_problem(error).await,
+            Err(_) => {
+                tracing::error!(timeout_secs = REQUEST_TIMEOUT.as_secs(), "request timed out");
+                super::error::problem_response(super::problem::Problem::new(
+                    super::problem::ProblemType::ServiceUnavailable,
+                    format!("the request took longer than {} s; retry it later", REQUEST_TIMEOUT.as_secs()),
+                ))
+            }
         };
         let status = response.status().as_u16();
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
