@@ -58,6 +58,7 @@ pub fn openapi_json() -> String {
 pub fn app(state: AppState) -> impl Endpoint {
     let service = service();
     let spec = service.spec();
+    let allowed = std::sync::Arc::new(http::allow::AllowedMethods::from_spec(&spec));
     let docs = service.swagger_ui();
     Route::new()
         .nest("/", service)
@@ -71,6 +72,9 @@ pub fn app(state: AppState) -> impl Endpoint {
             }),
         )
         .around(http::guard::guard)
+        .around(move |next, req| {
+            http::allow::allow_header(next, req, std::sync::Arc::clone(&allowed))
+        })
         .around(http::request_id::request_id)
         .data(state)
 }

@@ -91,6 +91,7 @@ pub struct OrderView {
     pub items: Vec<OrderItemView>,
     pub payment: PaymentView,
     /// Why the order failed or was refunded; `null` otherwise.
+    #[oai(nullable)]
     pub failure: Option<FailureView>,
     pub metadata: HashMap<String, String>,
     pub created_at: DateTime<Utc>,
@@ -109,6 +110,7 @@ pub struct OrderSummary {
     pub customer_email: String,
     pub currency: String,
     pub total_cents: i64,
+    #[oai(nullable)]
     pub failure: Option<FailureView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -128,8 +130,10 @@ pub struct OrderItemView {
 #[oai(rename = "Payment")]
 pub struct PaymentView {
     /// The charge, once taken.
+    #[oai(nullable)]
     pub charge_id: Option<String>,
     /// The refund, once made.
+    #[oai(nullable)]
     pub refund_id: Option<String>,
 }
 
@@ -148,6 +152,7 @@ pub struct HistoryView {
     pub status: OrderStatusView,
     pub at: DateTime<Utc>,
     /// Why the order moved.
+    #[oai(nullable)]
     pub reason: Option<String>,
 }
 
@@ -160,6 +165,7 @@ pub struct TaskView {
     pub state: TaskStateView,
     pub attempts: i32,
     pub max_attempts: i32,
+    #[oai(nullable)]
     pub last_error: Option<String>,
     /// When it runs (next), or ran last.
     pub run_at: DateTime<Utc>,

@@ -6,6 +6,7 @@ mod system;
 
 mod auth;
 mod bad_input;
+mod client;
 mod faults;
 mod flows;
 mod idempotency;

@@ -35,6 +35,8 @@ impl Default for Options {
 
 pub struct System {
     pub api: String,
+    /// The admin key (BOOTSTRAP_ADMIN_KEY) the API was started with.
+    pub admin_key: String,
     database_url: String,
     pub gateway: String,
     /// Sends the admin key (BOOTSTRAP_ADMIN_KEY) with every request.
@@ -169,6 +171,7 @@ impl System {
         Self {
             api,
             gateway,
+            admin_key,
             database_url,
             http,
             pool,

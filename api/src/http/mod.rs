@@ -2,6 +2,7 @@
 //! problem+json errors, the request guard (size, content type, well-formed
 //! JSON), request ids and timeouts.
 
+pub mod allow;
 pub mod auth;
 pub mod error;
 pub mod guard;

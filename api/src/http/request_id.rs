@@ -33,10 +33,16 @@ pub async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Resp
             Ok(Ok(response)) => response.into_response(),
             Ok(Err(error)) => super::error::to_problem(error).await,
             Err(_) => {
-                tracing::error!(timeout_secs = REQUEST_TIMEOUT.as_secs(), "request timed out");
+                tracing::error!(
+                    timeout_secs = REQUEST_TIMEOUT.as_secs(),
+                    "request timed out"
+                );
                 super::error::problem_response(super::problem::Problem::new(
                     super::problem::ProblemType::ServiceUnavailable,
-                    format!("the request took longer than {} s; retry it later", REQUEST_TIMEOUT.as_secs()),
+                    format!(
+                        "the request took longer than {} s; retry it later",
+                        REQUEST_TIMEOUT.as_secs()
+                    ),
                 ))
             }
         };

@@ -69,8 +69,10 @@ pub struct CreateProduct {
 #[oai(deny_unknown_fields)]
 pub struct PatchProduct {
     /// 1–200 characters.
+    #[oai(nullable)]
     pub name: Option<String>,
     /// Price in minor units, ≥ 0.
+    #[oai(nullable)]
     pub price_cents: Option<i64>,
 }
 
@@ -87,6 +89,7 @@ pub struct Restock {
 pub struct ProductPage {
     pub items: Vec<ProductView>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -219,6 +222,7 @@ impl CatalogApi {
         state: Data<&AppState>,
         _auth: ApiKeyAuth,
         /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,

@@ -55,6 +55,7 @@ pub struct Attempt {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub outcome: AttemptOutcomeView,
+    #[oai(nullable)]
     pub error: Option<String>,
 }
 
@@ -65,15 +66,19 @@ pub struct Task {
     pub kind: String,
     pub state: TaskStateView,
     /// The order it moves, if any.
+    #[oai(nullable)]
     pub order_id: Option<Uuid>,
     pub attempts: i32,
     pub max_attempts: i32,
     /// When it runs (next), or ran last.
     pub run_at: DateTime<Utc>,
     /// The worker holding it, while running.
+    #[oai(nullable)]
     pub locked_by: Option<String>,
+    #[oai(nullable)]
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub finished_at: Option<DateTime<Utc>>,
     /// Every finished attempt, oldest first.
     pub history: Vec<Attempt>,
@@ -83,6 +88,7 @@ pub struct Task {
 pub struct TaskPage {
     pub items: Vec<Task>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -94,6 +100,7 @@ pub struct QueueCountView {
     pub count: i64,
     /// The oldest `run_at` among them: for `available` tasks, how long the
     /// oldest has waited.
+    #[oai(nullable)]
     pub oldest_run_at: Option<DateTime<Utc>>,
 }
 
@@ -189,6 +196,7 @@ impl OperationsApi {
         /// Only tasks of this order.
         order_id: Query<Option<Uuid>>,
         /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,

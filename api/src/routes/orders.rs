@@ -45,6 +45,7 @@ pub struct PlaceOrder {
     /// The payment method token (`tok_visa`, `tok_chargeDeclined`, …).
     pub payment_token: String,
     /// Up to 20 string keys (1–40 characters) with string values (up to 500).
+    #[oai(nullable)]
     pub metadata: Option<HashMap<String, String>>,
 }
 
@@ -62,6 +63,7 @@ pub struct OrderItemInput {
 pub struct OrderPage {
     pub items: Vec<OrderSummary>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -190,6 +192,7 @@ impl OrdersApi {
         /// Only orders in this status.
         status: Query<Option<OrderStatusView>>,
         /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,

@@ -273,7 +273,7 @@ export interface components {
             /** Format: date-time */
             finished_at: string;
             outcome: components["schemas"]["AttemptOutcome"];
-            error?: string;
+            error?: string | null;
         };
         /**
          * @description How an attempt ended.
@@ -327,7 +327,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             /** @description Why the order moved. */
-            reason?: string;
+            reason?: string | null;
         };
         /**
          * Order
@@ -348,7 +348,7 @@ export interface components {
             items: components["schemas"]["OrderItem"][];
             payment: components["schemas"]["Payment"];
             /** @description Why the order failed or was refunded; `null` otherwise. */
-            failure?: components["schemas"]["Failure"] & unknown;
+            failure?: (components["schemas"]["Failure"] & unknown) | null;
             metadata: {
                 [key: string]: string;
             };
@@ -391,7 +391,7 @@ export interface components {
         OrderPage: {
             items: components["schemas"]["OrderSummary"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * @description Where an order is in its saga. Terminal: `completed`, `failed`,
@@ -411,7 +411,7 @@ export interface components {
             currency: string;
             /** Format: int64 */
             total_cents: number;
-            failure?: components["schemas"]["Failure"];
+            failure?: (components["schemas"]["Failure"] & unknown) | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -428,7 +428,7 @@ export interface components {
             attempts: number;
             /** Format: int32 */
             max_attempts: number;
-            last_error?: string;
+            last_error?: string | null;
             /**
              * Format: date-time
              * @description When it runs (next), or ran last.
@@ -441,12 +441,12 @@ export interface components {
          */
         PatchProduct: {
             /** @description 1–200 characters. */
-            name?: string;
+            name?: string | null;
             /**
              * Format: int64
              * @description Price in minor units, ≥ 0.
              */
-            price_cents?: number;
+            price_cents?: number | null;
         };
         /**
          * Payment
@@ -454,9 +454,9 @@ export interface components {
          */
         Payment: {
             /** @description The charge, once taken. */
-            charge_id?: string;
+            charge_id?: string | null;
             /** @description The refund, once made. */
-            refund_id?: string;
+            refund_id?: string | null;
         };
         /**
          * PlaceOrder
@@ -472,7 +472,7 @@ export interface components {
             /** @description Up to 20 string keys (1–40 characters) with string values (up to 500). */
             metadata?: {
                 [key: string]: string;
-            };
+            } | null;
         };
         /** ProbeStatus */
         ProbeStatus: {
@@ -505,7 +505,7 @@ export interface components {
         ProductPage: {
             items: components["schemas"]["ProductView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * ProductView
@@ -546,7 +546,7 @@ export interface components {
              * @description The oldest `run_at` among them: for `available` tasks, how long the
              *     oldest has waited.
              */
-            oldest_run_at?: string;
+            oldest_run_at?: string | null;
         };
         /** QueueStats */
         QueueStats: {
@@ -581,7 +581,7 @@ export interface components {
              * Format: uuid
              * @description The order it moves, if any.
              */
-            order_id?: string;
+            order_id?: string | null;
             /** Format: int32 */
             attempts: number;
             /** Format: int32 */
@@ -592,12 +592,12 @@ export interface components {
              */
             run_at: string;
             /** @description The worker holding it, while running. */
-            locked_by?: string;
-            last_error?: string;
+            locked_by?: string | null;
+            last_error?: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
-            finished_at?: string;
+            finished_at?: string | null;
             /** @description Every finished attempt, oldest first. */
             history: components["schemas"]["Attempt"][];
         };
@@ -605,7 +605,7 @@ export interface components {
         TaskPage: {
             items: components["schemas"]["Task"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * @description A task's state in the queue.
