@@ -104,7 +104,7 @@ async fn the_generated_rust_client_drives_the_happy_declined_and_refunded_flows(
                 body.extend_from_slice(&chunk.unwrap());
             }
             let problem: Problem = serde_json::from_slice(&body).unwrap();
-            assert_eq!(problem.type_, "/problems/not-found");
+            assert_eq!(problem.type_.to_string(), "/problems/not-found");
         }
         other => panic!("expected a typed 404 problem, got {other:?}"),
     }

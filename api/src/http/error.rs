@@ -14,6 +14,11 @@ use super::problem::{FieldError, Problem, ProblemType};
 
 /// The error responses an operation can return, as documented in the spec.
 #[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
 pub enum ErrorResponse {
     /// The request is malformed: the body is not JSON, or a required header is missing.
     #[oai(status = 400, content_type = "application/problem+json")]

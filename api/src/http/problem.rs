@@ -7,24 +7,54 @@
 use poem::http::StatusCode;
 use poem_openapi::{Enum, Object};
 
-/// What kind of problem it is; each maps to one HTTP status.
+/// What kind of problem it is: a stable identifier clients can branch on.
+/// Each maps to one HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "kebab-case")]
 pub enum ProblemType {
+    /// 422: a field is missing, unknown, of the wrong type or out of range.
+    #[oai(rename = "/problems/validation-error")]
     ValidationError,
+    /// 400: the body is not JSON.
+    #[oai(rename = "/problems/malformed-request")]
     MalformedRequest,
+    /// 404: no such resource (or a malformed id).
+    #[oai(rename = "/problems/not-found")]
     NotFound,
+    /// 405: the path does not take that method (see `Allow`).
+    #[oai(rename = "/problems/method-not-allowed")]
     MethodNotAllowed,
+    /// 401: no API key, or an unknown or revoked one.
+    #[oai(rename = "/problems/unauthorized")]
     Unauthorized,
+    /// 403: the API key lacks the scope.
+    #[oai(rename = "/problems/forbidden")]
     Forbidden,
+    /// 400: `POST /v1/orders` without an `Idempotency-Key`.
+    #[oai(rename = "/problems/idempotency-key-missing")]
     IdempotencyKeyMissing,
+    /// 422: the `Idempotency-Key` was first used with a different body.
+    #[oai(rename = "/problems/idempotency-key-reused")]
     IdempotencyKeyReused,
+    /// 409: a request with this `Idempotency-Key` is in flight.
+    #[oai(rename = "/problems/idempotency-key-in-use")]
     IdempotencyKeyInUse,
+    /// 409: the request conflicts with the resource (a sku that exists, a task that is not dead).
+    #[oai(rename = "/problems/conflict")]
     Conflict,
+    /// 409: the order is past the point of cancelling.
+    #[oai(rename = "/problems/order-not-cancellable")]
     OrderNotCancellable,
+    /// 413: the body is over 1 MiB.
+    #[oai(rename = "/problems/payload-too-large")]
     PayloadTooLarge,
+    /// 415: the body is not `application/json`.
+    #[oai(rename = "/problems/unsupported-media-type")]
     UnsupportedMediaType,
+    /// 500: something failed on our side; quote the `X-Request-Id`.
+    #[oai(rename = "/problems/internal")]
     Internal,
+    /// 503: the request took too long, or the service is shedding load.
+    #[oai(rename = "/problems/service-unavailable")]
     ServiceUnavailable,
 }
 
@@ -47,7 +77,8 @@ impl ProblemType {
         }
     }
 
-    pub fn slug(self) -> &'static str {
+    #[cfg(test)]
+    fn slug(self) -> &'static str {
         match self {
             Self::ValidationError => "validation-error",
             Self::MalformedRequest => "malformed-request",
@@ -90,10 +121,11 @@ impl ProblemType {
 
 /// An error, as `application/problem+json` (RFC 9457).
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Problem {
-    /// A stable identifier of the kind of problem, `/problems/<slug>`.
+    /// A stable identifier of the kind of problem.
     #[oai(rename = "type")]
-    pub problem_type: String,
+    pub problem_type: ProblemType,
     /// A short, human-readable summary of the kind of problem.
     pub title: String,
     /// The HTTP status code.
@@ -123,10 +155,19 @@ impl FieldError {
     }
 }
 
+impl poem_openapi::types::Example for Problem {
+    fn example() -> Self {
+        Self::invalid(vec![FieldError::new(
+            "items[1].quantity",
+            "must be between 1 and 1000",
+        )])
+    }
+}
+
 impl Problem {
     pub fn new(kind: ProblemType, detail: impl Into<String>) -> Self {
         Self {
-            problem_type: format!("/problems/{}", kind.slug()),
+            problem_type: kind,
             title: kind.title().to_owned(),
             status: kind.status().as_u16(),
             detail: detail.into(),
@@ -145,5 +186,23 @@ impl Problem {
             errors: Some(errors),
             ..Self::new(ProblemType::ValidationError, detail)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::ToJSON;
+
+    use super::{Problem, ProblemType};
+
+    #[test]
+    fn the_type_is_the_slug_under_problems() {
+        let problem = Problem::new(ProblemType::IdempotencyKeyReused, "reused");
+        let json = problem.to_json().expect("serialises");
+        assert_eq!(
+            json["type"],
+            format!("/problems/{}", ProblemType::IdempotencyKeyReused.slug())
+        );
+        assert_eq!(json["status"], 422);
     }
 }

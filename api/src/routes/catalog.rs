@@ -20,6 +20,7 @@ pub struct CatalogApi;
 
 /// A product as sold.
 #[derive(Debug, Object)]
+#[oai(rename = "Product")]
 pub struct ProductView {
     /// 1–64 characters of `A–Z a–z 0–9 . _ -`.
     pub sku: String,
@@ -50,7 +51,7 @@ impl From<Product> for ProductView {
 
 /// A product to create.
 #[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct CreateProduct {
     /// 1–64 characters of `A–Z a–z 0–9 . _ -`; unique.
     pub sku: String,
@@ -62,6 +63,18 @@ pub struct CreateProduct {
     pub currency: String,
     /// Initial stock, 0 – 2,147,483,647.
     pub stock: i64,
+}
+
+impl poem_openapi::types::Example for CreateProduct {
+    fn example() -> Self {
+        Self {
+            sku: "TSHIRT-M".to_owned(),
+            name: "T-shirt M".to_owned(),
+            price_cents: 1999,
+            currency: "USD".to_owned(),
+            stock: 25,
+        }
+    }
 }
 
 /// Fields to change; absent fields stay as they are.
@@ -94,6 +107,11 @@ pub struct ProductPage {
 }
 
 #[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
 pub enum CreatedProduct {
     /// Created.
     #[oai(status = 201)]
@@ -101,12 +119,22 @@ pub enum CreatedProduct {
 }
 
 #[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
 pub enum FoundProduct {
     #[oai(status = 200)]
     Ok(Json<ProductView>),
 }
 
 #[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
 pub enum ProductList {
     #[oai(status = 200)]
     Ok(Json<ProductPage>),

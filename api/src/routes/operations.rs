@@ -94,6 +94,7 @@ pub struct TaskPage {
 
 /// Tasks of one kind in one state.
 #[derive(Debug, Object)]
+#[oai(rename = "QueueCount")]
 pub struct QueueCountView {
     pub kind: String,
     pub state: TaskStateView,
@@ -113,12 +114,22 @@ pub struct QueueStats {
 }
 
 #[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
 pub enum TaskList {
     #[oai(status = 200)]
     Ok(Json<TaskPage>),
 }
 
 #[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
 pub enum RetriedTask {
     /// The task is `available` again, to run now.
     #[oai(status = 200)]
@@ -126,6 +137,11 @@ pub enum RetriedTask {
 }
 
 #[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
 pub enum Stats {
     #[oai(status = 200)]
     Ok(Json<QueueStats>),

@@ -36,7 +36,7 @@ const MAX_METADATA_VALUE_CHARS: usize = 500;
 
 /// An order to place. Prices come from the catalog, never from the client.
 #[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct PlaceOrder {
     /// Where the confirmation goes.
     pub customer_email: String,
@@ -47,6 +47,20 @@ pub struct PlaceOrder {
     /// Up to 20 string keys (1–40 characters) with string values (up to 500).
     #[oai(nullable)]
     pub metadata: Option<HashMap<String, String>>,
+}
+
+impl poem_openapi::types::Example for PlaceOrder {
+    fn example() -> Self {
+        Self {
+            customer_email: "ada@example.com".to_owned(),
+            items: vec![OrderItemInput {
+                sku: "TSHIRT-M".to_owned(),
+                quantity: 2,
+            }],
+            payment_token: "tok_visa".to_owned(),
+            metadata: Some(HashMap::from([("cart_id".to_owned(), "c_123".to_owned())])),
+        }
+    }
 }
 
 /// One line of an order to place.
@@ -68,6 +82,11 @@ pub struct OrderPage {
 }
 
 #[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
 pub enum PlacedOrder {
     /// Accepted: the order is `pending` and its saga has been queued. A replay
     /// of an earlier request with the same key answers the same order, as it
@@ -81,12 +100,22 @@ pub enum PlacedOrder {
 }
 
 #[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
 pub enum FoundOrder {
     #[oai(status = 200)]
     Ok(Json<OrderView>),
 }
 
 #[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
 pub enum OrderList {
     #[oai(status = 200)]
     Ok(Json<OrderPage>),

@@ -16,6 +16,11 @@ pub struct ProbeStatus {
 }
 
 #[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
 pub enum ReadyResponse {
     /// The database answers and its schema is current.
     #[oai(status = 200)]

@@ -283,6 +283,13 @@ export interface components {
         /**
          * CreateProduct
          * @description A product to create.
+         * @example {
+         *       "currency": "USD",
+         *       "name": "T-shirt M",
+         *       "price_cents": 1999,
+         *       "sku": "TSHIRT-M",
+         *       "stock": 25
+         *     }
          */
         CreateProduct: {
             /** @description 1–64 characters of `A–Z a–z 0–9 . _ -`; unique. */
@@ -461,6 +468,19 @@ export interface components {
         /**
          * PlaceOrder
          * @description An order to place. Prices come from the catalog, never from the client.
+         * @example {
+         *       "customer_email": "ada@example.com",
+         *       "items": [
+         *         {
+         *           "quantity": 2,
+         *           "sku": "TSHIRT-M"
+         *         }
+         *       ],
+         *       "metadata": {
+         *         "cart_id": "c_123"
+         *       },
+         *       "payment_token": "tok_visa"
+         *     }
          */
         PlaceOrder: {
             /** @description Where the confirmation goes. */
@@ -482,10 +502,22 @@ export interface components {
         /**
          * Problem
          * @description An error, as `application/problem+json` (RFC 9457).
+         * @example {
+         *       "detail": "items[1].quantity must be between 1 and 1000",
+         *       "errors": [
+         *         {
+         *           "field": "items[1].quantity",
+         *           "message": "must be between 1 and 1000"
+         *         }
+         *       ],
+         *       "status": 422,
+         *       "title": "Request is invalid",
+         *       "type": "/problems/validation-error"
+         *     }
          */
         Problem: {
-            /** @description A stable identifier of the kind of problem, `/problems/<slug>`. */
-            type: string;
+            /** @description A stable identifier of the kind of problem. */
+            type: components["schemas"]["ProblemType"] & unknown;
             /** @description A short, human-readable summary of the kind of problem. */
             title: string;
             /**
@@ -499,19 +531,16 @@ export interface components {
             errors?: components["schemas"]["FieldError"][];
         };
         /**
-         * ProductPage
-         * @description One page of products, in sku order.
+         * @description What kind of problem it is: a stable identifier clients can branch on.
+         *     Each maps to one HTTP status.
+         * @enum {string}
          */
-        ProductPage: {
-            items: components["schemas"]["ProductView"][];
-            /** @description Pass as `cursor` for the next page; `null` on the last page. */
-            next_cursor?: string | null;
-        };
+        ProblemType: "/problems/validation-error" | "/problems/malformed-request" | "/problems/not-found" | "/problems/method-not-allowed" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/idempotency-key-missing" | "/problems/idempotency-key-reused" | "/problems/idempotency-key-in-use" | "/problems/conflict" | "/problems/order-not-cancellable" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/internal" | "/problems/service-unavailable";
         /**
-         * ProductView
+         * Product
          * @description A product as sold.
          */
-        ProductView: {
+        Product: {
             /** @description 1–64 characters of `A–Z a–z 0–9 . _ -`. */
             sku: string;
             name: string;
@@ -533,10 +562,19 @@ export interface components {
             updated_at: string;
         };
         /**
-         * QueueCountView
+         * ProductPage
+         * @description One page of products, in sku order.
+         */
+        ProductPage: {
+            items: components["schemas"]["Product"][];
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /**
+         * QueueCount
          * @description Tasks of one kind in one state.
          */
-        QueueCountView: {
+        QueueCount: {
             kind: string;
             state: components["schemas"]["TaskState"];
             /** Format: int64 */
@@ -551,7 +589,7 @@ export interface components {
         /** QueueStats */
         QueueStats: {
             /** @description Per kind and state. */
-            counts: components["schemas"]["QueueCountView"][];
+            counts: components["schemas"]["QueueCount"][];
             /** @description Per state, over all kinds. */
             totals: {
                 [key: string]: number;
@@ -639,6 +677,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -648,6 +688,8 @@ export interface operations {
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */
             400: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -658,6 +700,8 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -667,6 +711,8 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs. */
             403: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -676,6 +722,8 @@ export interface operations {
             /** @description No such resource (a malformed id is also not found). */
             404: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -685,6 +733,8 @@ export interface operations {
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -694,6 +744,8 @@ export interface operations {
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -703,6 +755,8 @@ export interface operations {
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -712,6 +766,8 @@ export interface operations {
             /** @description The request is well-formed but invalid; `errors` names each field. */
             422: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -721,6 +777,8 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -754,6 +812,8 @@ export interface operations {
                 headers: {
                     LOCATION: string;
                     "IDEMPOTENT-REPLAYED"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -763,6 +823,8 @@ export interface operations {
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */
             400: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -773,6 +835,8 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -782,6 +846,8 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs. */
             403: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -791,6 +857,8 @@ export interface operations {
             /** @description No such resource (a malformed id is also not found). */
             404: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -800,6 +868,8 @@ export interface operations {
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -809,6 +879,8 @@ export interface operations {
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -818,6 +890,8 @@ export interface operations {
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -827,6 +901,8 @@ export interface operations {
             /** @description The request is well-formed but invalid; `errors` names each field. */
             422: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -836,6 +912,8 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -857,6 +935,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -866,6 +946,8 @@ export interface operations {
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */
             400: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -876,6 +958,8 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -885,6 +969,8 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs. */
             403: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -894,6 +980,8 @@ export interface operations {
             /** @description No such resource (a malformed id is also not found). */
             404: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -903,6 +991,8 @@ export interface operations {
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -912,6 +1002,8 @@ export interface operations {
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -921,6 +1013,8 @@ export interface operations {
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -930,6 +1024,8 @@ export interface operations {
             /** @description The request is well-formed but invalid; `errors` names each field. */
             422: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -939,6 +1035,8 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -960,6 +1058,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -969,6 +1069,8 @@ export interface operations {
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */
             400: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -979,6 +1081,8 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -988,6 +1092,8 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs. */
             403: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -997,6 +1103,8 @@ export interface operations {
             /** @description No such resource (a malformed id is also not found). */
             404: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1006,6 +1114,8 @@ export interface operations {
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1015,6 +1125,8 @@ export interface operations {
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1024,6 +1136,8 @@ export interface operations {
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1033,6 +1147,8 @@ export interface operations {
             /** @description The request is well-formed but invalid; `errors` names each field. */
             422: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1042,6 +1158,8 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1066,6 +1184,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1075,6 +1195,8 @@ export interface operations {
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */
             400: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1085,6 +1207,8 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1094,6 +1218,8 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs. */
             403: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1103,6 +1229,8 @@ export interface operations {
             /** @description No such resource (a malformed id is also not found). */
             404: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1112,6 +1240,8 @@ export interface operations {
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1121,6 +1251,8 @@ export interface operations {
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1130,6 +1262,8 @@ export interface operations {
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1139,6 +1273,8 @@ export interface operations {
             /** @description The request is well-formed but invalid; `errors` names each field. */
             422: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1148,6 +1284,8 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1173,15 +1311,19 @@ export interface operations {
             201: {
                 headers: {
                     LOCATION: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["ProductView"];
+                    "application/json; charset=utf-8": components["schemas"]["Product"];
                 };
             };
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */
             400: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1192,6 +1334,8 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1201,6 +1345,8 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs. */
             403: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1210,6 +1356,8 @@ export interface operations {
             /** @description No such resource (a malformed id is also not found). */
             404: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1219,6 +1367,8 @@ export interface operations {
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1228,6 +1378,8 @@ export interface operations {
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1237,6 +1389,8 @@ export interface operations {
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1246,6 +1400,8 @@ export interface operations {
             /** @description The request is well-formed but invalid; `errors` names each field. */
             422: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1255,6 +1411,8 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1276,15 +1434,19 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["ProductView"];
+                    "application/json; charset=utf-8": components["schemas"]["Product"];
                 };
             };
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */
             400: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1295,6 +1457,8 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1304,6 +1468,8 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs. */
             403: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1313,6 +1479,8 @@ export interface operations {
             /** @description No such resource (a malformed id is also not found). */
             404: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1322,6 +1490,8 @@ export interface operations {
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1331,6 +1501,8 @@ export interface operations {
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1340,6 +1512,8 @@ export interface operations {
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1349,6 +1523,8 @@ export interface operations {
             /** @description The request is well-formed but invalid; `errors` names each field. */
             422: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1358,6 +1534,8 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1383,15 +1561,19 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["ProductView"];
+                    "application/json; charset=utf-8": components["schemas"]["Product"];
                 };
             };
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */
             400: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1402,6 +1584,8 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1411,6 +1595,8 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs. */
             403: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1420,6 +1606,8 @@ export interface operations {
             /** @description No such resource (a malformed id is also not found). */
             404: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1429,6 +1617,8 @@ export interface operations {
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1438,6 +1628,8 @@ export interface operations {
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1447,6 +1639,8 @@ export interface operations {
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1456,6 +1650,8 @@ export interface operations {
             /** @description The request is well-formed but invalid; `errors` names each field. */
             422: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1465,6 +1661,8 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1490,15 +1688,19 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["ProductView"];
+                    "application/json; charset=utf-8": components["schemas"]["Product"];
                 };
             };
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */
             400: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1509,6 +1711,8 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1518,6 +1722,8 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs. */
             403: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1527,6 +1733,8 @@ export interface operations {
             /** @description No such resource (a malformed id is also not found). */
             404: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1536,6 +1744,8 @@ export interface operations {
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1545,6 +1755,8 @@ export interface operations {
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1554,6 +1766,8 @@ export interface operations {
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1563,6 +1777,8 @@ export interface operations {
             /** @description The request is well-formed but invalid; `errors` names each field. */
             422: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1572,6 +1788,8 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1602,6 +1820,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1611,6 +1831,8 @@ export interface operations {
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */
             400: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1621,6 +1843,8 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1630,6 +1854,8 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs. */
             403: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1639,6 +1865,8 @@ export interface operations {
             /** @description No such resource (a malformed id is also not found). */
             404: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1648,6 +1876,8 @@ export interface operations {
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1657,6 +1887,8 @@ export interface operations {
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1666,6 +1898,8 @@ export interface operations {
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1675,6 +1909,8 @@ export interface operations {
             /** @description The request is well-formed but invalid; `errors` names each field. */
             422: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1684,6 +1920,8 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1706,6 +1944,8 @@ export interface operations {
             /** @description The task is `available` again, to run now. */
             200: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1715,6 +1955,8 @@ export interface operations {
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */
             400: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1725,6 +1967,8 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1734,6 +1978,8 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs. */
             403: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1743,6 +1989,8 @@ export interface operations {
             /** @description No such resource (a malformed id is also not found). */
             404: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1752,6 +2000,8 @@ export interface operations {
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1761,6 +2011,8 @@ export interface operations {
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1770,6 +2022,8 @@ export interface operations {
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1779,6 +2033,8 @@ export interface operations {
             /** @description The request is well-formed but invalid; `errors` names each field. */
             422: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1788,6 +2044,8 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1807,6 +2065,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1816,6 +2076,8 @@ export interface operations {
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */
             400: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1826,6 +2088,8 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1835,6 +2099,8 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs. */
             403: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1844,6 +2110,8 @@ export interface operations {
             /** @description No such resource (a malformed id is also not found). */
             404: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1853,6 +2121,8 @@ export interface operations {
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1862,6 +2132,8 @@ export interface operations {
             /** @description The body is over 1 MiB. */
             413: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1871,6 +2143,8 @@ export interface operations {
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1880,6 +2154,8 @@ export interface operations {
             /** @description The request is well-formed but invalid; `errors` names each field. */
             422: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1889,6 +2165,8 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1928,6 +2206,8 @@ export interface operations {
             /** @description The database answers and its schema is current. */
             200: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1937,6 +2217,8 @@ export interface operations {
             /** @description Not ready: the database is unreachable or migrations are pending. */
             503: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
