@@ -242,6 +242,14 @@ async fn the_catalog_validates_products_and_pages_through_them(
         (patched["price_cents"].as_i64(), patched["name"].as_str()),
         (Some(250), Some("A"))
     );
+    let numeric_name = system
+        .http
+        .patch(format!("{url}/A"))
+        .json(&json!({ "name": 1.5 }))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(numeric_name, 422, "validation-error").await;
     let restocked: Value = system
         .http
         .post(format!("{url}/A/restock"))

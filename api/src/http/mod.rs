@@ -8,3 +8,4 @@ pub mod error;
 pub mod guard;
 pub mod problem;
 pub mod request_id;
+pub mod strict_string;

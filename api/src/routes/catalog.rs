@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::http::auth::ApiKeyAuth;
 use crate::http::error::{ApiError, ErrorResponse};
 use crate::http::problem::ProblemType;
+use crate::http::strict_string::StrictString;
 
 pub struct CatalogApi;
 
@@ -54,13 +55,13 @@ impl From<Product> for ProductView {
 #[oai(deny_unknown_fields, example)]
 pub struct CreateProduct {
     /// 1–64 characters of `A–Z a–z 0–9 . _ -`; unique.
-    pub sku: String,
+    pub sku: StrictString,
     /// 1–200 characters.
-    pub name: String,
+    pub name: StrictString,
     /// Price in minor units, ≥ 0.
     pub price_cents: i64,
     /// ISO 4217 code, three uppercase letters.
-    pub currency: String,
+    pub currency: StrictString,
     /// Initial stock, 0 – 2,147,483,647.
     pub stock: i64,
 }
@@ -68,10 +69,10 @@ pub struct CreateProduct {
 impl poem_openapi::types::Example for CreateProduct {
     fn example() -> Self {
         Self {
-            sku: "TSHIRT-M".to_owned(),
-            name: "T-shirt M".to_owned(),
+            sku: "TSHIRT-M".into(),
+            name: "T-shirt M".into(),
             price_cents: 1999,
-            currency: "USD".to_owned(),
+            currency: "USD".into(),
             stock: 25,
         }
     }
@@ -83,7 +84,7 @@ impl poem_openapi::types::Example for CreateProduct {
 pub struct PatchProduct {
     /// 1–200 characters.
     #[oai(nullable)]
-    pub name: Option<String>,
+    pub name: Option<StrictString>,
     /// Price in minor units, ≥ 0.
     #[oai(nullable)]
     pub price_cents: Option<i64>,
@@ -198,7 +199,7 @@ impl CatalogApi {
         };
         let product = NewProduct {
             sku,
-            name: body.name,
+            name: body.name.into(),
             price,
             currency,
             stock,
@@ -293,7 +294,7 @@ impl CatalogApi {
         let price = body.0.price_cents.map(|p| check_price(p, &mut violations));
         violations.finish()?;
         let changes = ProductChanges {
-            name: body.0.name,
+            name: body.0.name.map(Into::into),
             price,
         };
         let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;

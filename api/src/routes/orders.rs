@@ -24,6 +24,7 @@ use crate::AppState;
 use crate::http::auth::ApiKeyAuth;
 use crate::http::error::{ApiError, ErrorResponse};
 use crate::http::problem::ProblemType;
+use crate::http::strict_string::StrictString;
 use crate::views::{OrderStatusView, OrderSummary, OrderView};
 
 pub struct OrdersApi;
@@ -39,26 +40,26 @@ const MAX_METADATA_VALUE_CHARS: usize = 500;
 #[oai(deny_unknown_fields, example)]
 pub struct PlaceOrder {
     /// Where the confirmation goes.
-    pub customer_email: String,
+    pub customer_email: StrictString,
     /// 1–100 lines, each sku at most once, all priced in one currency.
     pub items: Vec<OrderItemInput>,
     /// The payment method token (`tok_visa`, `tok_chargeDeclined`, …).
-    pub payment_token: String,
+    pub payment_token: StrictString,
     /// Up to 20 string keys (1–40 characters) with string values (up to 500).
     #[oai(nullable)]
-    pub metadata: Option<HashMap<String, String>>,
+    pub metadata: Option<HashMap<String, StrictString>>,
 }
 
 impl poem_openapi::types::Example for PlaceOrder {
     fn example() -> Self {
         Self {
-            customer_email: "ada@example.com".to_owned(),
+            customer_email: "ada@example.com".into(),
             items: vec![OrderItemInput {
-                sku: "TSHIRT-M".to_owned(),
+                sku: "TSHIRT-M".into(),
                 quantity: 2,
             }],
-            payment_token: "tok_visa".to_owned(),
-            metadata: Some(HashMap::from([("cart_id".to_owned(), "c_123".to_owned())])),
+            payment_token: "tok_visa".into(),
+            metadata: Some(HashMap::from([("cart_id".to_owned(), "c_123".into())])),
         }
     }
 }
@@ -67,7 +68,7 @@ impl poem_openapi::types::Example for PlaceOrder {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct OrderItemInput {
-    pub sku: String,
+    pub sku: StrictString,
     /// 1–1000.
     pub quantity: i64,
 }
@@ -424,11 +425,11 @@ async fn price(conn: &mut sqlx::PgConnection, request: PlaceOrder) -> Result<New
         .ok_or_else(|| ApiError::internal("a priced order has no valid currency"))?;
     Ok(NewOrder {
         id: Uuid::now_v7(),
-        customer_email: request.customer_email,
+        customer_email: request.customer_email.into(),
         currency,
         lines: priced,
         total,
-        payment_token: request.payment_token,
+        payment_token: request.payment_token.into(),
         metadata: serde_json::to_value(metadata).map_err(ApiError::internal)?,
     })
 }
