@@ -79,7 +79,7 @@ impl From<TaskState> for TaskStateView {
 
 /// An order with everything known about it.
 #[derive(Debug, Object)]
-#[oai(rename = "Order")]
+#[oai(rename = "Order", example)]
 pub struct OrderView {
     pub id: Uuid,
     pub status: OrderStatusView,
@@ -169,6 +169,59 @@ pub struct TaskView {
     pub last_error: Option<String>,
     /// When it runs (next), or ran last.
     pub run_at: DateTime<Utc>,
+}
+
+/// The timestamp the documentation's examples use.
+pub fn example_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-25T12:00:00.000Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+impl poem_openapi::types::Example for OrderView {
+    fn example() -> Self {
+        let at = example_time();
+        let history = |status| HistoryView {
+            status,
+            at,
+            reason: None,
+        };
+        Self {
+            id: Uuid::from_u128(0x01a2_1436_b906_7687_8cd3_6050_832a_b317),
+            status: OrderStatusView::Completed,
+            customer_email: "ada@example.com".to_owned(),
+            currency: "USD".to_owned(),
+            total_cents: 3998,
+            items: vec![OrderItemView {
+                sku: "TSHIRT-M".to_owned(),
+                quantity: 2,
+                unit_price_cents: 1999,
+            }],
+            payment: PaymentView {
+                charge_id: Some("ch_3MmlLrLkdIwHu7ix0snN0B15".to_owned()),
+                refund_id: None,
+            },
+            failure: None,
+            metadata: HashMap::from([("cart_id".to_owned(), "c_123".to_owned())]),
+            created_at: at,
+            updated_at: at,
+            history: vec![
+                history(OrderStatusView::Pending),
+                history(OrderStatusView::Paid),
+                history(OrderStatusView::Confirmed),
+                history(OrderStatusView::Completed),
+            ],
+            tasks: vec![TaskView {
+                id: 1,
+                kind: "charge_payment".to_owned(),
+                state: TaskStateView::Completed,
+                attempts: 1,
+                max_attempts: 8,
+                last_error: None,
+                run_at: at,
+            }],
+        }
+    }
 }
 
 fn failure(order: &Order) -> Option<FailureView> {

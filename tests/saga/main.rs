@@ -11,3 +11,4 @@ mod faults;
 mod flows;
 mod idempotency;
 mod load;
+mod operations;

@@ -21,7 +21,7 @@ pub struct CatalogApi;
 
 /// A product as sold.
 #[derive(Debug, Object)]
-#[oai(rename = "Product")]
+#[oai(rename = "Product", example)]
 pub struct ProductView {
     /// 1–64 characters of `A–Z a–z 0–9 . _ -`.
     pub sku: String,
@@ -34,6 +34,21 @@ pub struct ProductView {
     pub stock: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl poem_openapi::types::Example for ProductView {
+    fn example() -> Self {
+        let at = crate::views::example_time();
+        Self {
+            sku: "TSHIRT-M".to_owned(),
+            name: "T-shirt M".to_owned(),
+            price_cents: 1999,
+            currency: "USD".to_owned(),
+            stock: 25,
+            created_at: at,
+            updated_at: at,
+        }
+    }
 }
 
 impl From<Product> for ProductView {

@@ -339,6 +339,63 @@ export interface components {
         /**
          * Order
          * @description An order with everything known about it.
+         * @example {
+         *       "created_at": "2026-11-25T12:00:00+00:00",
+         *       "currency": "USD",
+         *       "customer_email": "ada@example.com",
+         *       "failure": null,
+         *       "history": [
+         *         {
+         *           "at": "2026-11-25T12:00:00+00:00",
+         *           "reason": null,
+         *           "status": "pending"
+         *         },
+         *         {
+         *           "at": "2026-11-25T12:00:00+00:00",
+         *           "reason": null,
+         *           "status": "paid"
+         *         },
+         *         {
+         *           "at": "2026-11-25T12:00:00+00:00",
+         *           "reason": null,
+         *           "status": "confirmed"
+         *         },
+         *         {
+         *           "at": "2026-11-25T12:00:00+00:00",
+         *           "reason": null,
+         *           "status": "completed"
+         *         }
+         *       ],
+         *       "id": "01a21436-b906-7687-8cd3-6050832ab317",
+         *       "items": [
+         *         {
+         *           "quantity": 2,
+         *           "sku": "TSHIRT-M",
+         *           "unit_price_cents": 1999
+         *         }
+         *       ],
+         *       "metadata": {
+         *         "cart_id": "c_123"
+         *       },
+         *       "payment": {
+         *         "charge_id": "ch_3MmlLrLkdIwHu7ix0snN0B15",
+         *         "refund_id": null
+         *       },
+         *       "status": "completed",
+         *       "tasks": [
+         *         {
+         *           "attempts": 1,
+         *           "id": 1,
+         *           "kind": "charge_payment",
+         *           "last_error": null,
+         *           "max_attempts": 8,
+         *           "run_at": "2026-11-25T12:00:00+00:00",
+         *           "state": "completed"
+         *         }
+         *       ],
+         *       "total_cents": 3998,
+         *       "updated_at": "2026-11-25T12:00:00+00:00"
+         *     }
          */
         Order: {
             /** Format: uuid */
@@ -539,6 +596,15 @@ export interface components {
         /**
          * Product
          * @description A product as sold.
+         * @example {
+         *       "created_at": "2026-11-25T12:00:00+00:00",
+         *       "currency": "USD",
+         *       "name": "T-shirt M",
+         *       "price_cents": 1999,
+         *       "sku": "TSHIRT-M",
+         *       "stock": 25,
+         *       "updated_at": "2026-11-25T12:00:00+00:00"
+         *     }
          */
         Product: {
             /** @description 1–64 characters of `A–Z a–z 0–9 . _ -`. */
