@@ -49,6 +49,8 @@ pub enum Command {
         gateway: GatewayConfig,
         #[command(flatten)]
         mail: MailConfig,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
     /// Serve the HTTP API: /v1, /docs (Swagger UI), /openapi.json, probes.
     Api {
@@ -58,6 +60,10 @@ pub enum Command {
         listen: ApiListen,
         #[command(flatten)]
         bootstrap: BootstrapKey,
+        #[command(flatten)]
+        metrics: MetricsArgs,
+        #[command(flatten)]
+        admission: AdmissionArgs,
         /// On SIGTERM/SIGINT, how long requests in flight get to finish.
         #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 25)]
         shutdown_grace_secs: u64,
@@ -95,6 +101,10 @@ pub enum Command {
         listen: ApiListen,
         #[command(flatten)]
         bootstrap: BootstrapKey,
+        #[command(flatten)]
+        metrics: MetricsArgs,
+        #[command(flatten)]
+        admission: AdmissionArgs,
         #[command(flatten)]
         worker: WorkerConfig,
         /// Use this payment gateway instead of starting the mock one in-process.
@@ -139,6 +149,24 @@ pub struct BootstrapKey {
     /// `keys revoke` once you have made your own keys.
     #[arg(long, env = "BOOTSTRAP_ADMIN_KEY", hide_env_values = true)]
     pub bootstrap_admin_key: Option<SecretString>,
+}
+
+/// Where `/metrics`, `/healthz` and `/readyz` are served.
+#[derive(Debug, Clone, Args)]
+pub struct MetricsArgs {
+    /// Address of the metrics and probes port; `0` picks a free port on 127.0.0.1.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9090")]
+    pub metrics_addr: String,
+}
+
+/// Load shedding for `POST /v1/orders`.
+#[derive(Debug, Clone, Args)]
+pub struct AdmissionArgs {
+    /// When the oldest due task has waited longer than this many seconds,
+    /// `POST /v1/orders` answers 503 with `Retry-After` instead of piling on.
+    /// 0 turns admission control off.
+    #[arg(long, env = "ADMISSION_MAX_QUEUE_AGE_SECS", default_value_t = 0)]
+    pub admission_max_queue_age_secs: u64,
 }
 
 /// Where the API listens.

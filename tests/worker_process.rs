@@ -47,6 +47,7 @@ async fn sigterm_lets_in_flight_steps_finish_and_the_worker_exits_zero(
         .env("WORKER_CONCURRENCY", "4")
         .env("SHUTDOWN_GRACE_SECS", "20")
         .env("LOG_FORMAT", "json")
+        .env("METRICS_ADDR", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -10,6 +10,7 @@
 // both arms; the error response carries its problem inline by design.
 #![allow(clippy::result_large_err)]
 
+pub mod admission;
 pub mod http;
 pub mod routes;
 pub mod views;
@@ -32,6 +33,8 @@ use routes::probes::ProbesApi;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Load shedding for new orders; `None` when off.
+    pub admission: Option<std::sync::Arc<admission::Admission>>,
 }
 
 type Apis = (OrdersApi, CatalogApi, OperationsApi, ProbesApi);
@@ -58,7 +61,7 @@ pub fn openapi_json() -> String {
 pub fn app(state: AppState) -> impl Endpoint {
     let service = service();
     let spec = service.spec();
-    let allowed = std::sync::Arc::new(http::allow::AllowedMethods::from_spec(&spec));
+    let routes = std::sync::Arc::new(http::route_table::RouteTable::from_spec(&spec));
     let docs = service.swagger_ui();
     Route::new()
         .nest("/", service)
@@ -73,7 +76,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         )
         .around(http::guard::guard)
         .around(move |next, req| {
-            http::allow::allow_header(next, req, std::sync::Arc::clone(&allowed))
+            http::route_table::observe(next, req, std::sync::Arc::clone(&routes))
         })
         .around(http::request_id::request_id)
         .data(state)

@@ -10,7 +10,7 @@ start_dev_server() {
   DEV_DATABASE="${DATABASE_URL%/*}/asynccheckout_scratch_$$"
   mkfifo "$DEV_WORK/ready"
   DATABASE_URL="$DEV_DATABASE" LISTEN_ADDR=127.0.0.1:0 MAIL_DIR="$DEV_WORK/mail" DATA_DIR="$DEV_WORK" \
-    RUST_LOG=warn target/debug/asynccheckout dev >"$DEV_WORK/ready" 2>"$DEV_WORK/dev.log" &
+    METRICS_ADDR=0 RUST_LOG=warn target/debug/asynccheckout dev >"$DEV_WORK/ready" 2>"$DEV_WORK/dev.log" &
   DEV_PID=$!
   trap stop_dev_server EXIT
   local line=""

@@ -1,32 +1,66 @@
 //! `asynccheckout api`: serve the HTTP API until SIGTERM/SIGINT.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::{ApiListen, BootstrapKey, DatabaseArgs};
-use crate::{database, shutdown};
+use crate::cli::{AdmissionArgs, ApiListen, BootstrapKey, DatabaseArgs, MetricsArgs};
+use crate::{database, observability, shutdown};
 
-pub async fn run(
-    args: DatabaseArgs,
-    listen: ApiListen,
-    bootstrap: BootstrapKey,
-    grace_secs: u64,
-) -> anyhow::Result<()> {
+pub struct Settings {
+    pub database: DatabaseArgs,
+    pub listen: ApiListen,
+    pub bootstrap: BootstrapKey,
+    pub metrics: MetricsArgs,
+    pub admission: AdmissionArgs,
+    pub shutdown_grace_secs: u64,
+}
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
-    let db = database::open(&args, "asynccheckout-api").await?;
-    super::keys::register_bootstrap(&db.pool, &bootstrap).await?;
-    let bound = api::bind(&listen.listen_addr)
+    let recorder = observability::install_recorder()?;
+    let db = database::open(&settings.database, "asynccheckout-api").await?;
+    super::keys::register_bootstrap(&db.pool, &settings.bootstrap).await?;
+    let metrics = observability::bind(&settings.metrics.metrics_addr).await?;
+    let bound = api::bind(&settings.listen.listen_addr)
         .await
-        .with_context(|| format!("cannot listen on {} (LISTEN_ADDR)", listen.listen_addr))?;
-    tracing::info!(addr = %bound.addr, "API listening");
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (LISTEN_ADDR)",
+                settings.listen.listen_addr
+            )
+        })?;
+    tracing::info!(addr = %bound.addr, metrics = %metrics.addr, "API listening");
     // One line for scripts and tests that start the API on port 0.
-    println!("ready api=http://{}", bound.addr);
-    let state = api::AppState {
-        pool: db.pool.clone(),
-    };
-    api::serve(bound, state, shutdown, Duration::from_secs(grace_secs)).await?;
+    println!(
+        "ready api=http://{} metrics=http://{}",
+        bound.addr, metrics.addr
+    );
+    let metrics_port = tokio::spawn(observability::serve(
+        metrics,
+        recorder,
+        db.pool.clone(),
+        shutdown.clone(),
+    ));
+    let state = state(&db.pool, &settings.admission);
+    api::serve(
+        bound,
+        state,
+        shutdown,
+        Duration::from_secs(settings.shutdown_grace_secs),
+    )
+    .await?;
+    metrics_port.await.context("the metrics port failed")?;
     db.pool.close().await;
     tracing::info!("API stopped");
     Ok(())
+}
+
+pub fn state(pool: &sqlx::PgPool, admission: &AdmissionArgs) -> api::AppState {
+    let max_wait = Duration::from_secs(admission.admission_max_queue_age_secs);
+    api::AppState {
+        pool: pool.clone(),
+        admission: api::admission::Admission::new(max_wait).map(Arc::new),
+    }
 }

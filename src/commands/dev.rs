@@ -17,13 +17,15 @@ use worker::gateway::GatewayConfig;
 use worker::mailer::MailConfig;
 
 use super::worker::{registry, saga_deps};
-use crate::cli::{ApiListen, BootstrapKey, DatabaseArgs};
-use crate::{database, shutdown};
+use crate::cli::{AdmissionArgs, ApiListen, BootstrapKey, DatabaseArgs, MetricsArgs};
+use crate::{database, observability, shutdown};
 
 pub struct Settings {
     pub database: DatabaseArgs,
     pub listen: ApiListen,
     pub bootstrap: BootstrapKey,
+    pub metrics: MetricsArgs,
+    pub admission: AdmissionArgs,
     pub worker: worker::WorkerConfig,
     pub gateway_url: Option<String>,
     pub gateway_timeout_ms: u64,
@@ -42,6 +44,7 @@ const DEMO_CATALOG: [(&str, &str, i64, i32); 4] = [
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
+    let recorder = observability::install_recorder()?;
     let db = database::open(&settings.database, "asynccheckout-dev").await?;
     seed(&db.pool).await?;
     let key = match super::keys::register_bootstrap(&db.pool, &settings.bootstrap).await? {
@@ -82,14 +85,23 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             )
         })?;
     let addr = bound.addr;
-    let state = api::AppState {
-        pool: db.pool.clone(),
-    };
+    let port = observability::bind(&settings.metrics.metrics_addr).await?;
+    let metrics = port.addr;
+    let port_stop = CancellationToken::new();
+    let metrics_port = tokio::spawn(observability::serve(
+        port,
+        recorder,
+        db.pool.clone(),
+        port_stop.clone(),
+    ));
+    let state = super::api::state(&db.pool, &settings.admission);
     let api = tokio::spawn(api::serve(bound, state, shutdown.clone(), grace));
 
-    println!("ready api=http://{addr} docs=http://{addr}/docs key={key}");
+    println!("ready api=http://{addr} docs=http://{addr}/docs key={key} metrics=http://{metrics}");
     let worked = worker.run(shutdown).await;
     gateway_stop.cancel();
+    port_stop.cancel();
+    metrics_port.await.context("the metrics port failed")?;
     if let Some(gateway) = gateway {
         gateway.await.context("the mock gateway task failed")??;
     }

@@ -18,13 +18,26 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             worker,
             gateway,
             mail,
-        } => worker::run(database, worker, gateway, mail).await,
+            metrics,
+        } => worker::run(database, worker, gateway, mail, metrics).await,
         Command::Api {
             database,
             listen,
             bootstrap,
+            metrics,
+            admission,
             shutdown_grace_secs,
-        } => api::run(database, listen, bootstrap, shutdown_grace_secs).await,
+        } => {
+            api::run(api::Settings {
+                database,
+                listen,
+                bootstrap,
+                metrics,
+                admission,
+                shutdown_grace_secs,
+            })
+            .await
+        }
         Command::MockGateway {
             listen_addr,
             faults,
@@ -37,6 +50,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             database,
             listen,
             bootstrap,
+            metrics,
+            admission,
             worker,
             gateway_url,
             gateway_timeout_ms,
@@ -47,6 +62,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 database,
                 listen,
                 bootstrap,
+                metrics,
+                admission,
                 worker,
                 gateway_url,
                 gateway_timeout_ms,

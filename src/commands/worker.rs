@@ -8,21 +8,36 @@ use worker::mailer::{MailConfig, Mailer};
 use worker::steps::{self, SagaDeps};
 use worker::{NoopHandler, Registry, Worker, WorkerConfig};
 
-use crate::cli::DatabaseArgs;
-use crate::{database, shutdown};
+use crate::cli::{DatabaseArgs, MetricsArgs};
+use crate::{database, observability, shutdown};
 
 pub async fn run(
     args: DatabaseArgs,
     config: WorkerConfig,
     gateway: GatewayConfig,
     mail: MailConfig,
+    metrics: MetricsArgs,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
+    let recorder = observability::install_recorder()?;
     let deps = saga_deps(&gateway, &mail)?;
     let db = database::open(&args, "asynccheckout-worker").await?;
-    Worker::new(db.pool.clone(), registry(deps), config)
-        .run(shutdown)
-        .await?;
+    let port = observability::bind(&metrics.metrics_addr).await?;
+    let worker = Worker::new(db.pool.clone(), registry(deps), config);
+    // One line for scripts and tests: who this worker is and where its metrics are.
+    println!("ready worker={} metrics=http://{}", worker.id(), port.addr);
+    // The port outlives the drain, so probes and scrapes see it to the end.
+    let port_stop = tokio_util::sync::CancellationToken::new();
+    let metrics_port = tokio::spawn(observability::serve(
+        port,
+        recorder,
+        db.pool.clone(),
+        port_stop.clone(),
+    ));
+    let worked = worker.run(shutdown).await;
+    port_stop.cancel();
+    metrics_port.await.context("the metrics port failed")?;
+    worked?;
     db.pool.close().await;
     Ok(())
 }

@@ -11,4 +11,5 @@ mod faults;
 mod flows;
 mod idempotency;
 mod load;
+mod observability;
 mod operations;

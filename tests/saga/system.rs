@@ -20,6 +20,8 @@ pub const DEADLINE: Duration = Duration::from_secs(60);
 
 pub struct Options {
     pub workers: usize,
+    /// `ADMISSION_MAX_QUEUE_AGE_SECS` of the API (0: off).
+    pub admission_max_queue_age_secs: u64,
     /// The workers' per-call gateway timeout (hangs and lost responses cost this).
     pub gateway_timeout_ms: u64,
 }
@@ -28,6 +30,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             workers: 1,
+            admission_max_queue_age_secs: 0,
             gateway_timeout_ms: 1_000,
         }
     }
@@ -43,6 +46,8 @@ pub struct System {
     pub http: reqwest::Client,
     pub pool: PgPool,
     pub mail: MailSink,
+    /// The API's metrics port, then each worker's.
+    pub metrics: Vec<String>,
     _processes: Vec<Child>,
 }
 
@@ -143,11 +148,17 @@ impl System {
                 ("LISTEN_ADDR", "127.0.0.1:0".into()),
                 ("DATABASE_URL", database_url.clone()),
                 ("BOOTSTRAP_ADMIN_KEY", admin_key.clone()),
+                ("METRICS_ADDR", "0".into()),
+                (
+                    "ADMISSION_MAX_QUEUE_AGE_SECS",
+                    options.admission_max_queue_age_secs.to_string(),
+                ),
             ],
             &logs.join("api.log"),
         )
         .await;
         let api = field(&ready, "api");
+        let mut metrics = vec![field(&ready, "metrics")];
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
             "authorization",
@@ -159,13 +170,23 @@ impl System {
             .unwrap();
         let mut processes = vec![gateway_process, api_process];
         for i in 0..options.workers {
-            let worker = spawn_worker(
-                &database_url,
-                &gateway,
-                &mail,
-                &options,
+            let (worker, ready) = start(
+                BINARY,
+                &["worker"],
+                &[
+                    ("DATABASE_URL", database_url.clone()),
+                    ("GATEWAY_URL", gateway.clone()),
+                    ("GATEWAY_TIMEOUT_MS", options.gateway_timeout_ms.to_string()),
+                    ("SMTP_URL", mail.url.clone()),
+                    ("RETRY_BASE_MS", "20".into()),
+                    ("RETRY_CAP_SECS", "1".into()),
+                    ("POLL_INTERVAL_MS", "200".into()),
+                    ("METRICS_ADDR", "0".into()),
+                ],
                 &logs.join(format!("worker-{i}.log")),
-            );
+            )
+            .await;
+            metrics.push(field(&ready, "metrics"));
             processes.push(worker);
         }
         Self {
@@ -176,6 +197,7 @@ impl System {
             http,
             pool,
             mail,
+            metrics,
             _processes: processes,
         }
     }
@@ -219,6 +241,16 @@ impl System {
             .await
             .unwrap();
         out.status.success()
+    }
+
+    /// The Prometheus text of metrics port `i` (0: the API; 1..: the workers).
+    pub async fn scrape(&self, i: usize) -> String {
+        reqwest::get(format!("{}/metrics", self.metrics[i]))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     pub async fn create_product(&self, sku: &str, price_cents: i64, stock: i64) {
@@ -348,31 +380,6 @@ impl System {
     }
 }
 
-fn spawn_worker(
-    database_url: &str,
-    gateway: &str,
-    mail: &MailSink,
-    options: &Options,
-    log: &Path,
-) -> Child {
-    Command::new(BINARY)
-        .arg("worker")
-        .env("DATABASE_URL", database_url)
-        .env("GATEWAY_URL", gateway)
-        .env("GATEWAY_TIMEOUT_MS", options.gateway_timeout_ms.to_string())
-        .env("SMTP_URL", &mail.url)
-        .env("RETRY_BASE_MS", "20")
-        .env("RETRY_CAP_SECS", "1")
-        .env("POLL_INTERVAL_MS", "200")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
-}
-
 /// A real SMTP server (Python's aiosmtpd) writing what it receives to a
 /// maildir.
 pub struct MailSink {
@@ -431,4 +438,22 @@ impl MailSink {
             .map(|e| std::fs::read_to_string(e.path()).unwrap())
             .collect()
     }
+}
+
+/// The value of the sample `name{labels}` in Prometheus text, summed over
+/// samples whose labels include all of `labels` (0 when there is none).
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
+            (metric == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
+            .then(|| value.parse::<f64>().ok())
+            .flatten()
+        })
+        .sum()
 }

@@ -19,6 +19,7 @@ mod handler;
 mod heartbeat;
 pub mod mailer;
 mod maintenance;
+pub mod metrics;
 mod runtime;
 pub mod steps;
 mod wakeup;

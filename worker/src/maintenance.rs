@@ -34,6 +34,7 @@ pub(crate) async fn rescue_loop(
             match rescue_batch(&pool, &registry).await {
                 Ok(rescued) => {
                     for task in &rescued {
+                        crate::metrics::rescued(&task.kind);
                         tracing::warn!(
                             task_id = %task.id,
                             kind = %task.kind,
@@ -98,6 +99,36 @@ pub(crate) async fn retention_loop(pool: PgPool, retention: Duration, stop: Canc
         }
         if total > 0 {
             tracing::info!(deleted = total, "pruned completed tasks past retention");
+        }
+    }
+}
+
+/// How often the backlog gauges are refreshed.
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+
+/// Keeps the queue depth and oldest-wait gauges of `kinds` current until
+/// `stop` fires; a kind with no backlog reads 0.
+pub(crate) async fn backlog_loop(pool: PgPool, kinds: Vec<String>, stop: CancellationToken) {
+    loop {
+        let sampled = match pool.acquire().await {
+            Ok(mut conn) => queue::backlog(&mut conn).await,
+            Err(e) => Err(e),
+        };
+        match sampled {
+            Ok(backlog) => {
+                for kind in &kinds {
+                    let found = backlog.iter().find(|b| &b.kind == kind);
+                    crate::metrics::backlog(
+                        kind,
+                        found.map_or(0, |b| b.due),
+                        found.map_or(0.0, |b| b.oldest_wait_secs),
+                    );
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "could not sample the queue backlog"),
+        }
+        if !pause(BACKLOG_EVERY, &stop).await {
+            return;
         }
     }
 }

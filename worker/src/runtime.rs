@@ -23,6 +23,7 @@ use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
 use crate::heartbeat::{self, InFlight};
+use crate::metrics::{self, Finish};
 use crate::{Registry, StepContext, StepError, StepHandler, WorkerConfig, maintenance, wakeup};
 
 /// Longest error text kept in an attempt record.
@@ -88,6 +89,11 @@ impl Worker {
             Arc::clone(&self.registry),
             self.config.rescue_interval(),
             Arc::clone(&wake),
+            helpers_stop.clone(),
+        ));
+        helpers.spawn(maintenance::backlog_loop(
+            self.pool.clone(),
+            self.registry.kinds(),
             helpers_stop.clone(),
         ));
         helpers.spawn(maintenance::retention_loop(
@@ -171,6 +177,7 @@ impl Worker {
                 return;
             }
             for task in tasks {
+                metrics::claimed(&task.kind);
                 match Arc::clone(&slots).try_acquire_owned() {
                     Ok(slot) => {
                         steps.spawn(self.execute(Arc::new(task), slot, Arc::clone(in_flight)));
@@ -211,25 +218,36 @@ impl Worker {
             let ctx = Arc::new(StepContext::new(pool.clone(), task.lease.clone(), stop));
             let started = tokio::time::Instant::now();
             let result = run_isolated(Arc::clone(&handler), Arc::clone(&task), Arc::clone(&ctx)).await;
-            let elapsed_ms = started.elapsed().as_millis() as u64;
-            match record(&pool, handler.as_ref(), &task, &ctx, result, backoff.delay(task.attempt)).await {
-                Ok(Recorded::Completed) => tracing::debug!(elapsed_ms, "step completed"),
+            let recorded = record(&pool, handler.as_ref(), &task, &ctx, result, backoff.delay(task.attempt)).await;
+            let elapsed = started.elapsed();
+            let elapsed_ms = elapsed.as_millis() as u64;
+            let finish = match recorded {
+                Ok(Recorded::Completed) => {
+                    tracing::debug!(elapsed_ms, "step completed");
+                    Finish::Succeeded
+                }
                 Ok(Recorded::Retrying(error)) => {
-                    tracing::warn!(elapsed_ms, error = %error, "step failed; will retry")
+                    tracing::warn!(elapsed_ms, error = %error, "step failed; will retry");
+                    Finish::Retried
                 }
                 Ok(Recorded::Dead(error)) => {
-                    tracing::error!(elapsed_ms, error = %error, "step failed for good; task is dead")
+                    tracing::error!(elapsed_ms, error = %error, "step failed for good; task is dead");
+                    Finish::Dead
                 }
-                Err(QueueError::LeaseLost { .. }) => tracing::warn!(
-                    elapsed_ms,
-                    "lease lost before the outcome was recorded; nothing was written"
-                ),
-                Err(e) => tracing::error!(
-                    elapsed_ms,
-                    error = %e,
-                    "could not record the step's outcome; the task will be rescued when its lease expires"
-                ),
-            }
+                Err(QueueError::LeaseLost { .. }) => {
+                    tracing::warn!(elapsed_ms, "lease lost before the outcome was recorded; nothing was written");
+                    Finish::Abandoned
+                }
+                Err(e) => {
+                    tracing::error!(
+                        elapsed_ms,
+                        error = %e,
+                        "could not record the step's outcome; the task will be rescued when its lease expires"
+                    );
+                    Finish::Abandoned
+                }
+            };
+            metrics::finished(&task.kind, finish, elapsed.as_secs_f64());
             in_flight.remove(task.id);
         }
         .instrument(span)

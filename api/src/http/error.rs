@@ -47,6 +47,9 @@ pub enum ErrorResponse {
     /// Something failed on our side; the log has the details under the request id.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
+    /// Overloaded or too slow: retry after `Retry-After` seconds.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    ServiceUnavailable(Json<Problem>, #[oai(header = "Retry-After")] Option<String>),
 }
 
 /// What a handler can fail with.
@@ -115,6 +118,7 @@ impl ErrorResponse {
             413 => Self::PayloadTooLarge(json),
             415 => Self::UnsupportedMediaType(json),
             422 => Self::Unprocessable(json),
+            503 => Self::ServiceUnavailable(json, None),
             _ => Self::Internal(json),
         }
     }

@@ -2,10 +2,10 @@
 //! problem+json errors, the request guard (size, content type, well-formed
 //! JSON), request ids and timeouts.
 
-pub mod allow;
 pub mod auth;
 pub mod error;
 pub mod guard;
 pub mod problem;
 pub mod request_id;
+pub mod route_table;
 pub mod strict_string;

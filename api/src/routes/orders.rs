@@ -142,6 +142,9 @@ impl OrdersApi {
         body: Json<PlaceOrder>,
     ) -> Result<PlacedOrder, ErrorResponse> {
         auth.0.require(Scope::OrdersWrite)?;
+        if let Some(admission) = &state.admission {
+            admission.check(&state.pool).await?;
+        }
         let key = idempotency_key.0;
         if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
             return Err(ApiError::field(
@@ -284,6 +287,7 @@ impl OrdersApi {
             }
         }
         tracing::info!(order_id = %id, "order cancelled");
+        shared::orders::OrderStatus::Cancelled.count_finished();
         let view = load(&state, id).await?.ok_or_else(|| order_not_found(id))?;
         Ok(FoundOrder::Ok(Json(view)))
     }

@@ -851,6 +851,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     placeOrder: {
@@ -986,6 +998,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getOrder: {
@@ -1101,6 +1125,18 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
                     [name: string]: unknown;
@@ -1232,6 +1268,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listProducts: {
@@ -1350,6 +1398,18 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
                     [name: string]: unknown;
@@ -1485,6 +1545,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getProduct: {
@@ -1600,6 +1672,18 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
                     [name: string]: unknown;
@@ -1735,6 +1819,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     restockProduct: {
@@ -1854,6 +1950,18 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
                     [name: string]: unknown;
@@ -1994,6 +2102,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     retryTask: {
@@ -2118,6 +2238,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     queueStats: {
@@ -2231,6 +2363,18 @@ export interface operations {
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
                     [name: string]: unknown;

@@ -134,3 +134,41 @@ pub async fn counts(conn: &mut PgConnection) -> Result<Vec<QueueCount>, sqlx::Er
     .fetch_all(conn)
     .await
 }
+
+/// The due, unclaimed tasks of one kind: how many, and how long the oldest
+/// has waited past its `run_at`.
+#[derive(Debug, Clone)]
+pub struct Backlog {
+    pub kind: String,
+    pub due: i64,
+    pub oldest_wait_secs: f64,
+}
+
+/// The backlog per kind, read from the claim index (available rows only).
+pub async fn backlog(conn: &mut PgConnection) -> Result<Vec<Backlog>, sqlx::Error> {
+    sqlx::query_as!(
+        Backlog,
+        r#"
+        SELECT kind, count(*) AS "due!",
+               coalesce(extract(epoch FROM now() - min(run_at)), 0)::float8 AS "oldest_wait_secs!"
+        FROM tasks
+        WHERE state = 'available' AND run_at <= now()
+        GROUP BY kind
+        "#
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// How long the oldest due, unclaimed task has waited (0 when none).
+pub async fn oldest_due_wait_secs(conn: &mut PgConnection) -> Result<f64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"
+        SELECT coalesce(extract(epoch FROM now() - min(run_at)), 0)::float8 AS "wait!"
+        FROM tasks
+        WHERE state = 'available' AND run_at <= now()
+        "#
+    )
+    .fetch_one(conn)
+    .await
+}

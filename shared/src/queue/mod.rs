@@ -53,7 +53,8 @@ pub use finish::{
     RetryOutcome, complete_if_running, interrupt_if_running, kill_if_running, retry_if_running,
 };
 pub use inspect::{
-    AttemptRecord, QueueCount, TaskFilter, TaskRecord, attempts_of, counts, get_task, list_tasks,
+    AttemptRecord, Backlog, QueueCount, TaskFilter, TaskRecord, attempts_of, backlog, counts,
+    get_task, list_tasks, oldest_due_wait_secs,
 };
 pub use operator::{cancel_unstarted, retry_dead};
 pub use rescue::{Rescued, rescue_expired};

@@ -78,9 +78,14 @@ impl StepHandler for ChargePayment {
                 )),
             },
         };
+        let failed = matches!(outcome, Outcome::Failed(_));
         let mut tx = ctx.pool().begin().await?;
         outcome.record(&mut tx, id).await?;
-        ctx.complete_with(tx).await
+        ctx.complete_with(tx).await?;
+        if failed {
+            OrderStatus::Failed.count_finished();
+        }
+        Ok(())
     }
 
     /// The charge's outcome could not be learned before the task died (its

@@ -62,7 +62,9 @@ impl StepHandler for RefundPayment {
         refunded.refund_id = refund_id.as_deref();
         let mut tx = ctx.pool().begin().await?;
         orders::transition(&mut tx, &refunded).await?;
-        ctx.complete_with(tx).await
+        ctx.complete_with(tx).await?;
+        OrderStatus::Refunded.count_finished();
+        Ok(())
     }
 
     async fn on_dead(

@@ -56,7 +56,9 @@ impl StepHandler for SendConfirmation {
             "confirmation sent",
         );
         orders::transition(&mut tx, &completed).await?;
-        ctx.complete_with(tx).await
+        ctx.complete_with(tx).await?;
+        OrderStatus::Completed.count_finished();
+        Ok(())
     }
 }
 
