@@ -22,6 +22,8 @@ pub struct Options {
     pub workers: usize,
     /// `ADMISSION_MAX_QUEUE_AGE_SECS` of the API (0: off).
     pub admission_max_queue_age_secs: u64,
+    /// More settings for every worker, e.g. `("TASK_LEASE_SECS", "2")`.
+    pub worker_env: Vec<(&'static str, String)>,
     /// The workers' per-call gateway timeout (hangs and lost responses cost this).
     pub gateway_timeout_ms: u64,
 }
@@ -31,6 +33,7 @@ impl Default for Options {
         Self {
             workers: 1,
             admission_max_queue_age_secs: 0,
+            worker_env: Vec::new(),
             gateway_timeout_ms: 1_000,
         }
     }
@@ -48,6 +51,8 @@ pub struct System {
     pub mail: MailSink,
     /// The API's metrics port, then each worker's.
     pub metrics: Vec<String>,
+    /// The worker processes, in order; worker `i` runs as `WORKER_ID=worker-<i>`.
+    pub workers: Vec<Child>,
     _processes: Vec<Child>,
 }
 
@@ -168,26 +173,30 @@ impl System {
             .default_headers(headers)
             .build()
             .unwrap();
-        let mut processes = vec![gateway_process, api_process];
+        let processes = vec![gateway_process, api_process];
+        let mut workers = Vec::new();
         for i in 0..options.workers {
+            let mut env = vec![
+                ("WORKER_ID", format!("worker-{i}")),
+                ("DATABASE_URL", database_url.clone()),
+                ("GATEWAY_URL", gateway.clone()),
+                ("GATEWAY_TIMEOUT_MS", options.gateway_timeout_ms.to_string()),
+                ("SMTP_URL", mail.url.clone()),
+                ("RETRY_BASE_MS", "20".into()),
+                ("RETRY_CAP_SECS", "1".into()),
+                ("POLL_INTERVAL_MS", "200".into()),
+                ("METRICS_ADDR", "0".into()),
+            ];
+            env.extend(options.worker_env.iter().cloned());
             let (worker, ready) = start(
                 BINARY,
                 &["worker"],
-                &[
-                    ("DATABASE_URL", database_url.clone()),
-                    ("GATEWAY_URL", gateway.clone()),
-                    ("GATEWAY_TIMEOUT_MS", options.gateway_timeout_ms.to_string()),
-                    ("SMTP_URL", mail.url.clone()),
-                    ("RETRY_BASE_MS", "20".into()),
-                    ("RETRY_CAP_SECS", "1".into()),
-                    ("POLL_INTERVAL_MS", "200".into()),
-                    ("METRICS_ADDR", "0".into()),
-                ],
+                &env,
                 &logs.join(format!("worker-{i}.log")),
             )
             .await;
             metrics.push(field(&ready, "metrics"));
-            processes.push(worker);
+            workers.push(worker);
         }
         Self {
             api,
@@ -198,6 +207,7 @@ impl System {
             pool,
             mail,
             metrics,
+            workers,
             _processes: processes,
         }
     }

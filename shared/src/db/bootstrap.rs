@@ -147,6 +147,40 @@ pub struct PrivateCluster {
 }
 
 impl PrivateCluster {
+    /// Creates (once) and starts a cluster in `dir` from this machine's
+    /// PostgreSQL binaries; for tests that need a server of their own.
+    pub fn start_in(dir: &Path) -> Result<Self, BootstrapError> {
+        let bin_dir = find_postgres_binaries().ok_or(BootstrapError::NoServer)?;
+        Self::start(&bin_dir, dir)
+    }
+
+    /// The URL of `database` on this cluster.
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Restarts the server on the same port, dropping every connection
+    /// (`pg_ctl restart --mode=fast`).
+    pub fn restart(&self) -> Result<(), BootstrapError> {
+        self.run(
+            self.pg_command("pg_ctl")
+                .args(["restart", "--wait", "--mode=fast", "--pgdata"])
+                .arg(&self.data_dir)
+                // Without a log file the new server would hold our output pipe open.
+                .arg("--log")
+                .arg(self.log_file()),
+            "pg_ctl restart",
+        )
+        .map(drop)
+    }
+
+    fn log_file(&self) -> PathBuf {
+        self.data_dir
+            .parent()
+            .unwrap_or(&self.data_dir)
+            .join("postgres.log")
+    }
+
     fn start(bin_dir: &Path, dir: &Path) -> Result<Self, BootstrapError> {
         let fail = |reason: String| BootstrapError::PrivateCluster {
             dir: dir.to_owned(),
