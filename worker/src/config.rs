@@ -49,6 +49,11 @@ pub struct WorkerConfig {
         default_value_t = 168
     )]
     pub retention_hours: u64,
+
+    /// Idempotency keys of `POST /v1/orders` are kept this many hours (at
+    /// least 24); a retry with an older key places a new order.
+    #[arg(long, env = "IDEMPOTENCY_KEY_RETENTION_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(24..))]
+    pub idempotency_key_retention_hours: u64,
 }
 
 impl Default for WorkerConfig {
@@ -63,6 +68,7 @@ impl Default for WorkerConfig {
             retry_cap_secs: 300,
             rescue_interval_secs: 10,
             retention_hours: 168,
+            idempotency_key_retention_hours: 24,
         }
     }
 }
@@ -93,6 +99,10 @@ impl WorkerConfig {
 
     pub fn retention(&self) -> Duration {
         Duration::from_secs(self.retention_hours.saturating_mul(3_600))
+    }
+
+    pub fn idempotency_key_retention(&self) -> Duration {
+        Duration::from_secs(self.idempotency_key_retention_hours.saturating_mul(3_600))
     }
 
     /// `WORKER_ID`, or `hostname-pid`: unique per process, readable in

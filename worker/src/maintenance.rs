@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
+use shared::orders;
 use shared::queue::{self, QueueError, Rescued, TaskState};
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -74,32 +75,57 @@ async fn rescue_batch(pool: &PgPool, registry: &Registry) -> Result<Vec<Rescued>
     Ok(rescued)
 }
 
-/// Deletes completed tasks older than `retention`, a batch at a time, every
-/// minute until `stop` fires.
-pub(crate) async fn retention_loop(pool: PgPool, retention: Duration, stop: CancellationToken) {
+/// Every minute until `stop` fires, deletes completed tasks older than
+/// `tasks` and idempotency keys older than `keys`, a batch at a time.
+pub(crate) async fn retention_loop(
+    pool: PgPool,
+    tasks: Duration,
+    keys: Duration,
+    stop: CancellationToken,
+) {
     while pause(RETENTION_EVERY, &stop).await {
-        let mut total = 0;
-        loop {
-            let deleted = match pool.acquire().await {
-                Ok(mut conn) => queue::delete_completed(&mut conn, retention, BATCH).await,
-                Err(e) => Err(e.into()),
-            };
-            match deleted {
-                Ok(n) => {
-                    total += n;
-                    if (n as i64) < BATCH || stop.is_cancelled() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "pruning completed tasks failed; trying again later");
+        prune(&pool, &stop, "completed tasks", |mut conn| async move {
+            queue::delete_completed(&mut conn, tasks, BATCH)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        prune(&pool, &stop, "idempotency keys", |mut conn| async move {
+            orders::delete_expired_keys(&mut conn, keys, BATCH)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await;
+    }
+}
+
+/// Runs `delete_batch` until a batch comes back short.
+async fn prune<F, Fut>(pool: &PgPool, stop: &CancellationToken, what: &str, delete_batch: F)
+where
+    F: Fn(sqlx::pool::PoolConnection<sqlx::Postgres>) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, String>>,
+{
+    let mut total = 0;
+    loop {
+        let deleted = match pool.acquire().await {
+            Ok(conn) => delete_batch(conn).await,
+            Err(e) => Err(e.to_string()),
+        };
+        match deleted {
+            Ok(n) => {
+                total += n;
+                if (n as i64) < BATCH || stop.is_cancelled() {
                     break;
                 }
             }
+            Err(e) => {
+                tracing::warn!(error = %e, what, "pruning failed; trying again later");
+                break;
+            }
         }
-        if total > 0 {
-            tracing::info!(deleted = total, "pruned completed tasks past retention");
-        }
+    }
+    if total > 0 {
+        tracing::info!(deleted = total, what, "pruned past retention");
     }
 }
 

@@ -99,6 +99,7 @@ impl Worker {
         helpers.spawn(maintenance::retention_loop(
             self.pool.clone(),
             self.config.retention(),
+            self.config.idempotency_key_retention(),
             helpers_stop.clone(),
         ));
         tracing::info!(
@@ -206,7 +207,11 @@ impl Worker {
             kind = %task.kind,
             attempt = task.attempt,
             worker_id = %task.lease.worker,
+            order_id = tracing::field::Empty,
         );
+        if let Some(order) = task.order_id {
+            span.record("order_id", tracing::field::display(order));
+        }
         async move {
             let _slot = slot;
             let Some(handler) = registry.get(&task.kind) else {

@@ -110,3 +110,33 @@ pub async fn place(
     .await?;
     Ok(Placement::Created(order.id))
 }
+
+/// Deletes up to `batch` idempotency keys first used more than `older_than`
+/// ago; a later request with such a key places a new order. Returns how many
+/// were deleted; fewer than `batch` means none are left.
+pub async fn delete_expired_keys(
+    conn: &mut PgConnection,
+    older_than: std::time::Duration,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query!(
+        r#"
+        WITH expired AS MATERIALIZED (
+            SELECT scope, key
+            FROM idempotency_keys
+            WHERE created_at < now() - make_interval(secs => $1)
+            ORDER BY created_at
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        )
+        DELETE FROM idempotency_keys AS k
+        USING expired
+        WHERE k.scope = expired.scope AND k.key = expired.key
+        "#,
+        older_than.as_secs_f64(),
+        batch,
+    )
+    .execute(conn)
+    .await?;
+    Ok(deleted.rows_affected())
+}

@@ -37,7 +37,8 @@ pub async fn claim_batch(
             attempted_at = now()
         FROM claimable
         WHERE t.id = claimable.id
-        RETURNING t.id AS "id: TaskId", t.kind, t.payload, t.attempts, t.max_attempts, t.created_at
+        RETURNING t.id AS "id: TaskId", t.kind, t.payload, t.attempts, t.max_attempts, t.order_id,
+                  t.created_at
         "#,
         &**worker,
         kinds,
@@ -54,6 +55,7 @@ pub async fn claim_batch(
             payload: row.payload,
             attempt: row.attempts,
             max_attempts: row.max_attempts,
+            order_id: row.order_id,
             created_at: row.created_at,
             lease: Lease {
                 task: row.id,

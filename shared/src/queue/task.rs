@@ -114,6 +114,8 @@ pub struct ClaimedTask {
     /// This attempt's number, from 1.
     pub attempt: i32,
     pub max_attempts: i32,
+    /// The order the task moves, if any.
+    pub order_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub lease: Lease,
 }

@@ -1,0 +1,86 @@
+//! Orders in the database: placing is idempotent per key, and keys expire.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use serde_json::json;
+use shared::catalog::{self, NewProduct, Sku};
+use shared::money::{Cents, Currency};
+use shared::orders::{self, NewLine, NewOrder, Placement};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+async fn order(pool: &PgPool) -> NewOrder {
+    let mut conn = pool.acquire().await.unwrap();
+    let product = NewProduct {
+        sku: Sku::parse("MUG").unwrap(),
+        name: "Mug".to_owned(),
+        price: Cents::new(1250).unwrap(),
+        currency: "USD".parse::<Currency>().unwrap(),
+        stock: 5,
+    };
+    let _ = catalog::insert(&mut conn, &product).await;
+    NewOrder {
+        id: Uuid::now_v7(),
+        customer_email: "ada@example.com".to_owned(),
+        currency: "USD".parse().unwrap(),
+        lines: vec![NewLine {
+            sku: product.sku,
+            quantity: 1,
+            unit_price: product.price,
+        }],
+        total: product.price,
+        payment_token: "tok_visa".to_owned(),
+        metadata: json!({}),
+    }
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn an_expired_idempotency_key_places_a_new_order_and_a_live_one_replays(pool: PgPool) {
+    let request = json!({ "n": 1 });
+    let mut tx = pool.begin().await.unwrap();
+    let first = order(&pool).await;
+    assert_eq!(
+        orders::place(&mut tx, "client", "old", &request, &first)
+            .await
+            .unwrap(),
+        Placement::Created(first.id)
+    );
+    let live = order(&pool).await;
+    assert_eq!(
+        orders::place(&mut tx, "client", "new", &request, &live)
+            .await
+            .unwrap(),
+        Placement::Created(live.id)
+    );
+    tx.commit().await.unwrap();
+    sqlx::query(
+        "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let mut conn = pool.acquire().await.unwrap();
+    let deleted = orders::delete_expired_keys(&mut conn, Duration::from_secs(24 * 3600), 100)
+        .await
+        .unwrap();
+
+    assert_eq!(deleted, 1);
+    let mut tx = pool.begin().await.unwrap();
+    let again = order(&pool).await;
+    assert_eq!(
+        orders::place(&mut tx, "client", "old", &request, &again)
+            .await
+            .unwrap(),
+        Placement::Created(again.id)
+    );
+    let replay = order(&pool).await;
+    assert_eq!(
+        orders::place(&mut tx, "client", "new", &request, &replay)
+            .await
+            .unwrap(),
+        Placement::Replayed(live.id)
+    );
+    tx.commit().await.unwrap();
+}
