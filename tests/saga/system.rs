@@ -2,7 +2,7 @@
 //! and N `worker` processes against the test's database, with a real SMTP
 //! server (aiosmtpd) catching the confirmation emails. Every process is
 //! killed when the `System` is dropped; their logs are kept under
-//! `target/test-logs/<test>/`.
+//! `target/tmp/test-logs/<test>/`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
