@@ -43,8 +43,20 @@ pub(crate) fn app(gateway: Arc<Gateway>) -> impl Endpoint {
         })
 }
 
+/// Logs the caller's W3C trace context, so a trace can be followed into the gateway.
+fn log_trace(req: &Request, endpoint: &'static str) {
+    if let Some(traceparent) = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
+        tracing::info!(endpoint, traceparent, "payment request");
+    }
+}
+
 #[handler]
 async fn create_charge(req: &Request, body: Body, gateway: Data<&Arc<Gateway>>) -> Response {
+    log_trace(req, "POST /v1/charges");
     let body = read_body(body).await;
     let key = requests::idempotency_key(req.headers());
     with_faults(&gateway, "POST /v1/charges", || {
@@ -57,6 +69,7 @@ async fn create_charge(req: &Request, body: Body, gateway: Data<&Arc<Gateway>>) 
 
 #[handler]
 async fn create_refund(req: &Request, body: Body, gateway: Data<&Arc<Gateway>>) -> Response {
+    log_trace(req, "POST /v1/refunds");
     let body = read_body(body).await;
     let key = requests::idempotency_key(req.headers());
     with_faults(&gateway, "POST /v1/refunds", || {

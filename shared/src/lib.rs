@@ -6,6 +6,7 @@
 //! - [`money`]: integer minor units and ISO 4217 currencies.
 //! - [`queue`]: the durable task queue (enqueue, claim, lease, finish, rescue).
 //! - [`keys`]: API keys and their scopes.
+//! - [`trace`]: the W3C trace context that tasks carry.
 //! - [`db`]: the connection pool, the migrations, and the database bootstrap.
 
 pub mod catalog;
@@ -14,5 +15,6 @@ pub mod keys;
 pub mod money;
 pub mod orders;
 pub mod queue;
+pub mod trace;
 
 pub use db::MIGRATOR;

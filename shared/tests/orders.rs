@@ -32,6 +32,7 @@ async fn order(pool: &PgPool) -> NewOrder {
         total: product.price,
         payment_token: "tok_visa".to_owned(),
         metadata: json!({}),
+        traceparent: None,
     }
 }
 

@@ -64,7 +64,7 @@ async fn the_generated_rust_client_drives_the_happy_declined_and_refunded_flows(
     assert_eq!(created.stock, 3);
 
     let placed = client
-        .place_order("client-happy", &order("tok_visa", 2))
+        .place_order("client-happy", None, &order("tok_visa", 2))
         .await
         .unwrap();
     assert_eq!(placed.status(), 202);
@@ -74,7 +74,7 @@ async fn the_generated_rust_client_drives_the_happy_declined_and_refunded_flows(
     assert!(happy.payment.charge_id.is_some());
 
     let declined = client
-        .place_order("client-declined", &order("tok_chargeDeclined", 1))
+        .place_order("client-declined", None, &order("tok_chargeDeclined", 1))
         .await
         .unwrap();
     let declined = settled(&client, &declined.into_inner().id.to_string()).await;
@@ -86,7 +86,7 @@ async fn the_generated_rust_client_drives_the_happy_declined_and_refunded_flows(
 
     // One left in stock: two is more than there is, once the card is charged.
     let short = client
-        .place_order("client-refund", &order("tok_visa", 2))
+        .place_order("client-refund", None, &order("tok_visa", 2))
         .await
         .unwrap();
     let refunded = settled(&client, &short.into_inner().id.to_string()).await;

@@ -15,3 +15,4 @@ mod load;
 mod observability;
 mod operations;
 mod rollout;
+mod tracing;

@@ -51,6 +51,7 @@ pub struct System {
     pub mail: MailSink,
     /// The API's metrics port, then each worker's.
     pub metrics: Vec<String>,
+    logs: PathBuf,
     /// The worker processes, in order; worker `i` runs as `WORKER_ID=worker-<i>`.
     pub workers: Vec<Child>,
     _processes: Vec<Child>,
@@ -66,8 +67,8 @@ async fn start(
     let mut command = Command::new(program);
     command
         .args(args)
-        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
         .env("RUST_LOG", "info")
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).unwrap())
@@ -207,6 +208,7 @@ impl System {
             pool,
             mail,
             metrics,
+            logs,
             workers,
             _processes: processes,
         }
@@ -378,6 +380,11 @@ impl System {
             .await
             .unwrap();
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
+    /// The text a process logged so far: `gateway`, `api` or `worker-<i>`.
+    pub fn log(&self, process: &str) -> String {
+        std::fs::read_to_string(self.logs.join(format!("{process}.log"))).unwrap_or_default()
     }
 
     pub fn statuses(order: &Value) -> Vec<String> {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
+use shared::trace::TraceParent;
 use uuid::Uuid;
 
 /// Where the gateway is and how long to wait for it.
@@ -95,6 +96,7 @@ impl GatewayClient {
         currency: &str,
         source: &str,
         order_id: Uuid,
+        trace: Option<TraceParent>,
     ) -> Result<Charge, GatewayError> {
         let body = json!({
             "amount": amount,
@@ -107,27 +109,44 @@ impl GatewayClient {
             .post(format!("{}/v1/charges", self.base))
             .header("Idempotency-Key", key)
             .json(&body);
-        answer(request.send().await).await
+        answer(traced(request, trace).send().await).await
     }
 
     /// The charge made with idempotency key `key`, if there is one.
-    pub async fn find_charge(&self, key: &str) -> Result<Option<Charge>, GatewayError> {
+    pub async fn find_charge(
+        &self,
+        key: &str,
+        trace: Option<TraceParent>,
+    ) -> Result<Option<Charge>, GatewayError> {
         let request = self
             .http
             .get(format!("{}/v1/charges", self.base))
             .query(&[("idempotency_key", key)]);
-        let list: ChargeList = answer(request.send().await).await?;
+        let list: ChargeList = answer(traced(request, trace).send().await).await?;
         Ok(list.data.into_iter().next())
     }
 
     /// Refunds what remains of `charge`, with idempotency key `key`.
-    pub async fn refund(&self, key: &str, charge: &str) -> Result<Refund, GatewayError> {
+    pub async fn refund(
+        &self,
+        key: &str,
+        charge: &str,
+        trace: Option<TraceParent>,
+    ) -> Result<Refund, GatewayError> {
         let request = self
             .http
             .post(format!("{}/v1/refunds", self.base))
             .header("Idempotency-Key", key)
             .json(&json!({ "charge": charge }));
-        answer(request.send().await).await
+        answer(traced(request, trace).send().await).await
+    }
+}
+
+/// Passes the step's trace on to the gateway as a child span's `traceparent`.
+fn traced(request: reqwest::RequestBuilder, trace: Option<TraceParent>) -> reqwest::RequestBuilder {
+    match trace {
+        Some(trace) => request.header("traceparent", trace.child().to_string()),
+        None => request,
     }
 }
 

@@ -208,9 +208,13 @@ impl Worker {
             attempt = task.attempt,
             worker_id = %task.lease.worker,
             order_id = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
         );
         if let Some(order) = task.order_id {
             span.record("order_id", tracing::field::display(order));
+        }
+        if let Some(trace) = task.traceparent {
+            span.record("trace_id", trace.trace_id());
         }
         async move {
             let _slot = slot;

@@ -16,6 +16,7 @@ use shared::catalog::{self, Sku};
 use shared::keys::Scope;
 use shared::money::{Cents, Currency};
 use shared::orders::{self, Cancellation, NewLine, NewOrder, Placement};
+use shared::trace::TraceParent;
 use uuid::Uuid;
 
 use super::validate::{Violations, char_len, is_email};
@@ -139,6 +140,10 @@ impl OrdersApi {
         /// 1–255 printable ASCII characters, unique per order you mean to place.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<String>,
+        /// W3C trace context; the order's saga continues this trace (a new one
+        /// is started when it is absent or malformed).
+        #[oai(name = "traceparent")]
+        traceparent: Header<Option<String>>,
         body: Json<PlaceOrder>,
     ) -> Result<PlacedOrder, ErrorResponse> {
         auth.0.require(Scope::OrdersWrite)?;
@@ -156,7 +161,12 @@ impl OrdersApi {
         let request = body.0;
         let fingerprint = normalised(&request);
         let mut tx = state.pool.begin().await.map_err(ApiError::from)?;
-        let order = price(&mut tx, request).await?;
+        let trace = traceparent
+            .0
+            .as_deref()
+            .and_then(TraceParent::parse)
+            .unwrap_or_else(TraceParent::new_root);
+        let order = price(&mut tx, request, trace.child()).await?;
         let placed = orders::place(
             &mut tx,
             &auth.0.idempotency_scope(),
@@ -324,7 +334,11 @@ fn normalised(request: &PlaceOrder) -> serde_json::Value {
 }
 
 /// Validates every field, then prices the lines from the catalog.
-async fn price(conn: &mut sqlx::PgConnection, request: PlaceOrder) -> Result<NewOrder, ApiError> {
+async fn price(
+    conn: &mut sqlx::PgConnection,
+    request: PlaceOrder,
+    traceparent: TraceParent,
+) -> Result<NewOrder, ApiError> {
     let mut violations = Violations::default();
     violations.check(
         is_email(&request.customer_email),
@@ -435,5 +449,6 @@ async fn price(conn: &mut sqlx::PgConnection, request: PlaceOrder) -> Result<New
         total,
         payment_token: request.payment_token.into(),
         metadata: serde_json::to_value(metadata).map_err(ApiError::internal)?,
+        traceparent: Some(traceparent),
     })
 }

@@ -871,6 +871,11 @@ export interface operations {
             header: {
                 /** @description 1–255 printable ASCII characters, unique per order you mean to place. */
                 "Idempotency-Key": string;
+                /**
+                 * @description W3C trace context; the order's saga continues this trace (a new one
+                 *     is started when it is absent or malformed).
+                 */
+                traceparent?: string;
             };
             path?: never;
             cookie?: never;

@@ -81,6 +81,8 @@ pub struct NewOrder {
     pub total: Cents,
     pub payment_token: String,
     pub metadata: serde_json::Value,
+    /// The trace of the request that placed it; its saga continues it.
+    pub traceparent: Option<crate::trace::TraceParent>,
 }
 
 #[derive(Debug, Clone)]

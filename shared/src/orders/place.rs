@@ -101,13 +101,11 @@ pub async fn place(
     .await?;
 
     let charge = TaskKind::ChargePayment;
-    queue::enqueue(
-        conn,
-        &NewTask::new(charge.as_str(), json!({ "order_id": order.id }))
-            .max_attempts(charge.max_attempts())
-            .for_order(order.id),
-    )
-    .await?;
+    let mut task = NewTask::new(charge.as_str(), json!({ "order_id": order.id }))
+        .max_attempts(charge.max_attempts())
+        .for_order(order.id);
+    task.traceparent = order.traceparent;
+    queue::enqueue(conn, &task).await?;
     Ok(Placement::Created(order.id))
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::PgConnection;
 
 use super::{ClaimedTask, Lease, QueueError, TaskId};
+use crate::trace::TraceParent;
 
 /// Leases up to `limit` due tasks of the given `kinds` to `worker` for
 /// `lease`, oldest `run_at` first. Rows another claimer has locked are
@@ -38,7 +39,7 @@ pub async fn claim_batch(
         FROM claimable
         WHERE t.id = claimable.id
         RETURNING t.id AS "id: TaskId", t.kind, t.payload, t.attempts, t.max_attempts, t.order_id,
-                  t.created_at
+                  t.traceparent, t.created_at
         "#,
         &**worker,
         kinds,
@@ -56,6 +57,7 @@ pub async fn claim_batch(
             attempt: row.attempts,
             max_attempts: row.max_attempts,
             order_id: row.order_id,
+            traceparent: row.traceparent.as_deref().and_then(TraceParent::parse),
             created_at: row.created_at,
             lease: Lease {
                 task: row.id,

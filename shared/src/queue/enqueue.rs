@@ -12,8 +12,8 @@ pub async fn enqueue(conn: &mut PgConnection, task: &NewTask) -> Result<TaskId, 
     let id = sqlx::query_scalar!(
         r#"
         WITH inserted AS (
-            INSERT INTO tasks (kind, payload, max_attempts, run_at, order_id)
-            VALUES ($1, $2, $3, coalesce($4, now()), $6)
+            INSERT INTO tasks (kind, payload, max_attempts, run_at, order_id, traceparent)
+            VALUES ($1, $2, $3, coalesce($4, now()), $6, $7)
             RETURNING id
         )
         SELECT inserted.id AS "id!: TaskId"
@@ -25,6 +25,7 @@ pub async fn enqueue(conn: &mut PgConnection, task: &NewTask) -> Result<TaskId, 
         task.run_at,
         WAKEUP_CHANNEL,
         task.order_id,
+        task.traceparent.map(|t| t.to_string()),
     )
     .fetch_one(conn)
     .await?;

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::trace::TraceParent;
+
 /// A task's row id.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type,
@@ -65,6 +67,8 @@ pub struct NewTask {
     pub run_at: Option<DateTime<Utc>>,
     /// The order this task moves, if any (listed on the order's view).
     pub order_id: Option<Uuid>,
+    /// The trace this task continues.
+    pub traceparent: Option<TraceParent>,
 }
 
 impl NewTask {
@@ -77,7 +81,13 @@ impl NewTask {
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
             run_at: None,
             order_id: None,
+            traceparent: None,
         }
+    }
+
+    pub fn traced(mut self, traceparent: TraceParent) -> Self {
+        self.traceparent = Some(traceparent);
+        self
     }
 
     pub fn for_order(mut self, order_id: Uuid) -> Self {
@@ -116,6 +126,8 @@ pub struct ClaimedTask {
     pub max_attempts: i32,
     /// The order the task moves, if any.
     pub order_id: Option<Uuid>,
+    /// The trace the task continues, if it was enqueued with one.
+    pub traceparent: Option<TraceParent>,
     pub created_at: DateTime<Utc>,
     pub lease: Lease,
 }

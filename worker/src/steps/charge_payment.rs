@@ -12,6 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use shared::orders::{self, Failure, OrderStatus, TaskKind, Transition};
 use shared::queue::{self, ClaimedTask};
+use shared::trace::TraceParent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -46,6 +47,7 @@ impl StepHandler for ChargePayment {
                 &order.currency,
                 &order.payment_token,
                 id,
+                task.traceparent,
             )
             .await;
         let outcome = match charged {
@@ -65,22 +67,24 @@ impl StepHandler for ChargePayment {
             Err(e @ GatewayError::Unavailable(_)) if !task.is_last_attempt() => {
                 return Err(StepError::retryable(e));
             }
-            Err(GatewayError::Unavailable(reason)) => match gateway.find_charge(&key).await {
-                Ok(Some(charge)) => Outcome::Paid(charge.id),
-                Ok(None) => Outcome::Failed(Failure::new(
-                    "payment_unavailable",
-                    format!(
-                        "the payment gateway could not be reached ({reason}); the card was not charged"
-                    ),
-                )),
-                Err(lookup) => Outcome::Unknown(format!(
-                    "{reason}; looking the charge up failed too: {lookup}"
-                )),
-            },
+            Err(GatewayError::Unavailable(reason)) => {
+                match gateway.find_charge(&key, task.traceparent).await {
+                    Ok(Some(charge)) => Outcome::Paid(charge.id),
+                    Ok(None) => Outcome::Failed(Failure::new(
+                        "payment_unavailable",
+                        format!(
+                            "the payment gateway could not be reached ({reason}); the card was not charged"
+                        ),
+                    )),
+                    Err(lookup) => Outcome::Unknown(format!(
+                        "{reason}; looking the charge up failed too: {lookup}"
+                    )),
+                }
+            }
         };
         let failed = matches!(outcome, Outcome::Failed(_));
         let mut tx = ctx.pool().begin().await?;
-        outcome.record(&mut tx, id).await?;
+        outcome.record(&mut tx, id, task.traceparent).await?;
         ctx.complete_with(tx).await?;
         if failed {
             OrderStatus::Failed.count_finished();
@@ -100,7 +104,7 @@ impl StepHandler for ChargePayment {
             return Ok(());
         };
         let unknown = Outcome::Unknown(error.to_owned());
-        match unknown.record(conn, id).await {
+        match unknown.record(conn, id, None).await {
             Ok(()) => Ok(()),
             Err(StepError::LeaseLost(_)) | Err(StepError::Permanent(_)) => Ok(()),
             Err(StepError::Retryable(e)) => Err(sqlx::Error::Protocol(e.to_string())),
@@ -117,14 +121,19 @@ enum Outcome {
 }
 
 impl Outcome {
-    async fn record(self, conn: &mut PgConnection, id: Uuid) -> Result<(), StepError> {
+    async fn record(
+        self,
+        conn: &mut PgConnection,
+        id: Uuid,
+        trace: Option<TraceParent>,
+    ) -> Result<(), StepError> {
         match self {
             Outcome::Paid(charge_id) => {
                 let mut paid =
                     Transition::new(id, OrderStatus::Pending, OrderStatus::Paid, "payment taken");
                 paid.charge_id = Some(&charge_id);
                 orders::transition(conn, &paid).await?;
-                queue::enqueue(conn, &next(TaskKind::ReserveInventory, id)).await?;
+                queue::enqueue(conn, &next(TaskKind::ReserveInventory, id, trace)).await?;
             }
             Outcome::Failed(failure) => {
                 let mut failed = Transition::new(
@@ -151,7 +160,7 @@ impl Outcome {
                 );
                 refunding.failure = Some(&failure);
                 orders::transition(conn, &refunding).await?;
-                queue::enqueue(conn, &next(TaskKind::RefundPayment, id)).await?;
+                queue::enqueue(conn, &next(TaskKind::RefundPayment, id, trace)).await?;
             }
         }
         Ok(())

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use serde_json::json;
 use shared::orders::{self, Order, OrderError, TaskKind};
 use shared::queue::{ClaimedTask, NewTask};
+use shared::trace::TraceParent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -72,11 +73,14 @@ async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Order, StepError> {
         .ok_or_else(|| StepError::permanent(format!("order {id} does not exist")))
 }
 
-/// The task that runs `kind` for `order`.
-fn next(kind: TaskKind, order: Uuid) -> NewTask {
-    NewTask::new(kind.as_str(), json!({ "order_id": order }))
+/// The task that runs `kind` for `order`, continuing the trace of the step
+/// that enqueues it.
+fn next(kind: TaskKind, order: Uuid, trace: Option<TraceParent>) -> NewTask {
+    let mut task = NewTask::new(kind.as_str(), json!({ "order_id": order }))
         .max_attempts(kind.max_attempts())
-        .for_order(order)
+        .for_order(order);
+    task.traceparent = trace.map(|t| t.child());
+    task
 }
 
 fn order_of(task: &ClaimedTask) -> Result<Uuid, StepError> {

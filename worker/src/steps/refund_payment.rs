@@ -33,14 +33,17 @@ impl StepHandler for RefundPayment {
         let charge_id = match order.charge_id {
             Some(charge) => Some(charge),
             None => gateway
-                .find_charge(&charge_key(id))
+                .find_charge(&charge_key(id), task.traceparent)
                 .await
                 .map_err(StepError::retryable)?
                 .map(|c| c.id),
         };
         let refund_id = match &charge_id {
             None => None,
-            Some(charge) => match gateway.refund(&format!("refund-{id}"), charge).await {
+            Some(charge) => match gateway
+                .refund(&format!("refund-{id}"), charge, task.traceparent)
+                .await
+            {
                 Ok(refund) => Some(refund.id),
                 // Nothing to give back: the charge does not exist, or is refunded already.
                 Err(GatewayError::Refused { status: 404, .. }) => None,

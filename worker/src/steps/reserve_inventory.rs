@@ -38,7 +38,11 @@ impl StepHandler for ReserveInventory {
                     "stock reserved",
                 );
                 orders::transition(&mut tx, &confirmed).await?;
-                queue::enqueue(&mut tx, &next(TaskKind::SendConfirmation, id)).await?;
+                queue::enqueue(
+                    &mut tx,
+                    &next(TaskKind::SendConfirmation, id, task.traceparent),
+                )
+                .await?;
             }
             Reservation::Short {
                 sku,
@@ -57,7 +61,11 @@ impl StepHandler for ReserveInventory {
                 );
                 refunding.failure = Some(&failure);
                 orders::transition(&mut tx, &refunding).await?;
-                queue::enqueue(&mut tx, &next(TaskKind::RefundPayment, id)).await?;
+                queue::enqueue(
+                    &mut tx,
+                    &next(TaskKind::RefundPayment, id, task.traceparent),
+                )
+                .await?;
             }
         }
         ctx.complete_with(tx).await
