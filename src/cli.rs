@@ -151,6 +151,23 @@ pub struct BootstrapKey {
     pub bootstrap_admin_key: Option<SecretString>,
 }
 
+impl Command {
+    /// The name this process reports in traces, e.g. `asynccheckout-worker`.
+    pub fn service_name(&self) -> String {
+        let role = match self {
+            Command::Migrate { .. } => "migrate",
+            Command::Worker { .. } => "worker",
+            Command::Api { .. } => "api",
+            Command::MockGateway { .. } => "mock-gateway",
+            Command::Openapi => "openapi",
+            Command::Keys { .. } => "keys",
+            Command::Database { .. } => "database",
+            Command::Dev { .. } => "dev",
+        };
+        format!("asynccheckout-{role}")
+    }
+}
+
 /// Where `/metrics`, `/healthz` and `/readyz` are served.
 #[derive(Debug, Clone, Args)]
 pub struct MetricsArgs {

@@ -12,6 +12,6 @@ mod telemetry;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
-    telemetry::init(cli.log_format, std::io::stderr);
+    let _telemetry = telemetry::init(cli.log_format, std::io::stderr, &cli.command.service_name());
     commands::run(cli.command).await
 }

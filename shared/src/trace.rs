@@ -2,10 +2,18 @@
 //! places an order through every step that moves it. The API starts (or
 //! continues) the trace; each task carries its parent's context, and each
 //! step passes a child context to the next task and to the payment gateway.
+//!
+//! When OpenTelemetry export is on, a `tracing` span is attached to the
+//! context it continues ([`attach`]), and the context handed on is that
+//! span's own ([`outgoing`]), so the exported spans link into one tree.
+//! Without export, the handed-on context is a fresh child of the one received.
 
 use std::fmt;
 
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use rand::RngCore;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// `00-<trace id>-<parent id>-<flags>`, version 00.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +71,38 @@ impl TraceParent {
     pub fn trace_id(&self) -> String {
         to_hex(&self.trace_id)
     }
+
+    fn span_context(&self) -> SpanContext {
+        SpanContext::new(
+            TraceId::from_bytes(self.trace_id),
+            SpanId::from_bytes(self.parent_id),
+            TraceFlags::new(self.flags),
+            true,
+            TraceState::default(),
+        )
+    }
+}
+
+/// Makes `span` a child of the remote context `parent` (a no-op without an
+/// OpenTelemetry layer).
+pub fn attach(span: &tracing::Span, parent: &TraceParent) {
+    let _ = span.set_parent(Context::new().with_remote_span_context(parent.span_context()));
+}
+
+/// The context to hand on from inside the current span: the span's own when
+/// OpenTelemetry records it, otherwise a new child of `received`.
+pub fn outgoing(received: Option<TraceParent>) -> Option<TraceParent> {
+    let context = tracing::Span::current().context();
+    let span = context.span();
+    let current = span.span_context();
+    if current.is_valid() {
+        return Some(TraceParent {
+            trace_id: current.trace_id().to_bytes(),
+            parent_id: current.span_id().to_bytes(),
+            flags: current.trace_flags().to_u8(),
+        });
+    }
+    received.map(|trace| trace.child())
 }
 
 impl fmt::Display for TraceParent {

@@ -24,6 +24,8 @@ pub struct Options {
     pub admission_max_queue_age_secs: u64,
     /// More settings for every worker, e.g. `("TASK_LEASE_SECS", "2")`.
     pub worker_env: Vec<(&'static str, String)>,
+    /// More settings for the API.
+    pub api_env: Vec<(&'static str, String)>,
     /// The workers' per-call gateway timeout (hangs and lost responses cost this).
     pub gateway_timeout_ms: u64,
 }
@@ -34,6 +36,7 @@ impl Default for Options {
             workers: 1,
             admission_max_queue_age_secs: 0,
             worker_env: Vec::new(),
+            api_env: Vec::new(),
             gateway_timeout_ms: 1_000,
         }
     }
@@ -147,22 +150,18 @@ impl System {
         )
         .await;
         let gateway = field(&ready, "gateway");
-        let (api_process, ready) = start(
-            BINARY,
-            &["api"],
-            &[
-                ("LISTEN_ADDR", "127.0.0.1:0".into()),
-                ("DATABASE_URL", database_url.clone()),
-                ("BOOTSTRAP_ADMIN_KEY", admin_key.clone()),
-                ("METRICS_ADDR", "0".into()),
-                (
-                    "ADMISSION_MAX_QUEUE_AGE_SECS",
-                    options.admission_max_queue_age_secs.to_string(),
-                ),
-            ],
-            &logs.join("api.log"),
-        )
-        .await;
+        let mut api_env = vec![
+            ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+            ("DATABASE_URL", database_url.clone()),
+            ("BOOTSTRAP_ADMIN_KEY", admin_key.clone()),
+            ("METRICS_ADDR", "0".into()),
+            (
+                "ADMISSION_MAX_QUEUE_AGE_SECS",
+                options.admission_max_queue_age_secs.to_string(),
+            ),
+        ];
+        api_env.extend(options.api_env.iter().cloned());
+        let (api_process, ready) = start(BINARY, &["api"], &api_env, &logs.join("api.log")).await;
         let api = field(&ready, "api");
         let mut metrics = vec![field(&ready, "metrics")];
         let mut headers = reqwest::header::HeaderMap::new();

@@ -144,8 +144,8 @@ impl GatewayClient {
 
 /// Passes the step's trace on to the gateway as a child span's `traceparent`.
 fn traced(request: reqwest::RequestBuilder, trace: Option<TraceParent>) -> reqwest::RequestBuilder {
-    match trace {
-        Some(trace) => request.header("traceparent", trace.child().to_string()),
+    match shared::trace::outgoing(trace) {
+        Some(trace) => request.header("traceparent", trace.to_string()),
         None => request,
     }
 }

@@ -215,6 +215,7 @@ impl Worker {
         }
         if let Some(trace) = task.traceparent {
             span.record("trace_id", trace.trace_id());
+            shared::trace::attach(&span, &trace);
         }
         async move {
             let _slot = slot;
@@ -333,8 +334,9 @@ async fn run_isolated(
     task: Arc<ClaimedTask>,
     ctx: Arc<StepContext>,
 ) -> Result<(), StepError> {
-    let handle =
-        AbortOnDropHandle::new(tokio::spawn(async move { handler.run(&task, &ctx).await }));
+    let handle = AbortOnDropHandle::new(tokio::spawn(
+        async move { handler.run(&task, &ctx).await }.in_current_span(),
+    ));
     match handle.await {
         Ok(result) => result,
         Err(e) if e.is_panic() => Err(StepError::retryable(format!(

@@ -27,6 +27,15 @@ pub async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Resp
         method = %req.method(),
         path = %req.uri().path(),
     );
+    // Continue the caller's trace, when it sent one.
+    if let Some(parent) = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(shared::trace::TraceParent::parse)
+    {
+        shared::trace::attach(&span, &parent);
+    }
     async move {
         let started = std::time::Instant::now();
         let mut response = match tokio::time::timeout(REQUEST_TIMEOUT, next.call(req)).await {

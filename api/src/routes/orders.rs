@@ -161,12 +161,12 @@ impl OrdersApi {
         let request = body.0;
         let fingerprint = normalised(&request);
         let mut tx = state.pool.begin().await.map_err(ApiError::from)?;
-        let trace = traceparent
-            .0
-            .as_deref()
-            .and_then(TraceParent::parse)
+        let received = traceparent.0.as_deref().and_then(TraceParent::parse);
+        // This request's span when traces are exported; otherwise a child of
+        // the caller's context, or a new trace.
+        let trace = shared::trace::outgoing(Some(received.unwrap_or_else(TraceParent::new_root)))
             .unwrap_or_else(TraceParent::new_root);
-        let order = price(&mut tx, request, trace.child()).await?;
+        let order = price(&mut tx, request, trace).await?;
         let placed = orders::place(
             &mut tx,
             &auth.0.idempotency_scope(),

@@ -79,7 +79,7 @@ fn next(kind: TaskKind, order: Uuid, trace: Option<TraceParent>) -> NewTask {
     let mut task = NewTask::new(kind.as_str(), json!({ "order_id": order }))
         .max_attempts(kind.max_attempts())
         .for_order(order);
-    task.traceparent = trace.map(|t| t.child());
+    task.traceparent = shared::trace::outgoing(trace);
     task
 }
 
