@@ -52,6 +52,7 @@ where
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)
+                    .with_span_list(false)
                     .with_writer(sink),
             )
             .try_init(),

@@ -26,6 +26,7 @@ pub async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Resp
         request_id = %id,
         method = %req.method(),
         path = %req.uri().path(),
+        order_id = tracing::field::Empty,
     );
     // Continue the caller's trace, when it sent one.
     if let Some(parent) = req

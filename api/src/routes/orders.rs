@@ -176,6 +176,9 @@ impl OrdersApi {
         )
         .await
         .map_err(ApiError::internal)?;
+        if let Placement::Created(id) | Placement::Replayed(id) = placed {
+            record_order(id);
+        }
         let (id, replayed) = match placed {
             Placement::Created(id) => {
                 tx.commit().await.map_err(ApiError::from)?;
@@ -304,7 +307,15 @@ impl OrdersApi {
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| ApiError::not_found(format!("no order has id {id:?}")))
+    let id =
+        Uuid::parse_str(id).map_err(|_| ApiError::not_found(format!("no order has id {id:?}")))?;
+    record_order(id);
+    Ok(id)
+}
+
+/// Puts the order on the request's log span.
+fn record_order(id: Uuid) {
+    tracing::Span::current().record("order_id", tracing::field::display(id));
 }
 
 fn order_not_found(id: Uuid) -> ApiError {

@@ -20,6 +20,29 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A row of `api_keys` as read, before its scopes are parsed.
+struct KeyRow {
+    id: Uuid,
+    name: String,
+    prefix: String,
+    scopes: Vec<String>,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<KeyRow> for ApiKey {
+    fn from(row: KeyRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            prefix: row.prefix,
+            scopes: scopes_of(row.scopes),
+            created_at: row.created_at,
+            revoked_at: row.revoked_at,
+        }
+    }
+}
+
 /// A key just created: the only time its secret exists outside the caller.
 #[derive(Debug)]
 pub struct NewKey {
@@ -71,7 +94,8 @@ async fn insert(
         .chars()
         .take(SECRET_PREFIX.len() + SHOWN_CHARS)
         .collect();
-    let row = sqlx::query!(
+    let row = sqlx::query_as!(
+        KeyRow,
         r#"
         INSERT INTO api_keys (id, name, prefix, secret_hash, scopes)
         VALUES ($1, $2, $3, $4, $5)
@@ -85,14 +109,7 @@ async fn insert(
     )
     .fetch_one(conn)
     .await?;
-    Ok(ApiKey {
-        id: row.id,
-        name: row.name,
-        prefix: row.prefix,
-        scopes: scopes_of(row.scopes),
-        created_at: row.created_at,
-        revoked_at: row.revoked_at,
-    })
+    Ok(row.into())
 }
 
 /// Makes sure `secret` is an admin key named `bootstrap` (for first start,
@@ -121,41 +138,26 @@ pub async fn authenticate(
     conn: &mut PgConnection,
     secret: &str,
 ) -> Result<Option<ApiKey>, sqlx::Error> {
-    let row = sqlx::query!(
+    let row = sqlx::query_as!(
+        KeyRow,
         r#"SELECT id, name, prefix, scopes, created_at, revoked_at
            FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL"#,
         hash(secret)
     )
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|row| ApiKey {
-        id: row.id,
-        name: row.name,
-        prefix: row.prefix,
-        scopes: scopes_of(row.scopes),
-        created_at: row.created_at,
-        revoked_at: row.revoked_at,
-    }))
+    Ok(row.map(ApiKey::from))
 }
 
 /// Every key, newest first, revoked ones included.
 pub async fn list(conn: &mut PgConnection) -> Result<Vec<ApiKey>, sqlx::Error> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        KeyRow,
         "SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at DESC, id DESC"
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| ApiKey {
-            id: row.id,
-            name: row.name,
-            prefix: row.prefix,
-            scopes: scopes_of(row.scopes),
-            created_at: row.created_at,
-            revoked_at: row.revoked_at,
-        })
-        .collect())
+    Ok(rows.into_iter().map(ApiKey::from).collect())
 }
 
 /// Revokes the key `id`; `false` when there is no such live key.
