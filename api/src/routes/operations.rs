@@ -220,14 +220,7 @@ impl OperationsApi {
         auth.0.require(Scope::Admin)?;
         let mut violations = Violations::default();
         let limit = pagination::limit(limit.0, &mut violations);
-        let before = match cursor.0.as_deref().map(str::parse::<i64>) {
-            None => None,
-            Some(Ok(id)) => Some(TaskId(id)),
-            Some(Err(_)) => {
-                violations.add("cursor", "is not a cursor this API returned");
-                None
-            }
-        };
+        let before = pagination::cursor(cursor.0.as_deref(), &mut violations).map(TaskId);
         violations.finish()?;
         let filter = TaskFilter {
             state: task_state_filter.0.map(task_state),

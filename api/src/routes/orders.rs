@@ -246,14 +246,7 @@ impl OrdersApi {
         auth.0.require(Scope::OrdersRead)?;
         let mut violations = Violations::default();
         let limit = pagination::limit(limit.0, &mut violations);
-        let before = match cursor.0.as_deref().map(Uuid::parse_str) {
-            None => None,
-            Some(Ok(id)) => Some(id),
-            Some(Err(_)) => {
-                violations.add("cursor", "is not a cursor this API returned");
-                None
-            }
-        };
+        let before: Option<Uuid> = pagination::cursor(cursor.0.as_deref(), &mut violations);
         violations.finish()?;
         let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
         let rows = orders::list(&mut conn, status.0.map(Into::into), before, limit + 1)

@@ -17,6 +17,16 @@ pub fn limit(asked: Option<i64>, violations: &mut Violations) -> i64 {
     limit.clamp(1, MAX_LIMIT)
 }
 
+/// The cursor asked for, parsed as the key this API hands out; a cursor
+/// that does not parse is a violation (it was not one of ours).
+pub fn cursor<T: std::str::FromStr>(asked: Option<&str>, violations: &mut Violations) -> Option<T> {
+    let parsed = asked.map(str::parse::<T>)?;
+    if parsed.is_err() {
+        violations.add("cursor", "is not a cursor this API returned");
+    }
+    parsed.ok()
+}
+
 /// Splits one extra fetched row off `rows` to learn whether a next page
 /// exists, and names its cursor.
 pub fn page<T>(
