@@ -1,9 +1,10 @@
 //! What a running step can use: the pool, its lease, and a signal that it
 //! should stop.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use shared::queue::{self, Lease};
+use shared::queue::{self, Lease, NewTask};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio_util::sync::CancellationToken;
 
@@ -21,6 +22,8 @@ pub struct StepContext {
     stop: CancellationToken,
     /// Set once the step completed itself with [`Self::complete_with`].
     completed: AtomicBool,
+    /// Tasks to enqueue together with the runtime's completion of this step.
+    follow_ups: Mutex<Vec<NewTask>>,
 }
 
 impl StepContext {
@@ -30,6 +33,7 @@ impl StepContext {
             lease,
             stop,
             completed: AtomicBool::new(false),
+            follow_ups: Mutex::new(Vec::new()),
         }
     }
 
@@ -55,6 +59,26 @@ impl StepContext {
         tx.commit().await?;
         self.completed.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// Enqueues `task` when the step returns `Ok` and the runtime completes
+    /// it: in the same commit as the completion, and only if it lands. (A
+    /// step that completes itself with [`Self::complete_with`] enqueues in
+    /// its own transaction instead.)
+    pub fn then_enqueue(&self, task: NewTask) {
+        self.follow_ups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(task);
+    }
+
+    pub(crate) fn take_follow_ups(&self) -> Vec<NewTask> {
+        std::mem::take(
+            &mut *self
+                .follow_ups
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     pub(crate) fn has_completed(&self) -> bool {

@@ -17,7 +17,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// A step either writes its database effects together with its completion,
 /// through [`StepContext::complete_with`], or returns `Ok(())` and lets the
-/// runtime complete it.
+/// runtime complete it — batched with other steps' completions into one
+/// commit, with any tasks it asked for through [`StepContext::then_enqueue`].
 #[async_trait]
 pub trait StepHandler: Send + Sync + 'static {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError>;

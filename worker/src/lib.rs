@@ -12,6 +12,7 @@
 //! the [`mailer`] they call.
 
 mod builtin;
+mod completer;
 mod config;
 mod context;
 pub mod gateway;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use shared::queue::{self, ClaimedTask, QueueError, RetryOutcome};
+use shared::queue::{self, ClaimedTask, Completion, QueueError, RetryOutcome};
 use sqlx::PgPool;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
+use crate::completer::Completer;
 use crate::heartbeat::{self, InFlight};
 use crate::metrics::{self, Finish};
 use crate::{Registry, StepContext, StepError, StepHandler, WorkerConfig, maintenance, wakeup};
@@ -109,10 +110,17 @@ impl Worker {
             "worker started"
         );
 
+        let (completer, completer_task) = Completer::start(self.pool.clone(), Arc::clone(&self.id));
         let mut steps = JoinSet::new();
-        self.fetch_until(&shutdown, &wake, &in_flight, &mut steps)
+        self.fetch_until(&shutdown, &wake, &in_flight, &completer, &mut steps)
             .await;
         self.drain(steps, &in_flight).await;
+        // Every step has finished or been stopped: what they handed the
+        // completer is written before it ends.
+        drop(completer);
+        if let Err(e) = completer_task.await {
+            tracing::error!(error = %e, "the completer failed; its tasks will be rescued after their leases");
+        }
 
         helpers_stop.cancel();
         while helpers.join_next().await.is_some() {}
@@ -125,6 +133,7 @@ impl Worker {
         shutdown: &CancellationToken,
         wake: &Notify,
         in_flight: &Arc<InFlight>,
+        completer: &Completer,
         steps: &mut JoinSet<()>,
     ) {
         let slots = Arc::new(Semaphore::new(self.config.concurrency as usize));
@@ -181,7 +190,12 @@ impl Worker {
                 metrics::claimed(&task.kind);
                 match Arc::clone(&slots).try_acquire_owned() {
                     Ok(slot) => {
-                        steps.spawn(self.execute(Arc::new(task), slot, Arc::clone(in_flight)));
+                        steps.spawn(self.execute(
+                            Arc::new(task),
+                            slot,
+                            Arc::clone(in_flight),
+                            completer.clone(),
+                        ));
                     }
                     // Only the fetcher takes slots, so this cannot happen; if
                     // it did, the task goes back rather than overrunning.
@@ -197,6 +211,7 @@ impl Worker {
         task: Arc<ClaimedTask>,
         slot: OwnedSemaphorePermit,
         in_flight: Arc<InFlight>,
+        completer: Completer,
     ) -> impl Future<Output = ()> + Send + 'static {
         let pool = self.pool.clone();
         let registry = Arc::clone(&self.registry);
@@ -228,7 +243,14 @@ impl Worker {
             let ctx = Arc::new(StepContext::new(pool.clone(), task.lease.clone(), stop));
             let started = tokio::time::Instant::now();
             let result = run_isolated(Arc::clone(&handler), Arc::clone(&task), Arc::clone(&ctx)).await;
-            let recorded = record(&pool, handler.as_ref(), &task, &ctx, result, backoff.delay(task.attempt)).await;
+            let ending = Ending {
+                pool: &pool,
+                completer: &completer,
+                handler: handler.as_ref(),
+                task: &task,
+                ctx: &ctx,
+            };
+            let recorded = ending.record(result, backoff.delay(task.attempt)).await;
             let elapsed = started.elapsed();
             let elapsed_ms = elapsed.as_millis() as u64;
             let finish = match recorded {
@@ -363,46 +385,60 @@ enum Recorded {
     Dead(String),
 }
 
-/// Writes the attempt's outcome, fenced on its lease.
-async fn record(
-    pool: &PgPool,
-    handler: &dyn StepHandler,
-    task: &ClaimedTask,
-    ctx: &StepContext,
-    result: Result<(), StepError>,
-    retry_delay: Duration,
-) -> Result<Recorded, QueueError> {
-    let error = match result {
-        Ok(()) if ctx.has_completed() => return Ok(Recorded::Completed),
-        Ok(()) => {
-            let mut conn = pool.acquire().await?;
-            queue::complete_if_running(&mut conn, &task.lease).await?;
-            return Ok(Recorded::Completed);
+/// What the runtime needs to write the end of one attempt.
+struct Ending<'a> {
+    pool: &'a PgPool,
+    completer: &'a Completer,
+    handler: &'a dyn StepHandler,
+    task: &'a ClaimedTask,
+    ctx: &'a StepContext,
+}
+
+impl Ending<'_> {
+    /// Writes the attempt's outcome, fenced on its lease.
+    async fn record(
+        &self,
+        result: Result<(), StepError>,
+        retry_delay: Duration,
+    ) -> Result<Recorded, QueueError> {
+        let error = match result {
+            Ok(()) if self.ctx.has_completed() => return Ok(Recorded::Completed),
+            Ok(()) => {
+                let completion = Completion {
+                    lease: self.task.lease.clone(),
+                    then: self.ctx.take_follow_ups(),
+                };
+                self.completer.complete(completion).await?;
+                return Ok(Recorded::Completed);
+            }
+            Err(StepError::LeaseLost(e)) => return Err(e),
+            Err(error) => error,
+        };
+        let text = truncate(error.chain(), MAX_ERROR_LEN);
+        let lease = &self.task.lease;
+        let mut tx = self.pool.begin().await?;
+        let dead = match error {
+            StepError::Permanent(_) => {
+                queue::kill_if_running(&mut tx, lease, &text).await?;
+                true
+            }
+            _ => {
+                queue::retry_if_running(&mut tx, lease, &text, retry_delay).await?
+                    == RetryOutcome::Dead
+            }
+        };
+        if dead {
+            self.handler
+                .on_dead(&self.task.payload, &text, &mut tx)
+                .await?;
         }
-        Err(StepError::LeaseLost(e)) => return Err(e),
-        Err(error) => error,
-    };
-    let text = truncate(error.chain(), MAX_ERROR_LEN);
-    let mut tx = pool.begin().await?;
-    let dead = match error {
-        StepError::Permanent(_) => {
-            queue::kill_if_running(&mut tx, &task.lease, &text).await?;
-            true
-        }
-        _ => {
-            queue::retry_if_running(&mut tx, &task.lease, &text, retry_delay).await?
-                == RetryOutcome::Dead
-        }
-    };
-    if dead {
-        handler.on_dead(&task.payload, &text, &mut tx).await?;
+        tx.commit().await?;
+        Ok(if dead {
+            Recorded::Dead(text)
+        } else {
+            Recorded::Retrying(text)
+        })
     }
-    tx.commit().await?;
-    Ok(if dead {
-        Recorded::Dead(text)
-    } else {
-        Recorded::Retrying(text)
-    })
 }
 
 fn truncate(mut text: String, max: usize) -> String {

@@ -19,4 +19,8 @@ pub enum QueueError {
     NotFound(TaskId),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// The one statement that wrote a batch of completions failed; none of
+    /// them was written, and each task will be rescued after its lease.
+    #[error("writing the batch of completions this one was part of failed: {0}")]
+    BatchFailed(String),
 }

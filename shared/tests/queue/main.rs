@@ -4,6 +4,7 @@
 mod helpers;
 
 mod claim;
+mod complete_batch;
 mod enqueue;
 mod lease;
 mod retention;

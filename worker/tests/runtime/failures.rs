@@ -152,3 +152,71 @@ async fn a_step_completes_and_enqueues_its_successor_in_one_transaction(pool: sq
         3
     );
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn completions_returned_by_steps_are_batched_and_carry_their_follow_ups(pool: sqlx::PgPool) {
+    let mut registry = worker::Registry::new();
+    registry.register(worker::NoopHandler::KIND, worker::NoopHandler);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let config = worker::WorkerConfig {
+        concurrency: 64,
+        ..config(POLL)
+    };
+    let mut tx = pool.begin().await.unwrap();
+    for _ in 0..200 {
+        let first = shared::queue::NewTask::new(
+            worker::NoopHandler::KIND,
+            serde_json::json!({ "chain": 2 }),
+        );
+        shared::queue::enqueue(&mut tx, &first).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let handle =
+        tokio::spawn(worker::Worker::new(pool.clone(), registry, config).run(shutdown.clone()));
+
+    eventually(
+        "200 chains of three hops to complete",
+        Duration::from_secs(30),
+        || async {
+            (count(
+                &pool,
+                "SELECT count(*) FROM tasks WHERE state = 'completed'",
+            )
+            .await
+                == 600)
+                .then_some(())
+        },
+    )
+    .await;
+    shutdown.cancel();
+    handle.await.unwrap().unwrap();
+
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM tasks").await,
+        600,
+        "no hop enqueued twice"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded'"
+        )
+        .await,
+        600
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM tasks WHERE payload = '{\"chain\": 0}'"
+        )
+        .await,
+        200,
+        "every chain reached its last hop"
+    );
+    // Completions written in one statement share its transaction's now().
+    let commits = count(&pool, "SELECT count(DISTINCT finished_at) FROM tasks").await;
+    assert!(
+        commits < 300,
+        "600 completions took {commits} commits: they were not batched"
+    );
+}
