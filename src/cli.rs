@@ -118,6 +118,14 @@ pub enum Command {
         #[command(flatten)]
         faults: Faults,
     },
+    /// Measure throughput and latency against PostgreSQL's own ceiling on
+    /// this machine, in scratch databases (see BENCHMARKS.md).
+    Bench {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        bench: crate::commands::bench::BenchArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,6 +171,7 @@ impl Command {
             Command::Keys { .. } => "keys",
             Command::Database { .. } => "database",
             Command::Dev { .. } => "dev",
+            Command::Bench { .. } => "bench",
         };
         format!("asynccheckout-{role}")
     }

@@ -3,6 +3,7 @@
 use crate::cli::Command;
 
 mod api;
+pub mod bench;
 mod database;
 mod dev;
 mod keys;
@@ -74,5 +75,6 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Database { database } => database::run(database).await,
         Command::Keys { database, action } => keys::run(database, action).await,
+        Command::Bench { database, bench } => bench::run(database, bench).await,
     }
 }

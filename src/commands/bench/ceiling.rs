@@ -1,0 +1,253 @@
+//! The ceiling: what PostgreSQL alone does with our hot paths' SQL on this
+//! machine, run by pgbench with no application in between. Every other
+//! scenario divides its throughput by the matching line of this table,
+//! measured in the same run.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::scratch::ScratchDatabase;
+
+const SCHEMA: &str = include_str!("ceiling/schema.sql");
+
+/// One hot path: its pgbench script and the tasks (or orders) one of its
+/// transactions moves.
+struct HotPath {
+    name: &'static str,
+    script: &'static str,
+    rows_per_transaction: u32,
+    defines: &'static [(&'static str, &'static str)],
+}
+
+const PATHS: &[HotPath] = &[
+    HotPath {
+        name: API_WRITE,
+        script: include_str!("ceiling/api_write.sql"),
+        rows_per_transaction: 1,
+        defines: &[],
+    },
+    HotPath {
+        name: CLAIM_COMPLETE,
+        script: include_str!("ceiling/claim_complete.sql"),
+        rows_per_transaction: 1,
+        defines: &[],
+    },
+    HotPath {
+        name: CLAIM_THEN_COMPLETE,
+        script: include_str!("ceiling/claim_then_complete.sql"),
+        rows_per_transaction: 1,
+        defines: &[],
+    },
+    HotPath {
+        name: BATCH_100,
+        script: include_str!("ceiling/claim_batch.sql"),
+        rows_per_transaction: 100,
+        defines: &[("n", "100")],
+    },
+];
+
+/// The order row and its first task, one commit (`POST /v1/orders`).
+pub const API_WRITE: &str = "api_write";
+/// Claim, complete and enqueue the next, one task per commit.
+pub const CLAIM_COMPLETE: &str = "claim_complete";
+/// Claim and commit, then complete and enqueue the next: two commits per task.
+pub const CLAIM_THEN_COMPLETE: &str = "claim_then_complete";
+/// Claim, complete and enqueue the next for 100 tasks per commit.
+pub const BATCH_100: &str = "batch100";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CeilingLine {
+    pub path: String,
+    /// Tasks (or orders) per second.
+    pub rows_per_sec: f64,
+    pub transactions_per_sec: f64,
+    pub mean_latency_ms: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Ceiling {
+    pub clients: u32,
+    pub seconds: u64,
+    pub backlog: u64,
+    pub lines: Vec<CeilingLine>,
+}
+
+impl Ceiling {
+    /// Rows per second of `path`, when it was measured.
+    pub fn of(&self, path: &str) -> Option<f64> {
+        self.lines
+            .iter()
+            .find(|l| l.path == path)
+            .map(|l| l.rows_per_sec)
+    }
+}
+
+/// How the ceiling is measured.
+#[derive(Debug, Clone)]
+pub struct CeilingPlan {
+    pub seconds: u64,
+    pub clients: u32,
+    pub backlog: u64,
+}
+
+/// Measures each of `paths` (all when empty) in a scratch database of its own.
+pub async fn measure(
+    server_url: &str,
+    plan: &CeilingPlan,
+    paths: &[&str],
+    progress: &indicatif::MultiProgress,
+) -> anyhow::Result<Ceiling> {
+    let pgbench = find_pgbench()?;
+    let scratch = ScratchDatabase::create(server_url, "ceiling").await?;
+    let pool = scratch.pool(2).await?;
+    sqlx::raw_sql(SCHEMA)
+        .execute(&pool)
+        .await
+        .context("creating the ceiling's schema")?;
+    let work = tempfile_dir()?;
+    let mut ceiling = Ceiling {
+        clients: plan.clients,
+        seconds: plan.seconds,
+        backlog: plan.backlog,
+        lines: Vec::new(),
+    };
+    for path in PATHS
+        .iter()
+        .filter(|p| paths.is_empty() || paths.contains(&p.name))
+    {
+        let bar = progress.add(super::report::spinner(format!("ceiling: {}", path.name)));
+        reset(&pool, plan.backlog).await?;
+        let script = work.join(format!("{}.sql", path.name));
+        std::fs::write(&script, path.script).context("writing a pgbench script")?;
+        let line = run_pgbench(&pgbench, &scratch.url, &script, path, plan).await?;
+        bar.finish_with_message(format!(
+            "ceiling: {} {:.0} rows/s",
+            path.name, line.rows_per_sec
+        ));
+        ceiling.lines.push(line);
+    }
+    pool.close().await;
+    scratch.drop_now().await?;
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(ceiling)
+}
+
+/// A fresh backlog of ready tasks, `run_at` spread over the past hour so new
+/// tasks go to the tail, with clean statistics and a checkpoint behind it.
+async fn reset(pool: &PgPool, backlog: u64) -> anyhow::Result<()> {
+    let statements = [
+        "TRUNCATE tasks, orders RESTART IDENTITY".to_owned(),
+        format!(
+            "INSERT INTO tasks (kind, order_id, run_at)
+             SELECT 'step1', gen_random_uuid(), now() - interval '1 hour' + g * interval '1 millisecond'
+             FROM generate_series(1, {backlog}) AS g"
+        ),
+        "VACUUM ANALYZE tasks".to_owned(),
+        "VACUUM ANALYZE orders".to_owned(),
+        "CHECKPOINT".to_owned(),
+    ];
+    for statement in statements {
+        sqlx::raw_sql(&statement)
+            .execute(pool)
+            .await
+            .with_context(|| format!("resetting the ceiling's tables: {statement}"))?;
+    }
+    Ok(())
+}
+
+async fn run_pgbench(
+    pgbench: &Path,
+    url: &str,
+    script: &Path,
+    path: &HotPath,
+    plan: &CeilingPlan,
+) -> anyhow::Result<CeilingLine> {
+    let threads = plan.clients.min(super::machine::cores());
+    let mut command = tokio::process::Command::new(pgbench);
+    command
+        .args(["-n", "-M", "prepared"])
+        .args(["-c", &plan.clients.to_string()])
+        .args(["-j", &threads.to_string()])
+        .args(["-T", &plan.seconds.to_string()])
+        .arg("-f")
+        .arg(script);
+    for (name, value) in path.defines {
+        command.args(["-D", &format!("{name}={value}")]);
+    }
+    let output = tokio::time::timeout(
+        Duration::from_secs(plan.seconds + 120),
+        command.arg(url).output(),
+    )
+    .await
+    .context("pgbench did not finish in time")?
+    .context("could not run pgbench")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let number = |prefix: &str| {
+        stdout.lines().find_map(|line| {
+            line.strip_prefix(prefix)?
+                .split_whitespace()
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+    };
+    let (Some(tps), Some(latency)) = (number("tps = "), number("latency average = ")) else {
+        bail!(
+            "pgbench failed on {}: {}{}",
+            path.name,
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    Ok(CeilingLine {
+        path: path.name.to_owned(),
+        rows_per_sec: tps * f64::from(path.rows_per_transaction),
+        transactions_per_sec: tps,
+        mean_latency_ms: latency,
+    })
+}
+
+/// pgbench from PATH, or beside pg_config's binaries, or in Debian's
+/// versioned folders.
+fn find_pgbench() -> anyhow::Result<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join("pgbench"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let pg_config = std::process::Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join("pgbench"));
+    let mut debian: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| {
+            dir.flatten()
+                .map(|e| e.path().join("bin/pgbench"))
+                .collect()
+        })
+        .unwrap_or_default();
+    debian.sort();
+    debian.reverse();
+    on_path
+        .into_iter()
+        .chain(pg_config)
+        .chain(debian)
+        .find(|p| p.is_file())
+        .context(
+            "pgbench was not found; it measures the ceiling every benchmark is a ratio of \
+             (Debian: apt-get install postgresql-contrib, or put it on PATH)",
+        )
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("asynccheckout-ceiling-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).context("creating a folder for pgbench's scripts")?;
+    Ok(dir)
+}

@@ -1,0 +1,54 @@
+//! `api`: `POST /v1/orders` alone, from 32 connections, with no workers
+//! running: how fast the API writes an order and its first task.
+
+use std::time::Duration;
+
+use super::{admin_key, finish, prepare};
+use crate::commands::bench::ceiling::API_WRITE;
+use crate::commands::bench::load::{Shop, percentile};
+use crate::commands::bench::report::{Measure, Target, spinner};
+use crate::commands::bench::{Bench, Outcome};
+
+pub const CONNECTIONS: usize = 32;
+const WARM_UP: Duration = Duration::from_secs(1);
+
+pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
+    let (db, pool, mut system) = prepare(bench, "api").await?;
+    let key = admin_key();
+    let api = system.start_api(&key).await?;
+    let shop = Shop::seed(&pool, &api, &key, 100).await?;
+    let progress = bench
+        .progress
+        .add(spinner(format!("api: {CONNECTIONS} connections")));
+    shop.closed_loop(CONNECTIONS, WARM_UP, &progress).await;
+    progress.set_position(0);
+    let load = shop
+        .closed_loop(
+            CONNECTIONS,
+            Duration::from_secs(bench.args.seconds),
+            &progress,
+        )
+        .await;
+    progress.finish_and_clear();
+    system.sample_memory();
+    let mut post_ms: Vec<f64> = load.placed.iter().map(|p| p.post_ms).collect();
+    let per_sec = load.placed.len() as f64 / load.elapsed.as_secs_f64();
+    let measures = vec![
+        Measure::new("POST /v1/orders", per_sec, "orders/s")
+            .of_ceiling(&bench.ceiling, API_WRITE)
+            .target(Target::RatioAtLeast(0.50)),
+        Measure::new("POST p50", percentile(&mut post_ms, 50.0), "ms"),
+        Measure::new("POST p99", percentile(&mut post_ms, 99.0), "ms").target(Target::AtMost(20.0)),
+        Measure::new("refused (not 202)", load.refused as f64, "requests")
+            .target(Target::AtMost(0.0)),
+    ];
+    if let Some(first) = &load.first_refusal {
+        tracing::warn!(refused = load.refused, first = %first, "the API refused requests");
+    }
+    let peak_rss_mb = finish("api", db, pool, system).await?;
+    Ok(Outcome {
+        measures,
+        peak_rss_mb,
+        details: None,
+    })
+}

@@ -1,0 +1,195 @@
+//! The system under test: API, worker and gateway processes started from
+//! this very binary against the scratch database, each logging to a file,
+//! each watched for its peak resident memory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// How long a process may take to print its `ready` line.
+const READY_WITHIN: Duration = Duration::from_secs(60);
+
+struct Process {
+    name: String,
+    child: Child,
+    /// Highest VmHWM read so far, in kB.
+    peak_kib: u64,
+}
+
+/// The processes one scenario runs.
+pub struct System {
+    database_url: String,
+    logs: PathBuf,
+    processes: Vec<Process>,
+    /// Peaks of processes already stopped.
+    stopped_peaks: BTreeMap<String, f64>,
+}
+
+/// The settings every bench process gets; the scenario adds its own.
+fn common_env(database_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("DATABASE_URL", database_url.to_owned()),
+        ("MIGRATE_ON_START", "false".to_owned()),
+        ("METRICS_ADDR", "127.0.0.1:0".to_owned()),
+        ("LOG_FORMAT", "json".to_owned()),
+        ("RUST_LOG", "warn".to_owned()),
+    ]
+}
+
+impl System {
+    pub fn new(database_url: &str, logs: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(logs)
+            .with_context(|| format!("creating the log folder {}", logs.display()))?;
+        Ok(Self {
+            database_url: database_url.to_owned(),
+            logs: logs.to_owned(),
+            processes: Vec::new(),
+            stopped_peaks: BTreeMap::new(),
+        })
+    }
+
+    /// Starts `asynccheckout <args>` as `name` with `env` and returns its
+    /// `ready` line.
+    pub async fn start(
+        &mut self,
+        name: &str,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> anyhow::Result<String> {
+        let exe = std::env::current_exe().context("cannot find this program's own binary")?;
+        let log_path = self.logs.join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?;
+        let mut child = Command::new(exe)
+            .args(args)
+            .envs(common_env(&self.database_url))
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        let stdout = child.stdout.take().context("the child's stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(READY_WITHIN, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.starts_with("ready ") {
+                    return Some(line);
+                }
+            }
+            None
+        })
+        .await;
+        let ready = match ready {
+            Ok(Some(line)) => line,
+            _ => bail!("{name} did not start; see {}", log_path.display()),
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        self.processes.push(Process {
+            name: name.to_owned(),
+            child,
+            peak_kib: 0,
+        });
+        Ok(ready)
+    }
+
+    /// Starts the mock gateway (no added latency, no faults); returns its URL.
+    pub async fn start_gateway(&mut self) -> anyhow::Result<String> {
+        let ready = self
+            .start(
+                "gateway",
+                &["mock-gateway"],
+                &[("LISTEN_ADDR", "127.0.0.1:0".to_owned())],
+            )
+            .await?;
+        field(&ready, "gateway")
+    }
+
+    /// Starts the API with `admin_key`; returns its URL.
+    pub async fn start_api(&mut self, admin_key: &str) -> anyhow::Result<String> {
+        let ready = self
+            .start(
+                "api",
+                &["api"],
+                &[
+                    ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+                    ("BOOTSTRAP_ADMIN_KEY", admin_key.to_owned()),
+                    ("DATABASE_MAX_CONNECTIONS", "16".to_owned()),
+                ],
+            )
+            .await?;
+        field(&ready, "api")
+    }
+
+    /// Starts worker `i` with `env` on top of the bench defaults.
+    pub async fn start_worker(&mut self, i: usize, env: &[(&str, String)]) -> anyhow::Result<()> {
+        let name = format!("worker-{i}");
+        let mut all = vec![
+            ("WORKER_ID", name.clone()),
+            ("MAIL_DIR", self.logs.join("mail").display().to_string()),
+        ];
+        all.extend(env.iter().map(|(k, v)| (*k, v.clone())));
+        self.start(&name, &["worker"], &all).await?;
+        Ok(())
+    }
+
+    /// Reads every running process's peak RSS so far.
+    pub fn sample_memory(&mut self) {
+        for process in &mut self.processes {
+            if let Some(kib) = process.child.id().and_then(peak_kib) {
+                process.peak_kib = process.peak_kib.max(kib);
+            }
+        }
+    }
+
+    /// Peak RSS per process in MB, stopped ones included.
+    pub fn peak_rss_mb(&mut self) -> BTreeMap<String, f64> {
+        self.sample_memory();
+        let mut peaks = self.stopped_peaks.clone();
+        for process in &self.processes {
+            peaks.insert(process.name.clone(), process.peak_kib as f64 / 1024.0);
+        }
+        peaks
+    }
+
+    /// Stops every process whose name starts with `prefix`.
+    pub async fn stop(&mut self, prefix: &str) {
+        self.sample_memory();
+        let (stopping, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.processes)
+            .into_iter()
+            .partition(|p| p.name.starts_with(prefix));
+        self.processes = keep;
+        for mut process in stopping {
+            self.stopped_peaks
+                .insert(process.name.clone(), process.peak_kib as f64 / 1024.0);
+            let _ = process.child.kill().await;
+        }
+    }
+}
+
+/// VmHWM (the kernel's record of peak resident memory) of `pid`, in kB.
+fn peak_kib(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// `name=value` out of a `ready` line.
+pub fn field(ready: &str, name: &str) -> anyhow::Result<String> {
+    ready
+        .split_whitespace()
+        .find_map(|part| part.strip_prefix(&format!("{name}=")))
+        .map(str::to_owned)
+        .with_context(|| format!("no {name}= in the ready line {ready:?}"))
+}
