@@ -36,8 +36,9 @@ pub async fn claim_batch(
             locked_by = $1,
             locked_until = now() + make_interval(secs => $4),
             attempted_at = now()
-        FROM claimable
-        WHERE t.id = claimable.id
+        -- An array, not a join: a generic plan of the join hash-joins a
+        -- sequential scan of the whole table (see the queue module's docs).
+        WHERE t.id = ANY (ARRAY(SELECT id FROM claimable))
         RETURNING t.id AS "id: TaskId", t.kind, t.payload, t.attempts, t.max_attempts, t.order_id,
                   t.traceparent, t.created_at
         "#,
@@ -94,6 +95,7 @@ pub async fn extend_leases(
         &attempts,
         lease.as_secs_f64(),
     )
+    .persistent(false)
     .fetch_all(conn)
     .await?;
     Ok(renewed)
@@ -125,6 +127,7 @@ pub async fn return_unstarted(
         &ids,
         &attempts,
     )
+    .persistent(false)
     .execute(conn)
     .await?;
     Ok(returned.rows_affected())

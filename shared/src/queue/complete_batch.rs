@@ -83,6 +83,8 @@ pub async fn complete_batch(
         &follow_ups.traceparent as &[Option<String>],
         WAKEUP_CHANNEL,
     )
+    // Planned for each batch's own size: see the queue module's docs.
+    .persistent(false)
     .fetch_all(conn)
     .await?;
     Ok(completed)

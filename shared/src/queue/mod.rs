@@ -33,6 +33,19 @@
 //! Functions that change state take a `&mut PgConnection`, so the caller
 //! chooses the transaction (pass `&mut *tx`) — the saga completes a step, moves
 //! its order and enqueues the next step in one.
+//!
+//! **Batch statements are planned per call.** A prepared statement is
+//! planned for its actual parameters five times, then PostgreSQL may switch
+//! to a generic plan that knows neither an array's length nor a limit. For
+//! the statements that take a batch (a claim's limit, arrays of leases) that
+//! plan is a disaster: on a 200,000-row `tasks` table the generic claim of
+//! 1,000 tasks hash-joined a sequential scan of the whole table (84 ms against
+//! 9 ms), and the generic batch completion nested-looped the running tasks
+//! against the array (171 ms against 8 ms). So the claim hands its locked ids
+//! to the update as an array (`id = ANY (ARRAY(...))`, an index probe in any
+//! plan), and the statements that take arrays of leases are sent unprepared
+//! (sqlx's `persistent(false)`), so the planner sees the real sizes every
+//! time; planning costs well under a millisecond per batch.
 
 mod backoff;
 mod claim;

@@ -82,7 +82,7 @@ pub struct BenchArgs {
     pub chains: u64,
 
     /// `queue`/`chain`: steps each worker process runs at once.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 1024)]
     pub worker_concurrency: u32,
 
     /// `saga`/`latency`/`soak`: worker processes.
