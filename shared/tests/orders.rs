@@ -44,15 +44,17 @@ async fn an_expired_idempotency_key_places_a_new_order_and_a_live_one_replays(po
     assert_eq!(
         orders::place(&mut tx, "client", "old", &request, &first)
             .await
-            .unwrap(),
-        Placement::Created(first.id)
+            .unwrap()
+            .order_id(),
+        Some(first.id)
     );
     let live = order(&pool).await;
     assert_eq!(
         orders::place(&mut tx, "client", "new", &request, &live)
             .await
-            .unwrap(),
-        Placement::Created(live.id)
+            .unwrap()
+            .order_id(),
+        Some(live.id)
     );
     tx.commit().await.unwrap();
     sqlx::query(
@@ -73,8 +75,9 @@ async fn an_expired_idempotency_key_places_a_new_order_and_a_live_one_replays(po
     assert_eq!(
         orders::place(&mut tx, "client", "old", &request, &again)
             .await
-            .unwrap(),
-        Placement::Created(again.id)
+            .unwrap()
+            .order_id(),
+        Some(again.id)
     );
     let replay = order(&pool).await;
     assert_eq!(
@@ -84,4 +87,27 @@ async fn an_expired_idempotency_key_places_a_new_order_and_a_live_one_replays(po
         Placement::Replayed(live.id)
     );
     tx.commit().await.unwrap();
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn the_answer_built_from_a_placement_is_what_reading_the_order_back_returns(pool: PgPool) {
+    let new = order(&pool).await;
+    let mut conn = pool.acquire().await.unwrap();
+    let Placement::Created(accepted) = orders::place(&mut conn, "client", "k", &json!({}), &new)
+        .await
+        .unwrap()
+    else {
+        panic!("a new key places a new order")
+    };
+
+    let (order, lines, history, tasks) = orders::as_placed(&new, &accepted);
+
+    let read = orders::get(&mut conn, new.id).await.unwrap().unwrap();
+    assert_eq!(format!("{order:?}"), format!("{read:?}"));
+    assert_eq!(lines, orders::lines(&mut conn, new.id).await.unwrap());
+    let read_history = orders::history(&mut conn, new.id).await.unwrap();
+    assert_eq!(format!("{history:?}"), format!("{read_history:?}"));
+    let read_tasks = orders::tasks(&mut conn, new.id).await.unwrap();
+    assert_eq!(format!("{tasks:?}"), format!("{read_tasks:?}"));
+    assert_eq!(read_tasks.len(), 1);
 }

@@ -160,15 +160,18 @@ impl OrdersApi {
         }
         let request = body.0;
         let fingerprint = normalised(&request);
-        let mut tx = state.pool.begin().await.map_err(ApiError::from)?;
+        // No transaction around pricing and placing: `place` is one statement
+        // (its own commit), and a price read just before it is the price the
+        // customer saw.
+        let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
         let received = traceparent.0.as_deref().and_then(TraceParent::parse);
         // This request's span when traces are exported; otherwise a child of
         // the caller's context, or a new trace.
         let trace = shared::trace::outgoing(Some(received.unwrap_or_else(TraceParent::new_root)))
             .unwrap_or_else(TraceParent::new_root);
-        let order = price(&mut tx, request, trace).await?;
+        let order = price(&mut conn, request, trace).await?;
         let placed = orders::place(
-            &mut tx,
+            &mut conn,
             &auth.0.idempotency_scope(),
             &key,
             &fingerprint,
@@ -176,18 +179,21 @@ impl OrdersApi {
         )
         .await
         .map_err(ApiError::internal)?;
-        if let Placement::Created(id) | Placement::Replayed(id) = placed {
+        if let Some(id) = placed.order_id() {
             record_order(id);
         }
-        let (id, replayed) = match placed {
-            Placement::Created(id) => {
-                tx.commit().await.map_err(ApiError::from)?;
-                tracing::info!(order_id = %id, total_cents = order.total.get(), "order accepted");
-                (id, None)
+        let (view, replayed) = match placed {
+            Placement::Created(accepted) => {
+                tracing::info!(order_id = %accepted.id, total_cents = order.total.get(), "order accepted");
+                // What was just written, without reading it back.
+                let (written, lines, history, tasks) = orders::as_placed(&order, &accepted);
+                (OrderView::new(written, lines, history, tasks), None)
             }
             Placement::Replayed(id) => {
-                tx.rollback().await.map_err(ApiError::from)?;
-                (id, Some("true".to_owned()))
+                let view = load_on(&mut conn, id)
+                    .await?
+                    .ok_or_else(|| ApiError::internal("the replayed order vanished"))?;
+                (view, Some("true".to_owned()))
             }
             Placement::KeyReused => {
                 return Err(ApiError::problem(
@@ -198,14 +204,8 @@ impl OrdersApi {
                 .into());
             }
         };
-        let view = load(&state, id)
-            .await?
-            .ok_or_else(|| ApiError::internal("accepted order vanished"))?;
-        Ok(PlacedOrder::Accepted(
-            Json(view),
-            format!("/v1/orders/{id}"),
-            replayed,
-        ))
+        let location = format!("/v1/orders/{}", view.id);
+        Ok(PlacedOrder::Accepted(Json(view), location, replayed))
     }
 
     /// Get an order
@@ -317,12 +317,16 @@ fn order_not_found(id: Uuid) -> ApiError {
 
 async fn load(state: &AppState, id: Uuid) -> Result<Option<OrderView>, ApiError> {
     let mut conn = state.pool.acquire().await?;
-    let Some(order) = orders::get(&mut conn, id).await? else {
+    load_on(&mut conn, id).await
+}
+
+async fn load_on(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<Option<OrderView>, ApiError> {
+    let Some(order) = orders::get(&mut *conn, id).await? else {
         return Ok(None);
     };
-    let lines = orders::lines(&mut conn, id).await?;
-    let history = orders::history(&mut conn, id).await?;
-    let tasks = orders::tasks(&mut conn, id).await?;
+    let lines = orders::lines(&mut *conn, id).await?;
+    let history = orders::history(&mut *conn, id).await?;
+    let tasks = orders::tasks(&mut *conn, id).await?;
     Ok(Some(OrderView::new(order, lines, history, tasks)))
 }
 

@@ -17,7 +17,7 @@ mod transition;
 pub use cancel::{Cancellation, cancel};
 pub use error::OrderError;
 pub use model::{Failure, HistoryEntry, NewLine, NewOrder, Order, OrderLine, OrderTask};
-pub use place::{Placement, delete_expired_keys, place};
+pub use place::{Accepted, Placement, as_placed, delete_expired_keys, place};
 pub use read::{get, history, lines, list, tasks};
 pub use status::{IllegalTransition, OrderStatus};
 pub use task_kind::{TaskKind, UnknownTaskKind};

@@ -17,11 +17,9 @@ mod system;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::MultiProgress;
 use secrecy::ExposeSecret;
-use sqlx::postgres::PgConnectOptions;
 
 use crate::cli::DatabaseArgs;
 use ceiling::{Ceiling, CeilingPlan};
@@ -167,7 +165,7 @@ pub async fn run(database: DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> 
     let args = args.shrunk();
     let configured = database.database_url.as_ref().map(|u| u.expose_secret());
     let found = shared::db::bootstrap::resolve(configured, &database.data_dir).await?;
-    let server: PgConnectOptions = found.url.parse().context("the database URL")?;
+    let server = scratch::maintenance(&found.url)?;
     // Keeps a private cluster, if one was started, running until the end.
     let _cluster = found.cluster;
     let logs = args.logs.clone().unwrap_or_else(|| {

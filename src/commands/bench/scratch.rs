@@ -20,7 +20,7 @@ impl ScratchDatabase {
     /// Creates `asynccheckout_<label>_<pid>_<n>` on the server `server_url`
     /// names.
     pub async fn create(server_url: &str, label: &str) -> anyhow::Result<Self> {
-        let server: PgConnectOptions = server_url.parse().context("the database URL")?;
+        let server = maintenance(server_url)?;
         let name = format!(
             "asynccheckout_{label}_{}_{}",
             std::process::id(),
@@ -69,4 +69,11 @@ impl ScratchDatabase {
         .with_context(|| format!("dropping the scratch database {}", self.name))?;
         Ok(())
     }
+}
+
+/// The server's `postgres` database, where scratch databases are made and
+/// dropped (the configured database may not exist yet).
+pub fn maintenance(server_url: &str) -> anyhow::Result<PgConnectOptions> {
+    let options: PgConnectOptions = server_url.parse().context("the database URL")?;
+    Ok(options.database("postgres"))
 }
