@@ -83,6 +83,10 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1024)]
     pub worker_concurrency: u32,
 
+    /// The API's database connections (DATABASE_MAX_CONNECTIONS).
+    #[arg(long, default_value_t = 16)]
+    pub api_connections: u32,
+
     /// `saga`/`latency`/`soak`: worker processes.
     #[arg(long, default_value_t = 2)]
     pub workers: usize,

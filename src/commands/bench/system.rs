@@ -111,8 +111,9 @@ impl System {
         field(&ready, "gateway")
     }
 
-    /// Starts the API with `admin_key`; returns its URL.
-    pub async fn start_api(&mut self, admin_key: &str) -> anyhow::Result<String> {
+    /// Starts the API with `admin_key` and a pool of `connections`; returns
+    /// its URL.
+    pub async fn start_api(&mut self, admin_key: &str, connections: u32) -> anyhow::Result<String> {
         let ready = self
             .start(
                 "api",
@@ -120,7 +121,7 @@ impl System {
                 &[
                     ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
                     ("BOOTSTRAP_ADMIN_KEY", admin_key.to_owned()),
-                    ("DATABASE_MAX_CONNECTIONS", "16".to_owned()),
+                    ("DATABASE_MAX_CONNECTIONS", connections.to_string()),
                 ],
             )
             .await?;

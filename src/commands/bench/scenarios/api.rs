@@ -15,7 +15,7 @@ const WARM_UP: Duration = Duration::from_secs(1);
 pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     let (db, pool, mut system) = prepare(bench, "api").await?;
     let key = admin_key();
-    let api = system.start_api(&key).await?;
+    let api = system.start_api(&key, bench.args.api_connections).await?;
     let shop = Shop::seed(&pool, &api, &key, 100).await?;
     let progress = bench
         .progress

@@ -30,7 +30,7 @@ pub async fn start_saga(
 ) -> anyhow::Result<Shop> {
     let gateway = system.start_gateway().await?;
     let key = admin_key();
-    let api = system.start_api(&key).await?;
+    let api = system.start_api(&key, bench.args.api_connections).await?;
     for i in 0..bench.args.workers {
         let mut env = vec![
             ("GATEWAY_URL", gateway.clone()),
