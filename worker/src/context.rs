@@ -1,11 +1,12 @@
 //! What a running step can use: the pool, its lease, and a signal that it
 //! should stop.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use shared::queue::{self, Lease, NewTask};
-use sqlx::{PgPool, Postgres, Transaction};
+use shared::queue::{self, ClaimedTask, Lease, NewTask};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use tokio_util::sync::CancellationToken;
 
 use crate::StepError;
@@ -24,17 +25,82 @@ pub struct StepContext {
     completed: AtomicBool,
     /// Tasks to enqueue together with the runtime's completion of this step.
     follow_ups: Mutex<Vec<NewTask>>,
+    /// Which successors this worker may take straight from the step.
+    hand_off: Option<HandOff>,
+    /// The successor the step enqueued claimed by this worker, to run in the
+    /// same slot once the step's transaction has committed.
+    handed_off: Mutex<Option<ClaimedTask>>,
+}
+
+/// The kinds this worker runs and the lease it takes: what it needs to claim
+/// a successor at birth.
+#[derive(Debug, Clone)]
+pub(crate) struct HandOff {
+    pub kinds: Arc<[String]>,
+    pub lease: Duration,
 }
 
 impl StepContext {
-    pub(crate) fn new(pool: PgPool, lease: Lease, stop: CancellationToken) -> Self {
+    pub(crate) fn new(
+        pool: PgPool,
+        lease: Lease,
+        stop: CancellationToken,
+        hand_off: Option<HandOff>,
+    ) -> Self {
         Self {
             pool,
             lease,
             stop,
             completed: AtomicBool::new(false),
             follow_ups: Mutex::new(Vec::new()),
+            hand_off,
+            handed_off: Mutex::new(None),
         }
+    }
+
+    /// Enqueues the step's successor in the step's transaction `conn`. When
+    /// this worker runs its kind, the successor is written already claimed by
+    /// this worker and runs in this step's slot right after the commit, with
+    /// no wake-up or claim in between; otherwise it is enqueued as usual.
+    /// Only the first successor of a step is taken this way.
+    pub async fn enqueue_next(
+        &self,
+        conn: &mut PgConnection,
+        task: NewTask,
+    ) -> Result<(), StepError> {
+        let mut handed_off = self
+            .handed_off
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match &self.hand_off {
+            Some(hand_off)
+                if handed_off.is_none()
+                    && task.run_at.is_none()
+                    && hand_off.kinds.contains(&task.kind) =>
+            {
+                handed_off = Some(
+                    queue::enqueue_claimed(conn, &task, &self.lease.worker, hand_off.lease).await?,
+                );
+            }
+            _ => {
+                queue::enqueue(conn, &task).await?;
+            }
+        }
+        *self
+            .handed_off
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = handed_off;
+        Ok(())
+    }
+
+    /// The successor claimed by [`Self::enqueue_next`]; valid only once the
+    /// step's transaction committed.
+    pub(crate) fn take_handed_off(&self) -> Option<ClaimedTask> {
+        self.handed_off
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -68,7 +134,7 @@ impl StepContext {
     pub fn then_enqueue(&self, task: NewTask) {
         self.follow_ups
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .push(task);
     }
 

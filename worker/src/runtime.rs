@@ -23,6 +23,7 @@ use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
 use crate::completer::Completer;
+use crate::context::HandOff;
 use crate::heartbeat::{self, InFlight};
 use crate::metrics::{self, Finish};
 use crate::{Registry, StepContext, StepError, StepHandler, WorkerConfig, maintenance, wakeup};
@@ -46,6 +47,8 @@ pub struct Worker {
     config: WorkerConfig,
     /// Written into every lease and attempt this worker takes.
     id: Arc<str>,
+    /// The kinds it has handlers for (and so claims, and takes hand-offs of).
+    kinds: Arc<[String]>,
 }
 
 impl Worker {
@@ -53,6 +56,7 @@ impl Worker {
         let id = Arc::from(config.resolved_worker_id());
         Self {
             pool,
+            kinds: registry.kinds().into(),
             registry: Arc::new(registry),
             config,
             id,
@@ -191,10 +195,11 @@ impl Worker {
                 match Arc::clone(&slots).try_acquire_owned() {
                     Ok(slot) => {
                         steps.spawn(self.execute(
-                            Arc::new(task),
+                            task,
                             slot,
                             Arc::clone(in_flight),
                             completer.clone(),
+                            shutdown.clone(),
                         ));
                     }
                     // Only the fetcher takes slots, so this cannot happen; if
@@ -205,84 +210,45 @@ impl Worker {
         }
     }
 
-    /// One attempt of one task, from handler to recorded outcome.
+    /// Runs a claimed task in `slot`, then, while each step hands its
+    /// successor straight to this worker, the successors in the same slot.
     fn execute(
         &self,
-        task: Arc<ClaimedTask>,
+        task: ClaimedTask,
         slot: OwnedSemaphorePermit,
         in_flight: Arc<InFlight>,
         completer: Completer,
+        shutdown: CancellationToken,
     ) -> impl Future<Output = ()> + Send + 'static {
+        let attempt = Attempt {
+            pool: self.pool.clone(),
+            registry: Arc::clone(&self.registry),
+            backoff: self.config.backoff(),
+            hand_off: HandOff {
+                kinds: Arc::clone(&self.kinds),
+                lease: self.config.lease(),
+            },
+            in_flight,
+            completer,
+        };
+        let worker = Arc::clone(&self.id);
         let pool = self.pool.clone();
-        let registry = Arc::clone(&self.registry);
-        let backoff = self.config.backoff();
-        let span = tracing::info_span!(
-            "step",
-            task_id = %task.id,
-            kind = %task.kind,
-            attempt = task.attempt,
-            worker_id = %task.lease.worker,
-            order_id = tracing::field::Empty,
-            trace_id = tracing::field::Empty,
-        );
-        if let Some(order) = task.order_id {
-            span.record("order_id", tracing::field::display(order));
-        }
-        if let Some(trace) = task.traceparent {
-            span.record("trace_id", trace.trace_id());
-            shared::trace::attach(&span, &trace);
-        }
         async move {
             let _slot = slot;
-            let Some(handler) = registry.get(&task.kind) else {
-                // Claims ask only for registered kinds.
-                return;
-            };
-            let stop = CancellationToken::new();
-            in_flight.insert(Arc::clone(&task), stop.clone());
-            let ctx = Arc::new(StepContext::new(pool.clone(), task.lease.clone(), stop));
-            let started = tokio::time::Instant::now();
-            let result = run_isolated(Arc::clone(&handler), Arc::clone(&task), Arc::clone(&ctx)).await;
-            let ending = Ending {
-                pool: &pool,
-                completer: &completer,
-                handler: handler.as_ref(),
-                task: &task,
-                ctx: &ctx,
-            };
-            let recorded = ending.record(result, backoff.delay(task.attempt)).await;
-            let elapsed = started.elapsed();
-            let elapsed_ms = elapsed.as_millis() as u64;
-            let finish = match recorded {
-                Ok(Recorded::Completed) => {
-                    tracing::debug!(elapsed_ms, "step completed");
-                    Finish::Succeeded
+            let mut next = Some(task);
+            while let Some(task) = next.take() {
+                let span = step_span(&task);
+                next = attempt.run(Arc::new(task)).instrument(span).await;
+                if shutdown.is_cancelled() {
+                    if let Some(unstarted) = next.take() {
+                        return_unstarted(&pool, &worker, vec![unstarted]).await;
+                    }
                 }
-                Ok(Recorded::Retrying(error)) => {
-                    tracing::warn!(elapsed_ms, error = %error, "step failed; will retry");
-                    Finish::Retried
+                if let Some(task) = &next {
+                    metrics::claimed(&task.kind);
                 }
-                Ok(Recorded::Dead(error)) => {
-                    tracing::error!(elapsed_ms, error = %error, "step failed for good; task is dead");
-                    Finish::Dead
-                }
-                Err(QueueError::LeaseLost { .. }) => {
-                    tracing::warn!(elapsed_ms, "lease lost before the outcome was recorded; nothing was written");
-                    Finish::Abandoned
-                }
-                Err(e) => {
-                    tracing::error!(
-                        elapsed_ms,
-                        error = %e,
-                        "could not record the step's outcome; the task will be rescued when its lease expires"
-                    );
-                    Finish::Abandoned
-                }
-            };
-            metrics::finished(&task.kind, finish, elapsed.as_secs_f64());
-            in_flight.remove(task.id);
+            }
         }
-        .instrument(span)
     }
 
     /// Waits up to the grace period for running steps; stops and hands back
@@ -331,21 +297,121 @@ impl Worker {
     }
 
     async fn return_unstarted(&self, tasks: Vec<ClaimedTask>) {
-        if tasks.is_empty() {
-            return;
-        }
-        let leases: Vec<_> = tasks.into_iter().map(|t| t.lease).collect();
-        let returned = match self.pool.acquire().await {
-            Ok(mut conn) => queue::return_unstarted(&mut conn, &self.id, &leases).await,
-            Err(e) => Err(e.into()),
-        };
-        match returned {
-            Ok(n) => tracing::info!(returned = n, "handed back claims that never started"),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not hand back unstarted claims; they will be rescued after their lease")
-            }
+        return_unstarted(&self.pool, &self.id, tasks).await;
+    }
+}
+
+/// Hands claims that never started back to the queue, uncounted.
+async fn return_unstarted(pool: &PgPool, worker: &str, tasks: Vec<ClaimedTask>) {
+    if tasks.is_empty() {
+        return;
+    }
+    let leases: Vec<_> = tasks.into_iter().map(|t| t.lease).collect();
+    let returned = match pool.acquire().await {
+        Ok(mut conn) => queue::return_unstarted(&mut conn, worker, &leases).await,
+        Err(e) => Err(e.into()),
+    };
+    match returned {
+        Ok(n) => tracing::info!(returned = n, "handed back claims that never started"),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not hand back unstarted claims; they will be rescued after their lease")
         }
     }
+}
+
+/// What one attempt needs from its worker.
+struct Attempt {
+    pool: PgPool,
+    registry: Arc<Registry>,
+    backoff: queue::Backoff,
+    hand_off: HandOff,
+    in_flight: Arc<InFlight>,
+    completer: Completer,
+}
+
+impl Attempt {
+    /// One attempt of one task, from handler to recorded outcome. Returns the
+    /// successor the step handed to this worker, if it committed one.
+    async fn run(&self, task: Arc<ClaimedTask>) -> Option<ClaimedTask> {
+        let handler = self.registry.get(&task.kind)?;
+        let stop = CancellationToken::new();
+        self.in_flight.insert(Arc::clone(&task), stop.clone());
+        let ctx = Arc::new(StepContext::new(
+            self.pool.clone(),
+            task.lease.clone(),
+            stop,
+            Some(self.hand_off.clone()),
+        ));
+        let started = tokio::time::Instant::now();
+        let result = run_isolated(Arc::clone(&handler), Arc::clone(&task), Arc::clone(&ctx)).await;
+        let ending = Ending {
+            pool: &self.pool,
+            completer: &self.completer,
+            handler: handler.as_ref(),
+            task: &task,
+            ctx: &ctx,
+        };
+        let recorded = ending
+            .record(result, self.backoff.delay(task.attempt))
+            .await;
+        let elapsed = started.elapsed();
+        let elapsed_ms = elapsed.as_millis() as u64;
+        let mut successor = None;
+        let finish = match recorded {
+            Ok(Recorded::Completed) => {
+                tracing::debug!(elapsed_ms, "step completed");
+                successor = ctx.take_handed_off();
+                Finish::Succeeded
+            }
+            Ok(Recorded::Retrying(error)) => {
+                tracing::warn!(elapsed_ms, error = %error, "step failed; will retry");
+                Finish::Retried
+            }
+            Ok(Recorded::Dead(error)) => {
+                tracing::error!(elapsed_ms, error = %error, "step failed for good; task is dead");
+                Finish::Dead
+            }
+            Err(QueueError::LeaseLost { .. }) => {
+                tracing::warn!(
+                    elapsed_ms,
+                    "lease lost before the outcome was recorded; nothing was written"
+                );
+                Finish::Abandoned
+            }
+            Err(e) => {
+                tracing::error!(
+                    elapsed_ms,
+                    error = %e,
+                    "could not record the step's outcome; the task will be rescued when its lease expires"
+                );
+                Finish::Abandoned
+            }
+        };
+        metrics::finished(&task.kind, finish, elapsed.as_secs_f64());
+        self.in_flight.remove(task.id);
+        successor
+    }
+}
+
+/// The span every step runs in: what it is, for which order, in which trace.
+fn step_span(task: &ClaimedTask) -> tracing::Span {
+    let span = tracing::info_span!(
+        "step",
+        task_id = %task.id,
+        kind = %task.kind,
+        attempt = task.attempt,
+        worker_id = %task.lease.worker,
+        order_id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    if let Some(order) = task.order_id {
+        span.record("order_id", tracing::field::display(order));
+    }
+    if let Some(trace) = task.traceparent {
+        span.record("trace_id", trace.trace_id());
+        shared::trace::attach(&span, &trace);
+    }
+    span
 }
 
 /// Runs the handler in a task of its own, so that a panic in it becomes a

@@ -5,7 +5,7 @@
 //! | state       | meaning                              | entered by                         | left by                |
 //! |-------------|--------------------------------------|------------------------------------|------------------------|
 //! | `available` | waiting for `run_at`                 | [`enqueue`], a retry, a rescue, an operator's [`retry_dead`], a shutdown returning an unstarted claim | [`claim_batch`], cancellation |
-//! | `running`   | leased by one worker until `locked_until` | [`claim_batch`]               | [`complete_if_running`], [`complete_batch`], [`retry_if_running`], [`kill_if_running`], [`rescue_expired`] |
+//! | `running`   | leased by one worker until `locked_until` | [`claim_batch`], [`enqueue_claimed`]               | [`complete_if_running`], [`complete_batch`], [`retry_if_running`], [`kill_if_running`], [`rescue_expired`] |
 //! | `completed` | done; pruned after the retention period | [`complete_if_running`], [`complete_batch`]          | [`delete_completed`]    |
 //! | `dead`      | attempts spent or a permanent error  | [`kill_if_running`], [`retry_if_running`] on the last attempt, [`rescue_expired`] | [`retry_dead`] |
 //! | `cancelled` | withdrawn before it ran              | the caller's own transaction        | never                   |
@@ -62,7 +62,7 @@ mod task;
 pub use backoff::Backoff;
 pub use claim::{claim_batch, extend_leases, return_unstarted};
 pub use complete_batch::{Completion, complete_batch};
-pub use enqueue::enqueue;
+pub use enqueue::{enqueue, enqueue_claimed};
 pub use error::QueueError;
 pub use finish::{
     RetryOutcome, complete_if_running, interrupt_if_running, kill_if_running, retry_if_running,

@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shared::orders::{self, Failure, OrderStatus, TaskKind, Transition};
-use shared::queue::{self, ClaimedTask};
+use shared::queue::ClaimedTask;
 use shared::trace::TraceParent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{SagaDeps, load, next, order_id, order_of};
+use super::{SagaDeps, enqueue_next, load, next, order_id, order_of};
 use crate::gateway::GatewayError;
 use crate::{StepContext, StepError, StepHandler};
 
@@ -84,7 +84,9 @@ impl StepHandler for ChargePayment {
         };
         let failed = matches!(outcome, Outcome::Failed(_));
         let mut tx = ctx.pool().begin().await?;
-        outcome.record(&mut tx, id, task.traceparent).await?;
+        outcome
+            .record(&mut tx, id, task.traceparent, Some(ctx))
+            .await?;
         ctx.complete_with(tx).await?;
         if failed {
             OrderStatus::Failed.count_finished();
@@ -104,7 +106,7 @@ impl StepHandler for ChargePayment {
             return Ok(());
         };
         let unknown = Outcome::Unknown(error.to_owned());
-        match unknown.record(conn, id, None).await {
+        match unknown.record(conn, id, None, None).await {
             Ok(()) => Ok(()),
             Err(StepError::LeaseLost(_)) | Err(StepError::Permanent(_)) => Ok(()),
             Err(StepError::Retryable(e)) => Err(sqlx::Error::Protocol(e.to_string())),
@@ -126,6 +128,7 @@ impl Outcome {
         conn: &mut PgConnection,
         id: Uuid,
         trace: Option<TraceParent>,
+        step: Option<&StepContext>,
     ) -> Result<(), StepError> {
         match self {
             Outcome::Paid(charge_id) => {
@@ -133,7 +136,7 @@ impl Outcome {
                     Transition::new(id, OrderStatus::Pending, OrderStatus::Paid, "payment taken");
                 paid.charge_id = Some(&charge_id);
                 orders::transition(conn, &paid).await?;
-                queue::enqueue(conn, &next(TaskKind::ReserveInventory, id, trace)).await?;
+                enqueue_next(conn, step, next(TaskKind::ReserveInventory, id, trace)).await?;
             }
             Outcome::Failed(failure) => {
                 let mut failed = Transition::new(
@@ -160,7 +163,7 @@ impl Outcome {
                 );
                 refunding.failure = Some(&failure);
                 orders::transition(conn, &refunding).await?;
-                queue::enqueue(conn, &next(TaskKind::RefundPayment, id, trace)).await?;
+                enqueue_next(conn, step, next(TaskKind::RefundPayment, id, trace)).await?;
             }
         }
         Ok(())

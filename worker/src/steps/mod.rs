@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use crate::gateway::GatewayClient;
 use crate::mailer::Mailer;
-use crate::{Registry, StepError};
+use crate::{Registry, StepContext, StepError};
 
 /// What the steps talk to beyond the database.
 #[derive(Debug, Clone)]
@@ -81,6 +81,22 @@ fn next(kind: TaskKind, order: Uuid, trace: Option<TraceParent>) -> NewTask {
         .for_order(order);
     task.traceparent = shared::trace::outgoing(trace);
     task
+}
+
+/// Enqueues the next step through the running step, which may hand it to
+/// its own worker, or plainly when there is no running step (`on_dead`).
+async fn enqueue_next(
+    conn: &mut PgConnection,
+    step: Option<&StepContext>,
+    task: NewTask,
+) -> Result<(), StepError> {
+    match step {
+        Some(ctx) => ctx.enqueue_next(conn, task).await,
+        None => {
+            shared::queue::enqueue(conn, &task).await?;
+            Ok(())
+        }
+    }
 }
 
 fn order_of(task: &ClaimedTask) -> Result<Uuid, StepError> {

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use shared::catalog::{self, Reservation};
 use shared::orders::{self, Failure, OrderStatus, TaskKind, Transition};
-use shared::queue::{self, ClaimedTask};
+use shared::queue::ClaimedTask;
 
 use super::{load, next, order_of};
 use crate::{StepContext, StepError, StepHandler};
@@ -38,9 +38,9 @@ impl StepHandler for ReserveInventory {
                     "stock reserved",
                 );
                 orders::transition(&mut tx, &confirmed).await?;
-                queue::enqueue(
+                ctx.enqueue_next(
                     &mut tx,
-                    &next(TaskKind::SendConfirmation, id, task.traceparent),
+                    next(TaskKind::SendConfirmation, id, task.traceparent),
                 )
                 .await?;
             }
@@ -61,11 +61,8 @@ impl StepHandler for ReserveInventory {
                 );
                 refunding.failure = Some(&failure);
                 orders::transition(&mut tx, &refunding).await?;
-                queue::enqueue(
-                    &mut tx,
-                    &next(TaskKind::RefundPayment, id, task.traceparent),
-                )
-                .await?;
+                ctx.enqueue_next(&mut tx, next(TaskKind::RefundPayment, id, task.traceparent))
+                    .await?;
             }
         }
         ctx.complete_with(tx).await

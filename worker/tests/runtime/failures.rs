@@ -220,3 +220,56 @@ async fn completions_returned_by_steps_are_batched_and_carry_their_follow_ups(po
         "600 completions took {commits} commits: they were not batched"
     );
 }
+
+/// Hands its successor to its own worker with `enqueue_next`.
+struct HandsOff;
+
+#[async_trait]
+impl StepHandler for HandsOff {
+    async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
+        let mut tx = ctx.pool().begin().await?;
+        let hop = task.payload["hop"].as_i64().unwrap_or(0);
+        if hop < 2 {
+            let next = NewTask::new(KIND, serde_json::json!({ "hop": hop + 1 }));
+            ctx.enqueue_next(&mut tx, next).await?;
+        }
+        ctx.complete_with(tx).await
+    }
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_successor_handed_to_the_worker_runs_without_being_claimed(pool: sqlx::PgPool) {
+    // A poll far beyond the test: successors must not wait for one.
+    let worker = RunningWorker::start(&pool, HandsOff, config(Duration::from_secs(600)));
+
+    let first = enqueue(&pool, serde_json::json!({ "hop": 0 }), 3).await;
+    eventually(
+        "the three hops to complete",
+        Duration::from_secs(20),
+        || async {
+            (count(
+                &pool,
+                "SELECT count(*) FROM tasks WHERE state = 'completed'",
+            )
+            .await
+                == 3)
+                .then_some(())
+        },
+    )
+    .await;
+    worker.shut_down().await;
+
+    // Claimed at birth: the successors' first attempt began in the very
+    // transaction that wrote them.
+    let handed_off = count(
+        &pool,
+        &format!(
+            "SELECT count(*) FROM tasks t JOIN task_attempts a ON a.task_id = t.id
+             WHERE t.id <> {first} AND a.attempt = 1 AND a.started_at = t.created_at
+               AND a.worker_id = 'test-worker' AND a.outcome = 'succeeded'"
+        ),
+    )
+    .await;
+    assert_eq!(handed_off, 2);
+    assert_eq!(count(&pool, "SELECT count(*) FROM tasks").await, 3);
+}
