@@ -174,7 +174,8 @@ async fn run_pgbench(
         .args(["-j", &threads.to_string()])
         .args(["-T", &plan.seconds.to_string()])
         .arg("-f")
-        .arg(script);
+        .arg(script)
+        .kill_on_drop(true);
     for (name, value) in path.defines {
         command.args(["-D", &format!("{name}={value}")]);
     }

@@ -100,12 +100,16 @@ pub struct BenchArgs {
     pub seconds: u64,
 
     /// `saga`: the rates (orders/s) stepped through, until one is not sustained.
-    #[arg(long, value_delimiter = ',', default_values_t = [200.0, 400.0, 600.0, 800.0, 1000.0, 1200.0, 1400.0])]
+    #[arg(long, value_delimiter = ',', default_values_t = [100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 600.0, 800.0, 1000.0, 1200.0])]
     pub rates: Vec<f64>,
 
     /// `latency`: orders per second.
     #[arg(long, default_value_t = 50.0)]
     pub latency_rate: f64,
+
+    /// `latency`: seconds of load (after a warm-up of one second).
+    #[arg(long, default_value_t = 30)]
+    pub latency_seconds: u64,
 
     /// `soak`: orders per second (70% of `saga`'s maximum is the documented choice).
     #[arg(long, default_value_t = 500.0)]
@@ -130,6 +134,7 @@ impl BenchArgs {
             self.seconds = 2;
             self.rates = vec![50.0, 100.0];
             self.latency_rate = 20.0;
+            self.latency_seconds = 2;
             self.soak_rate = 40.0;
             self.soak_minutes = 0.25;
             self.repeat = 1;
@@ -187,6 +192,7 @@ pub async fn run(database: DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> 
         one => vec![one],
     };
     let progress = MultiProgress::new();
+    scratch::drop_abandoned(&server).await?;
     let machine = {
         let pool = sqlx::PgPool::connect_with(server).await?;
         let machine = machine::describe(&pool).await?;

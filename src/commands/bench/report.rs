@@ -91,27 +91,31 @@ impl Measure {
     }
 }
 
-/// The median of each measure over `runs` (all runs measure the same names).
+/// The median of each measure over `runs`, matched by name: a measure is
+/// reported when every run has it (saga's per-rate lines differ between
+/// runs; its summary lines do not).
 pub fn medians(runs: &[Vec<Measure>]) -> Vec<Measure> {
     let Some(first) = runs.first() else {
         return Vec::new();
     };
     first
         .iter()
-        .enumerate()
-        .map(|(i, template)| {
+        .filter_map(|template| {
             let mut values: Vec<(f64, Option<f64>)> = runs
                 .iter()
-                .filter_map(|run| run.get(i))
-                .map(|m| (m.value, m.ratio))
-                .collect();
+                .map(|run| {
+                    run.iter()
+                        .find(|m| m.name == template.name)
+                        .map(|m| (m.value, m.ratio))
+                })
+                .collect::<Option<_>>()?;
             values.sort_by(|a, b| a.0.total_cmp(&b.0));
             let (value, ratio) = values[values.len() / 2];
-            Measure {
+            Some(Measure {
                 value,
                 ratio,
                 ..template.clone()
-            }
+            })
         })
         .collect()
 }

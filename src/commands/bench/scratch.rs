@@ -77,3 +77,26 @@ pub fn maintenance(server_url: &str) -> anyhow::Result<PgConnectOptions> {
     let options: PgConnectOptions = server_url.parse().context("the database URL")?;
     Ok(options.database("postgres"))
 }
+
+/// Drops the scratch databases of bench runs whose process is gone (killed
+/// before it could clean up), so they don't pile up on the server.
+pub async fn drop_abandoned(server: &PgConnectOptions) -> anyhow::Result<()> {
+    let mut admin = PgConnection::connect_with(server).await?;
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database
+         WHERE datname ~ '^asynccheckout_(bench|ceiling)_[0-9]+_[0-9]+$'",
+    )
+    .fetch_all(&mut admin)
+    .await?;
+    for name in names {
+        let pid = name.split('_').nth(2).unwrap_or_default();
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await?;
+        tracing::info!(database = %name, "dropped the scratch database of a bench run that was killed");
+    }
+    Ok(())
+}

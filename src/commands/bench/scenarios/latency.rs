@@ -12,11 +12,23 @@ use crate::commands::bench::load::{completion_latencies, drained, hop_latencies,
 use crate::commands::bench::report::{Measure, Target, bar};
 use crate::commands::bench::{Bench, Outcome};
 
+/// Load before the measured load, not counted.
+pub const WARM_UP: Duration = Duration::from_secs(1);
+
 pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     let (db, pool, mut system) = prepare(bench, "latency").await?;
     let shop = start_saga(bench, &pool, &mut system, &[]).await?;
     let rate = bench.args.latency_rate;
-    let seconds = Duration::from_secs(bench.args.seconds);
+    let seconds = Duration::from_secs(bench.args.latency_seconds);
+    // Warm up (connections opened, statements prepared), then measure.
+    shop.open_loop(
+        rate,
+        WARM_UP,
+        1_000_000_000,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .await;
+    drained(&pool, Duration::from_secs(60)).await?;
     let progress = bench.progress.add(bar(
         (rate * seconds.as_secs_f64()) as u64,
         format!("latency: {rate} orders/s"),

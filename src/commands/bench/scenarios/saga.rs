@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use super::latency::WARM_UP;
 use super::{admin_key, finish, prepare};
 use crate::commands::bench::ceiling::API_WRITE;
 use crate::commands::bench::load::{Placements, Shop, completion_latencies, drained, percentile};
@@ -96,7 +97,13 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     let seconds = Duration::from_secs(bench.args.seconds);
     let mut measures = Vec::new();
     let mut best: Option<Step> = None;
-    let mut sent = 0;
+    // Warm up (connections opened, statements prepared) at the first rate.
+    let first_rate = bench.args.rates.first().copied().unwrap_or(100.0);
+    let warm_up = shop
+        .open_loop(first_rate, WARM_UP, 0, &indicatif::ProgressBar::hidden())
+        .await;
+    drained(&pool, SETTLE).await?;
+    let mut sent = warm_up.placed.len() as u64 + warm_up.refused;
     for &rate in &bench.args.rates {
         let progress = bench.progress.add(bar(
             (rate * seconds.as_secs_f64()) as u64,
