@@ -12,7 +12,6 @@
 
 pub mod admission;
 pub mod http;
-pub mod key_cache;
 pub mod routes;
 pub mod views;
 
@@ -36,8 +35,6 @@ pub struct AppState {
     pub pool: PgPool,
     /// Load shedding for new orders; `None` when off.
     pub admission: Option<std::sync::Arc<admission::Admission>>,
-    /// Recently authenticated keys; run its `forget_revoked` beside the server.
-    pub keys: std::sync::Arc<key_cache::KeyCache>,
 }
 
 type Apis = (OrdersApi, CatalogApi, OperationsApi, ProbesApi);
@@ -110,16 +107,11 @@ pub async fn serve(
     shutdown: CancellationToken,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let forget_revoked = tokio::spawn(
-        std::sync::Arc::clone(&state.keys).forget_revoked(state.pool.clone(), shutdown.clone()),
-    );
-    let served = poem::Server::new_with_acceptor(bound.acceptor)
+    poem::Server::new_with_acceptor(bound.acceptor)
         .run_with_graceful_shutdown(
             app(state),
             async move { shutdown.cancelled().await },
             Some(grace),
         )
-        .await;
-    forget_revoked.abort();
-    served
+        .await
 }

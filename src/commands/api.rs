@@ -61,7 +61,6 @@ pub fn state(pool: &sqlx::PgPool, admission: &AdmissionArgs) -> api::AppState {
     let max_wait = Duration::from_secs(admission.admission_max_queue_age_secs);
     api::AppState {
         pool: pool.clone(),
-        keys: Arc::default(),
         admission: api::admission::Admission::new(max_wait).map(Arc::new),
     }
 }

@@ -1,5 +1,5 @@
-//! The background chores every worker shares: rescuing expired leases and
-//! pruning completed tasks. Several workers doing them at once split the rows
+//! The background chores every worker shares: rescuing expired leases,
+//! pruning completed tasks and vacuuming the task tables. Several workers doing them at once split the rows
 //! (`SKIP LOCKED`) rather than fight over them.
 
 use std::sync::Arc;
@@ -76,7 +76,8 @@ async fn rescue_batch(pool: &PgPool, registry: &Registry) -> Result<Vec<Rescued>
 }
 
 /// Every minute until `stop` fires, deletes completed tasks older than
-/// `tasks` and idempotency keys older than `keys`, a batch at a time.
+/// `tasks` and idempotency keys older than `keys`, a batch at a time, then
+/// vacuums the task tables.
 pub(crate) async fn retention_loop(
     pool: PgPool,
     tasks: Duration,
@@ -96,6 +97,15 @@ pub(crate) async fn retention_loop(
                 .map_err(|e| e.to_string())
         })
         .await;
+        // Every update of a task leaves a dead row version; reclaim them (and
+        // the pruned rows) even where autovacuum is off or lagging.
+        let vacuumed = match pool.acquire().await {
+            Ok(mut conn) => queue::vacuum(&mut conn).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = vacuumed {
+            tracing::warn!(error = %e, "vacuuming the task tables failed; trying again next pass");
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
-use shared::keys::{ApiKey, Scope};
+use shared::keys::{self, ApiKey, Scope};
 
 use super::error::{ApiError, ErrorResponse, problem_response};
 use super::problem::{Problem, ProblemType};
@@ -64,9 +64,8 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     let state = req
         .data::<AppState>()
         .ok_or_else(|| poem::Error::from_response(unauthorized("the server has no key store")))?;
-    match state
-        .keys
-        .authenticate(&state.pool, &bearer.token)
+    let mut conn = state.pool.acquire().await.map_err(internal)?;
+    match keys::authenticate(&mut conn, &bearer.token)
         .await
         .map_err(internal)?
     {

@@ -10,7 +10,4 @@ mod scope;
 mod store;
 
 pub use scope::{Scope, UnknownScope};
-pub use store::{
-    ApiKey, NewKey, REVOKED_CHANNEL, authenticate, create, ensure_bootstrap, list, revoke,
-    secret_hash,
-};
+pub use store::{ApiKey, NewKey, authenticate, create, ensure_bootstrap, list, revoke};

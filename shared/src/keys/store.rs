@@ -51,14 +51,9 @@ pub struct NewKey {
 }
 
 const SECRET_PREFIX: &str = "ak_";
-
-/// The `NOTIFY` channel on which a revocation tells API processes to drop
-/// their cached keys.
-pub const REVOKED_CHANNEL: &str = "asynccheckout_keys_revoked";
 const SHOWN_CHARS: usize = 8;
 
-/// What is stored of a secret, and what identifies it in lookups and caches.
-pub fn secret_hash(secret: &str) -> Vec<u8> {
+fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
@@ -109,7 +104,7 @@ async fn insert(
         Uuid::now_v7(),
         name,
         prefix,
-        secret_hash(secret),
+        hash(secret),
         &texts(scopes),
     )
     .fetch_one(conn)
@@ -123,7 +118,7 @@ async fn insert(
 pub async fn ensure_bootstrap(conn: &mut PgConnection, secret: &str) -> Result<(), sqlx::Error> {
     let known = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM api_keys WHERE secret_hash = $1) AS "known!""#,
-        secret_hash(secret)
+        hash(secret)
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -147,7 +142,7 @@ pub async fn authenticate(
         KeyRow,
         r#"SELECT id, name, prefix, scopes, created_at, revoked_at
            FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL"#,
-        secret_hash(secret)
+        hash(secret)
     )
     .fetch_optional(conn)
     .await?;
@@ -167,20 +162,11 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<ApiKey>, sqlx::Error> {
 
 /// Revokes the key `id`; `false` when there is no such live key.
 pub async fn revoke(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
-    // The notification tells every API process to forget the keys it has
-    // cached; it is delivered when (and only if) the revocation commits.
-    let revoked = sqlx::query_scalar!(
-        r#"
-        WITH revoked AS (
-            UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
-            RETURNING id
-        )
-        SELECT count(*) AS "revoked!" FROM revoked, pg_notify($2, '')
-        "#,
-        id,
-        REVOKED_CHANNEL,
+    let revoked = sqlx::query!(
+        "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+        id
     )
-    .fetch_one(conn)
+    .execute(conn)
     .await?;
-    Ok(revoked == 1)
+    Ok(revoked.rows_affected() == 1)
 }

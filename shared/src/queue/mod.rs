@@ -73,7 +73,7 @@ pub use inspect::{
 };
 pub use operator::{cancel_unstarted, retry_dead};
 pub use rescue::{Rescued, rescue_expired};
-pub use retention::delete_completed;
+pub use retention::{delete_completed, vacuum};
 pub use task::{AttemptOutcome, ClaimedTask, Lease, NewTask, TaskId, TaskState};
 
 /// The `LISTEN`/`NOTIFY` channel on which committed enqueues wake idle workers.

@@ -1,7 +1,8 @@
 //! Pruning: completed tasks (and, by cascade, their attempts) are deleted
 //! once older than the retention period, a small batch at a time so that the
 //! deletes never hold many locks or bloat one transaction. Dead tasks are
-//! kept: they wait for an operator.
+//! kept: they wait for an operator. After pruning, [`vacuum`] makes the space
+//! reusable whatever the server's autovacuum settings.
 
 use std::time::Duration;
 
@@ -35,4 +36,16 @@ pub async fn delete_completed(
     .execute(conn)
     .await?;
     Ok(deleted.rows_affected())
+}
+
+/// Vacuums the queue's tables, so the space of pruned and updated rows is
+/// reused and the tables stay bounded even where autovacuum is off or falls
+/// behind. A table another vacuum is working on is skipped, not waited for,
+/// so several workers calling this at once cost nothing extra.
+pub async fn vacuum(conn: &mut PgConnection) -> Result<(), QueueError> {
+    sqlx::query("VACUUM (SKIP_LOCKED) tasks, task_attempts")
+        .persistent(false)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -64,3 +64,22 @@ async fn completed_tasks_past_retention_are_deleted_in_batches_and_dead_ones_kep
         "attempts go with their task"
     );
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn vacuum_runs_on_a_pooled_connection_and_reclaims_the_pruned_rows(pool: PgPool) {
+    enqueue_noops(&pool, 50, 1).await;
+    sqlx::query("DELETE FROM tasks")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+
+    queue::vacuum(&mut conn).await.unwrap();
+
+    let vacuumed: i64 =
+        sqlx::query_scalar("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'tasks'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(vacuumed >= 1, "tasks was not vacuumed");
+}
