@@ -63,33 +63,69 @@ async fn write_batches(
     let mut batch = Vec::new();
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (completions, replies): (Vec<Completion>, Vec<Reply>) = batch.drain(..).unzip();
-        let written = match pool.acquire().await {
-            Ok(mut conn) => queue::complete_batch(&mut conn, &worker, &completions).await,
-            Err(e) => Err(e.into()),
-        };
-        match written {
-            Ok(completed) => {
-                let completed: HashSet<TaskId> = completed.into_iter().collect();
-                for (completion, reply) in completions.iter().zip(replies) {
-                    let lease = &completion.lease;
-                    let result = if completed.contains(&lease.task) {
-                        Ok(())
-                    } else {
-                        Err(QueueError::LeaseLost {
-                            task: lease.task,
-                            attempt: lease.attempt,
-                        })
-                    };
+        match write(&pool, &worker, &completions).await {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            // One bad completion (a follow-up the schema refuses, say) must
+            // not sink the others: write them one by one, so the error goes
+            // to the one that caused it.
+            Err(_) if completions.len() > 1 => {
+                for (completion, reply) in completions.into_iter().zip(replies) {
+                    let result =
+                        match write(&pool, &worker, std::slice::from_ref(&completion)).await {
+                            Ok(mut results) => results
+                                .pop()
+                                .unwrap_or_else(|| Err(lease_lost(&completion))),
+                            Err(error) => Err(error),
+                        };
                     let _ = reply.send(result);
                 }
             }
             Err(error) => {
-                let error = error.to_string();
-                tracing::warn!(batch = replies.len(), error = %error, "could not write a batch of completions; its tasks will be rescued after their leases");
                 for reply in replies {
-                    let _ = reply.send(Err(QueueError::BatchFailed(error.clone())));
+                    let _ = reply.send(Err(QueueError::BatchFailed(error.to_string())));
                 }
             }
         }
+    }
+}
+
+/// Writes `completions` in one statement; per completion, whether it landed.
+async fn write(
+    pool: &PgPool,
+    worker: &str,
+    completions: &[Completion],
+) -> Result<Vec<Result<(), QueueError>>, QueueError> {
+    let mut conn = pool.acquire().await?;
+    let completed: HashSet<TaskId> = queue::complete_batch(&mut conn, worker, completions)
+        .await
+        .inspect_err(|error| {
+            tracing::warn!(
+                batch = completions.len(),
+                error = %error,
+                "could not write completions (a task whose completion is not written is rescued after its lease)"
+            );
+        })?
+        .into_iter()
+        .collect();
+    Ok(completions
+        .iter()
+        .map(|c| {
+            if completed.contains(&c.lease.task) {
+                Ok(())
+            } else {
+                Err(lease_lost(c))
+            }
+        })
+        .collect())
+}
+
+fn lease_lost(completion: &Completion) -> QueueError {
+    QueueError::LeaseLost {
+        task: completion.lease.task,
+        attempt: completion.lease.attempt,
     }
 }

@@ -27,9 +27,24 @@ pub struct StepContext {
     follow_ups: Mutex<Vec<NewTask>>,
     /// Which successors this worker may take straight from the step.
     hand_off: Option<HandOff>,
-    /// The successor the step enqueued claimed by this worker, to run in the
-    /// same slot once the step's transaction has committed.
-    handed_off: Mutex<Option<ClaimedTask>>,
+    /// The successor the step enqueued claimed by this worker.
+    handed_off: Mutex<Successor>,
+}
+
+/// Where a successor claimed through [`StepContext::enqueue_next`] stands.
+#[derive(Debug, Default)]
+pub(crate) enum Successor {
+    #[default]
+    None,
+    /// Written in a transaction not yet known to have committed.
+    Pending(ClaimedTask),
+    /// Its transaction was committed by [`StepContext::complete_with`]: the
+    /// worker runs it next, in the same slot.
+    Committed(ClaimedTask),
+    /// Whether it was committed cannot be told (the step enqueued more after
+    /// it, or completed some other way): the worker hands it back, fenced, so
+    /// it runs at once if it exists and is a no-op if it does not.
+    Unsure(ClaimedTask),
 }
 
 /// The kinds this worker runs and the lease it takes: what it needs to claim
@@ -54,53 +69,54 @@ impl StepContext {
             completed: AtomicBool::new(false),
             follow_ups: Mutex::new(Vec::new()),
             hand_off,
-            handed_off: Mutex::new(None),
+            handed_off: Mutex::new(Successor::None),
         }
     }
 
     /// Enqueues the step's successor in the step's transaction `conn`. When
     /// this worker runs its kind, the successor is written already claimed by
-    /// this worker and runs in this step's slot right after the commit, with
-    /// no wake-up or claim in between; otherwise it is enqueued as usual.
-    /// Only the first successor of a step is taken this way.
+    /// this worker and, once [`Self::complete_with`] commits that
+    /// transaction, runs in this step's slot with no wake-up or claim in
+    /// between; otherwise it is enqueued as usual. Only a step's first
+    /// successor is taken this way.
     pub async fn enqueue_next(
         &self,
         conn: &mut PgConnection,
         task: NewTask,
     ) -> Result<(), StepError> {
-        let mut handed_off = self
-            .handed_off
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        match &self.hand_off {
-            Some(hand_off)
-                if handed_off.is_none()
-                    && task.run_at.is_none()
-                    && hand_off.kinds.contains(&task.kind) =>
-            {
-                handed_off = Some(
-                    queue::enqueue_claimed(conn, &task, &self.lease.worker, hand_off.lease).await?,
-                );
+        let eligible = self
+            .hand_off
+            .as_ref()
+            .is_some_and(|h| task.run_at.is_none() && h.kinds.contains(&task.kind));
+        let earlier = std::mem::take(&mut *self.successor());
+        match (&self.hand_off, earlier) {
+            (Some(hand_off), Successor::None) if eligible => {
+                let claimed =
+                    queue::enqueue_claimed(conn, &task, &self.lease.worker, hand_off.lease).await?;
+                *self.successor() = Successor::Pending(claimed);
             }
-            _ => {
+            (_, earlier) => {
+                *self.successor() = match earlier {
+                    Successor::Pending(t) | Successor::Committed(t) | Successor::Unsure(t) => {
+                        Successor::Unsure(t)
+                    }
+                    Successor::None => Successor::None,
+                };
                 queue::enqueue(conn, &task).await?;
             }
         }
-        *self
-            .handed_off
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = handed_off;
         Ok(())
     }
 
-    /// The successor claimed by [`Self::enqueue_next`]; valid only once the
-    /// step's transaction committed.
-    pub(crate) fn take_handed_off(&self) -> Option<ClaimedTask> {
+    /// The successor claimed through [`Self::enqueue_next`], and where it stands.
+    pub(crate) fn take_successor(&self) -> Successor {
+        std::mem::take(&mut *self.successor())
+    }
+
+    fn successor(&self) -> std::sync::MutexGuard<'_, Successor> {
         self.handed_off
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take()
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -124,6 +140,11 @@ impl StepContext {
         queue::complete_if_running(&mut tx, &self.lease).await?;
         tx.commit().await?;
         self.completed.store(true, Ordering::Release);
+        let mut successor = self.successor();
+        *successor = match std::mem::take(&mut *successor) {
+            Successor::Pending(task) => Successor::Committed(task),
+            other => other,
+        };
         Ok(())
     }
 

@@ -99,12 +99,19 @@ pub(crate) async fn retention_loop(
         .await;
         // Every update of a task leaves a dead row version; reclaim them (and
         // the pruned rows) even where autovacuum is off or lagging.
-        let vacuumed = match pool.acquire().await {
-            Ok(mut conn) => queue::vacuum(&mut conn).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+        let vacuum = async {
+            match pool.acquire().await {
+                // Abandoned on shutdown: the process and its pool are ending.
+                Ok(mut conn) => queue::vacuum(&mut conn).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
         };
-        if let Err(e) = vacuumed {
-            tracing::warn!(error = %e, "vacuuming the task tables failed; trying again next pass");
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            vacuumed = vacuum => match vacuumed {
+                Ok(()) => tracing::debug!("vacuumed the task tables"),
+                Err(e) => tracing::warn!(error = %e, "vacuuming the task tables failed; trying again next pass"),
+            },
         }
     }
 }

@@ -4,11 +4,17 @@
 //! sized to the concurrency, and spawns each step into a `JoinSet`. It looks
 //! for work when notified of an enqueue, when its last claim came back full
 //! (there may be more), and otherwise on a jittered poll. Beside it run the
-//! notification listener, the lease heartbeat, the rescuer and retention.
+//! notification listener, the lease heartbeat, the rescuer, retention and the
+//! completer (the group commit of completions, see `completer`). A step that
+//! hands its successor to this worker (`StepContext::enqueue_next`) keeps
+//! its slot for it.
 //!
 //! On shutdown the fetcher stops claiming; running steps get the grace period
-//! to finish; any still running then are stopped and handed back at once
-//! (`interrupted`), rather than left for their leases to expire.
+//! to finish (a successor handed off meanwhile is handed back unstarted); any
+//! still running then are stopped and handed back at once (`interrupted`),
+//! rather than left for their leases to expire. The one gap: a step aborted
+//! at the end of the grace period between committing a handed-off successor
+//! and starting it leaves that successor to be rescued after its lease.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +29,7 @@ use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
 use crate::completer::Completer;
-use crate::context::HandOff;
+use crate::context::{HandOff, Successor};
 use crate::heartbeat::{self, InFlight};
 use crate::metrics::{self, Finish};
 use crate::{Registry, StepContext, StepError, StepHandler, WorkerConfig, maintenance, wakeup};
@@ -331,7 +337,8 @@ struct Attempt {
 
 impl Attempt {
     /// One attempt of one task, from handler to recorded outcome. Returns the
-    /// successor the step handed to this worker, if it committed one.
+    /// successor the step handed to this worker when the step completed and
+    /// committed it; any other successor it claimed is handed back.
     async fn run(&self, task: Arc<ClaimedTask>) -> Option<ClaimedTask> {
         let handler = self.registry.get(&task.kind)?;
         let stop = CancellationToken::new();
@@ -356,11 +363,10 @@ impl Attempt {
             .await;
         let elapsed = started.elapsed();
         let elapsed_ms = elapsed.as_millis() as u64;
-        let mut successor = None;
+        let completed = matches!(recorded, Ok(Recorded::Completed));
         let finish = match recorded {
             Ok(Recorded::Completed) => {
                 tracing::debug!(elapsed_ms, "step completed");
-                successor = ctx.take_handed_off();
                 Finish::Succeeded
             }
             Ok(Recorded::Retrying(error)) => {
@@ -389,7 +395,17 @@ impl Attempt {
         };
         metrics::finished(&task.kind, finish, elapsed.as_secs_f64());
         self.in_flight.remove(task.id);
-        successor
+        match ctx.take_successor() {
+            Successor::Committed(next) if completed => Some(next),
+            Successor::None => None,
+            // Its transaction may not have committed, or the step did not
+            // complete: hand it back (fenced, so a row that was never
+            // committed is left alone) to run as soon as anyone claims it.
+            Successor::Pending(next) | Successor::Committed(next) | Successor::Unsure(next) => {
+                return_unstarted(&self.pool, &task.lease.worker, vec![next]).await;
+                None
+            }
+        }
     }
 }
 

@@ -81,10 +81,15 @@ pub async fn extend_leases(
     let (ids, attempts) = split(leases);
     let renewed = sqlx::query_scalar!(
         r#"
+        WITH locked AS MATERIALIZED (
+            -- In id order, as the completer locks them: no deadlock between the two.
+            SELECT id FROM tasks WHERE id = ANY ($2) ORDER BY id FOR UPDATE
+        )
         UPDATE tasks AS t
         SET locked_until = now() + make_interval(secs => $4)
         FROM unnest($2::bigint[], $3::integer[]) AS held (id, attempt)
         WHERE t.id = held.id
+          AND t.id IN (SELECT id FROM locked)
           AND t.attempts = held.attempt
           AND t.state = 'running'
           AND t.locked_by = $1

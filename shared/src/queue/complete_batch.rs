@@ -39,11 +39,16 @@ pub async fn complete_batch(
     let follow_ups = FollowUps::of(completions);
     let completed = sqlx::query_scalar!(
         r#"
-        WITH completed AS (
+        WITH locked AS MATERIALIZED (
+            -- In id order, as the heartbeat locks them: no deadlock between the two.
+            SELECT id FROM tasks WHERE id = ANY ($2) ORDER BY id FOR UPDATE
+        ),
+        completed AS (
             UPDATE tasks AS t
             SET state = 'completed', locked_by = NULL, locked_until = NULL, finished_at = now()
             FROM unnest($2::bigint[], $3::integer[]) AS held (id, attempt)
             WHERE t.id = held.id
+              AND t.id IN (SELECT id FROM locked)
               AND t.attempts = held.attempt
               AND t.state = 'running'
               AND t.locked_by = $1
@@ -62,14 +67,11 @@ pub async fn complete_batch(
                         $8::timestamptz[], $9::uuid[], $10::text[])
                  AS next (parent, kind, payload, max_attempts, run_at, order_id, traceparent)
             JOIN completed ON completed.id = next.parent
-            RETURNING 1
-        ),
-        woken AS (
-            SELECT pg_notify($11, '') FROM (SELECT 1 FROM enqueued LIMIT 1) AS any_enqueued
+            -- A data-modifying CTE always runs to completion, RETURNING and
+            -- all; PostgreSQL folds the identical notifications into one.
+            RETURNING pg_notify($11, '')
         )
-        SELECT completed.id AS "id!: TaskId"
-        FROM completed
-        LEFT JOIN (SELECT count(*) FROM woken) AS notified ON true
+        SELECT completed.id AS "id!: TaskId" FROM completed
         "#,
         worker,
         &ids,

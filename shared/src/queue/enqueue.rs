@@ -41,7 +41,9 @@ pub async fn enqueue(conn: &mut PgConnection, task: &NewTask) -> Result<TaskId, 
 /// its own worker, which saves the successor a wake-up and a claim. Nothing
 /// is notified, since no one else is meant to claim it; if the worker dies
 /// before running it, the task is rescued when the lease expires, like any
-/// other claim. Fails for a task with a future `run_at`: those wait their turn.
+/// other claim. The lease runs from the insert itself (not from the start of a
+/// transaction that may have waited on locks). Fails for a task with a
+/// future `run_at`: those wait their turn.
 pub async fn enqueue_claimed(
     conn: &mut PgConnection,
     task: &NewTask,
@@ -58,7 +60,7 @@ pub async fn enqueue_claimed(
         INSERT INTO tasks (kind, payload, max_attempts, order_id, traceparent,
                            state, attempts, locked_by, locked_until, attempted_at)
         VALUES ($1, $2, $3, $4, $5,
-                'running', 1, $6, now() + make_interval(secs => $7), now())
+                'running', 1, $6, clock_timestamp() + make_interval(secs => $7), now())
         RETURNING id AS "id: TaskId", attempts, created_at
         "#,
         task.kind,

@@ -19,8 +19,9 @@ pub enum QueueError {
     NotFound(TaskId),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
-    /// The one statement that wrote a batch of completions failed; none of
-    /// them was written, and each task will be rescued after its lease.
+    /// The statement that wrote a batch of completions failed, or its answer
+    /// was lost: the completion may or may not have been written. If it was
+    /// not, the task is rescued after its lease and runs again.
     #[error("writing the batch of completions this one was part of failed: {0}")]
     BatchFailed(String),
 }

@@ -108,3 +108,34 @@ async fn a_lost_lease_in_a_batch_writes_neither_its_completion_nor_its_follow_up
     );
     assert!(ids.contains(&lost));
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_batch_that_enqueues_follow_ups_wakes_the_listeners(pool: PgPool) {
+    enqueue_noops(&pool, 2, 5).await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener.listen(queue::WAKEUP_CHANNEL).await.unwrap();
+    let me = worker("me");
+    let mut conn = pool.acquire().await.unwrap();
+    let claimed = queue::claim_batch(&mut conn, &me, &kinds(), 2, LEASE)
+        .await
+        .unwrap();
+    let completions: Vec<Completion> = claimed
+        .iter()
+        .map(|task| Completion {
+            lease: task.lease.clone(),
+            then: vec![NewTask::new("next_step", serde_json::json!({}))],
+        })
+        .collect();
+
+    queue::complete_batch(&mut conn, "me", &completions)
+        .await
+        .unwrap();
+
+    let woken = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await;
+    assert!(
+        matches!(woken, Ok(Ok(_))),
+        "no wake-up within 5 s: {woken:?}"
+    );
+}

@@ -273,3 +273,110 @@ async fn a_successor_handed_to_the_worker_runs_without_being_claimed(pool: sqlx:
     assert_eq!(handed_off, 2);
     assert_eq!(count(&pool, "SELECT count(*) FROM tasks").await, 3);
 }
+
+/// Claims a successor in a transaction it then rolls back, and enqueues
+/// another in the transaction it commits.
+struct ChangesItsMind(Arc<AtomicU32>);
+
+#[async_trait]
+impl StepHandler for ChangesItsMind {
+    async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        if task.payload["hop"].as_i64() == Some(1) {
+            return ctx.complete_with(ctx.pool().begin().await?).await;
+        }
+        let next = || NewTask::new(KIND, serde_json::json!({ "hop": 1 }));
+        let mut abandoned = ctx.pool().begin().await?;
+        ctx.enqueue_next(&mut abandoned, next()).await?;
+        abandoned.rollback().await?;
+        let mut tx = ctx.pool().begin().await?;
+        ctx.enqueue_next(&mut tx, next()).await?;
+        ctx.complete_with(tx).await
+    }
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_successor_whose_transaction_rolled_back_is_never_run(pool: sqlx::PgPool) {
+    let runs = Arc::new(AtomicU32::new(0));
+    let worker = RunningWorker::start(&pool, ChangesItsMind(Arc::clone(&runs)), config(POLL));
+
+    enqueue(&pool, serde_json::json!({ "hop": 0 }), 3).await;
+    eventually(
+        "both tasks to complete",
+        Duration::from_secs(20),
+        || async {
+            (count(
+                &pool,
+                "SELECT count(*) FROM tasks WHERE state = 'completed'",
+            )
+            .await
+                == 2)
+                .then_some(())
+        },
+    )
+    .await;
+    worker.shut_down().await;
+
+    assert_eq!(count(&pool, "SELECT count(*) FROM tasks").await, 2);
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "a step ran for a task that was never committed"
+    );
+}
+
+/// Completes through the runtime; a task marked `bad` asks for a follow-up
+/// the schema refuses.
+struct SometimesBadFollowUp;
+
+#[async_trait]
+impl StepHandler for SometimesBadFollowUp {
+    async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
+        if task.payload["bad"].as_bool() == Some(true) {
+            ctx.then_enqueue(NewTask::new("Not A Kind!", serde_json::json!({})));
+        }
+        Ok(())
+    }
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn one_refused_follow_up_does_not_sink_the_completions_batched_with_it(pool: sqlx::PgPool) {
+    let mut tx = pool.begin().await.unwrap();
+    for i in 0..40 {
+        let task = NewTask::new(KIND, serde_json::json!({ "bad": i == 7 })).max_attempts(3);
+        queue::enqueue(&mut tx, &task).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let config = worker::WorkerConfig {
+        concurrency: 64,
+        ..config(POLL)
+    };
+    let worker = RunningWorker::start(&pool, SometimesBadFollowUp, config);
+
+    eventually(
+        "the 39 good tasks to complete",
+        Duration::from_secs(20),
+        || async {
+            (count(
+                &pool,
+                "SELECT count(*) FROM tasks WHERE state = 'completed'",
+            )
+            .await
+                == 39)
+                .then_some(())
+        },
+    )
+    .await;
+    worker.shut_down().await;
+
+    let bad: String =
+        sqlx::query_scalar("SELECT state::text FROM tasks WHERE payload = '{\"bad\": true}'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_ne!(
+        bad, "completed",
+        "a completion whose follow-up was refused must not land"
+    );
+    assert_eq!(count(&pool, "SELECT count(*) FROM tasks").await, 40);
+}
