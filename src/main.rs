@@ -11,6 +11,9 @@ mod telemetry;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // A build with crash points arms those named in FAILPOINTS.
+    #[cfg(feature = "failpoints")]
+    let _crash_points = fail::FailScenario::setup();
     let cli = cli::Cli::parse();
     let _telemetry = telemetry::init(cli.log_format, std::io::stderr, &cli.command.service_name());
     commands::run(cli.command).await

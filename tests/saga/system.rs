@@ -57,6 +57,8 @@ pub struct System {
     logs: PathBuf,
     /// The worker processes, in order; worker `i` runs as `WORKER_ID=worker-<i>`.
     pub workers: Vec<Child>,
+    /// What every worker is started with.
+    worker_env: Vec<(&'static str, String)>,
     _processes: Vec<Child>,
 }
 
@@ -163,7 +165,7 @@ impl System {
         api_env.extend(options.api_env.iter().cloned());
         let (api_process, ready) = start(BINARY, &["api"], &api_env, &logs.join("api.log")).await;
         let api = field(&ready, "api");
-        let mut metrics = vec![field(&ready, "metrics")];
+        let metrics = vec![field(&ready, "metrics")];
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
             "authorization",
@@ -174,31 +176,20 @@ impl System {
             .build()
             .unwrap();
         let processes = vec![gateway_process, api_process];
-        let mut workers = Vec::new();
-        for i in 0..options.workers {
-            let mut env = vec![
-                ("WORKER_ID", format!("worker-{i}")),
-                ("DATABASE_URL", database_url.clone()),
-                ("GATEWAY_URL", gateway.clone()),
-                ("GATEWAY_TIMEOUT_MS", options.gateway_timeout_ms.to_string()),
-                ("SMTP_URL", mail.url.clone()),
-                ("RETRY_BASE_MS", "20".into()),
-                ("RETRY_CAP_SECS", "1".into()),
-                ("POLL_INTERVAL_MS", "200".into()),
-                ("METRICS_ADDR", "0".into()),
-            ];
-            env.extend(options.worker_env.iter().cloned());
-            let (worker, ready) = start(
-                BINARY,
-                &["worker"],
-                &env,
-                &logs.join(format!("worker-{i}.log")),
-            )
-            .await;
-            metrics.push(field(&ready, "metrics"));
-            workers.push(worker);
-        }
-        Self {
+        let worker_env = vec![
+            ("DATABASE_URL", database_url.clone()),
+            ("GATEWAY_URL", gateway.clone()),
+            ("GATEWAY_TIMEOUT_MS", options.gateway_timeout_ms.to_string()),
+            ("SMTP_URL", mail.url.clone()),
+            ("RETRY_BASE_MS", "20".into()),
+            ("RETRY_CAP_SECS", "1".into()),
+            ("POLL_INTERVAL_MS", "200".into()),
+            ("METRICS_ADDR", "0".into()),
+        ]
+        .into_iter()
+        .chain(options.worker_env.iter().cloned())
+        .collect();
+        let mut system = Self {
             api,
             gateway,
             admin_key,
@@ -208,9 +199,32 @@ impl System {
             mail,
             metrics,
             logs,
-            workers,
+            workers: Vec::new(),
+            worker_env,
             _processes: processes,
+        };
+        for i in 0..options.workers {
+            system.start_worker(i, &[]).await;
         }
+        system
+    }
+
+    /// Starts worker `i` (`WORKER_ID=worker-<i>`, log `worker-<i>.log`) with
+    /// `env` on top of the system's worker settings, and waits until it is
+    /// ready; it is `workers[i]` when started in order.
+    pub async fn start_worker(&mut self, i: usize, env: &[(&'static str, String)]) {
+        let mut all = vec![("WORKER_ID", format!("worker-{i}"))];
+        all.extend(self.worker_env.iter().cloned());
+        all.extend(env.iter().cloned());
+        let (worker, ready) = start(
+            BINARY,
+            &["worker"],
+            &all,
+            &self.logs.join(format!("worker-{i}.log")),
+        )
+        .await;
+        self.metrics.push(field(&ready, "metrics"));
+        self.workers.push(worker);
     }
 
     /// Creates an API key with `scopes` through `asynccheckout keys create`,

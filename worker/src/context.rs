@@ -139,6 +139,7 @@ impl StepContext {
     pub async fn complete_with(&self, mut tx: Transaction<'_, Postgres>) -> Result<(), StepError> {
         queue::complete_if_running(&mut tx, &self.lease).await?;
         tx.commit().await?;
+        crate::crash::crash_point!("step.after_commit");
         self.completed.store(true, Ordering::Release);
         let mut successor = self.successor();
         *successor = match std::mem::take(&mut *successor) {

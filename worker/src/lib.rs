@@ -15,6 +15,7 @@ mod builtin;
 mod completer;
 mod config;
 mod context;
+mod crash;
 pub mod gateway;
 mod handler;
 mod heartbeat;

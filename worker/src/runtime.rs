@@ -190,6 +190,9 @@ impl Worker {
                     continue;
                 }
             };
+            if !tasks.is_empty() {
+                crate::crash::crash_point!("worker.after_claim");
+            }
             claim_retry = Duration::from_millis(100);
             look_now = tasks.len() == free;
             if shutdown.is_cancelled() {

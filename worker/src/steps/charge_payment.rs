@@ -82,6 +82,9 @@ impl StepHandler for ChargePayment {
                 }
             }
         };
+        if matches!(outcome, Outcome::Paid(_)) {
+            crate::crash::crash_point!("charge_payment.after_gateway");
+        }
         let failed = matches!(outcome, Outcome::Failed(_));
         let mut tx = ctx.pool().begin().await?;
         outcome

@@ -54,6 +54,9 @@ impl StepHandler for RefundPayment {
                 Err(e @ GatewayError::Unavailable(_)) => return Err(StepError::retryable(e)),
             },
         };
+        if refund_id.is_some() {
+            crate::crash::crash_point!("refund_payment.after_gateway");
+        }
         let reason = if refund_id.is_some() {
             "refund made"
         } else {

@@ -1,0 +1,140 @@
+//! Crash points: a worker aborts at a step boundary (worker/src/crash.rs),
+//! a fresh worker takes over after the lease, and the order still ends in
+//! the right state with the money and the stock right. These need a build
+//! with `--features failpoints` (scripts/test builds one).
+
+use std::os::unix::process::ExitStatusExt;
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::system::{Options, System};
+
+/// Starts a system whose only worker aborts at `point`, places one order for
+/// a product with `stock`, waits for the abort, then starts a clean worker.
+async fn crash_then_recover(
+    test: &str,
+    db: &PgConnectOptions,
+    point: &str,
+    stock: i64,
+) -> (System, String) {
+    if !cfg!(feature = "failpoints") {
+        panic!(
+            "the crash-point tests need a build with --features failpoints (scripts/test has it)"
+        );
+    }
+    let mut system = System::start(
+        test,
+        db,
+        Options {
+            workers: 0,
+            worker_env: vec![
+                ("TASK_LEASE_SECS", "2".into()),
+                ("RESCUE_INTERVAL_SECS", "1".into()),
+            ],
+            ..Options::default()
+        },
+    )
+    .await;
+    system.create_product("MUG", 1250, stock).await;
+    system
+        .start_worker(0, &[("FAILPOINTS", format!("{point}=return"))])
+        .await;
+
+    let id = system
+        .place(&format!("{test}-1"), "tok_visa", &[("MUG", 1)])
+        .await;
+
+    let exit = tokio::time::timeout(Duration::from_secs(30), system.workers[0].wait())
+        .await
+        .unwrap_or_else(|_| panic!("worker-0 did not reach the crash point {point}"))
+        .unwrap();
+    assert_eq!(
+        exit.signal(),
+        Some(6),
+        "worker-0 should have aborted: {exit:?}"
+    );
+    assert!(
+        system
+            .log("worker-0")
+            .contains(&format!("crash point {point} armed")),
+        "worker-0 aborted somewhere else"
+    );
+    system.start_worker(1, &[]).await;
+    (system, id)
+}
+
+fn task<'a>(order: &'a Value, kind: &str) -> &'a Value {
+    order["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} task in {order}"))
+}
+
+async fn assert_completed_and_charged_once(system: &System, id: &str) -> Value {
+    let order = system.settled(id).await;
+    assert_eq!(order["status"], "completed", "{order}");
+    let charges = system.ledger_for(id, "charge").await;
+    assert_eq!(charges.len(), 1, "charged once: {charges:?}");
+    assert_eq!(charges[0]["amount"], 1250);
+    assert!(system.ledger_for(id, "refund").await.is_empty());
+    assert_eq!(system.stock("MUG").await, 4, "stock taken exactly once");
+    order
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_crash_right_after_claiming_loses_nothing(_: PgPoolOptions, db: PgConnectOptions) {
+    let (system, id) = crash_then_recover("crash_after_claim", &db, "worker.after_claim", 5).await;
+
+    let order = assert_completed_and_charged_once(&system, &id).await;
+    assert_eq!(task(&order, "charge_payment")["attempts"], 2, "{order}");
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_crash_after_the_gateway_charged_but_before_recording_it_charges_once(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let (system, id) =
+        crash_then_recover("crash_after_charge", &db, "charge_payment.after_gateway", 5).await;
+
+    let order = assert_completed_and_charged_once(&system, &id).await;
+    assert_eq!(task(&order, "charge_payment")["attempts"], 2, "{order}");
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_crash_after_a_step_committed_leaves_its_successor_to_be_rescued(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let (system, id) = crash_then_recover("crash_after_commit", &db, "step.after_commit", 5).await;
+
+    let order = assert_completed_and_charged_once(&system, &id).await;
+    // The charge committed; its successor, handed to the crashed worker at
+    // birth, ran again on the other worker after its lease expired.
+    assert_eq!(task(&order, "charge_payment")["attempts"], 1, "{order}");
+    assert_eq!(task(&order, "reserve_inventory")["attempts"], 2, "{order}");
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_crash_mid_refund_refunds_exactly_once(_: PgPoolOptions, db: PgConnectOptions) {
+    // No stock: paid, then out of stock, then refunded.
+    let (system, id) =
+        crash_then_recover("crash_mid_refund", &db, "refund_payment.after_gateway", 0).await;
+
+    let order = system.settled(&id).await;
+    assert_eq!(order["status"], "refunded", "{order}");
+    let charges = system.ledger_for(&id, "charge").await;
+    let refunds = system.ledger_for(&id, "refund").await;
+    assert_eq!(
+        (charges.len(), refunds.len()),
+        (1, 1),
+        "{charges:?} {refunds:?}"
+    );
+    assert_eq!(refunds[0]["amount"], charges[0]["amount"]);
+    assert_eq!(task(&order, "refund_payment")["attempts"], 2, "{order}");
+    assert_eq!(system.stock("MUG").await, 0);
+}
