@@ -138,3 +138,58 @@ async fn a_crash_mid_refund_refunds_exactly_once(_: PgPoolOptions, db: PgConnect
     assert_eq!(task(&order, "refund_payment")["attempts"], 2, "{order}");
     assert_eq!(system.stock("MUG").await, 0);
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn an_api_crash_after_the_insert_loses_no_order_and_the_retry_gets_it(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    if !cfg!(feature = "failpoints") {
+        panic!(
+            "the crash-point tests need a build with --features failpoints (scripts/test has it)"
+        );
+    }
+    let mut system = System::start(
+        "crash_api_after_insert",
+        &db,
+        Options {
+            api_env: vec![("FAILPOINTS", "api.after_insert=return".into())],
+            ..Options::default()
+        },
+    )
+    .await;
+    system.create_product("MUG", 1250, 5).await;
+    let body = System::order_body("tok_visa", &[("MUG", 1)]);
+
+    let lost = system.post_order_unchecked("crash-1", &body).await;
+    assert!(
+        lost.is_err(),
+        "the API answered though it should have aborted: {lost:?}"
+    );
+    let exit = tokio::time::timeout(Duration::from_secs(30), system.api_process.wait())
+        .await
+        .expect("the API did not abort")
+        .unwrap();
+    assert_eq!(
+        exit.signal(),
+        Some(6),
+        "the API should have aborted: {exit:?}"
+    );
+
+    // The client retries with the same key against the restarted API.
+    system.restart_api(&[]).await;
+    let retried = system.post_order("crash-1", &body).await;
+    assert_eq!(retried.status(), 202);
+    assert_eq!(retried.headers()["idempotent-replayed"], "true");
+    let order: Value = retried.json().await.unwrap();
+    let id = order["id"].as_str().unwrap().to_owned();
+
+    let settled = system.settled(&id).await;
+    assert_eq!(settled["status"], "completed", "{settled}");
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&system.pool)
+        .await
+        .unwrap();
+    assert_eq!(orders, 1, "the retry made no second order");
+    assert_eq!(system.ledger_for(&id, "charge").await.len(), 1);
+}

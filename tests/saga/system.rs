@@ -59,6 +59,9 @@ pub struct System {
     pub workers: Vec<Child>,
     /// What every worker is started with.
     worker_env: Vec<(&'static str, String)>,
+    pub api_process: Child,
+    /// What the API is started with, before `Options::api_env`.
+    api_base_env: Vec<(&'static str, String)>,
     _processes: Vec<Child>,
 }
 
@@ -162,6 +165,7 @@ impl System {
                 options.admission_max_queue_age_secs.to_string(),
             ),
         ];
+        let api_base_env = api_env.clone();
         api_env.extend(options.api_env.iter().cloned());
         let (api_process, ready) = start(BINARY, &["api"], &api_env, &logs.join("api.log")).await;
         let api = field(&ready, "api");
@@ -175,7 +179,7 @@ impl System {
             .default_headers(headers)
             .build()
             .unwrap();
-        let processes = vec![gateway_process, api_process];
+        let processes = vec![gateway_process];
         let worker_env = vec![
             ("DATABASE_URL", database_url.clone()),
             ("GATEWAY_URL", gateway.clone()),
@@ -201,12 +205,28 @@ impl System {
             logs,
             workers: Vec::new(),
             worker_env,
+            api_process,
+            api_base_env,
             _processes: processes,
         };
         for i in 0..options.workers {
             system.start_worker(i, &[]).await;
         }
         system
+    }
+
+    /// Starts a new API process (killing the old one if it still runs) with
+    /// the system's API settings plus `env` (not `Options::api_env`), and
+    /// points `api` and `metrics[0]` at it. Its log is `api-restarted.log`.
+    pub async fn restart_api(&mut self, env: &[(&'static str, String)]) {
+        let _ = self.api_process.kill().await;
+        let mut all = self.api_base_env.clone();
+        all.extend(env.iter().cloned());
+        let (process, ready) =
+            start(BINARY, &["api"], &all, &self.logs.join("api-restarted.log")).await;
+        self.api = field(&ready, "api");
+        self.metrics[0] = field(&ready, "metrics");
+        self.api_process = process;
     }
 
     /// Starts worker `i` (`WORKER_ID=worker-<i>`, log `worker-<i>.log`) with
@@ -311,13 +331,22 @@ impl System {
     }
 
     pub async fn post_order(&self, key: &str, body: &Value) -> reqwest::Response {
+        self.post_order_unchecked(key, body).await.unwrap()
+    }
+
+    /// Sends `POST /v1/orders` and hands back whatever happened, a failed
+    /// connection included.
+    pub async fn post_order_unchecked(
+        &self,
+        key: &str,
+        body: &Value,
+    ) -> Result<reqwest::Response, reqwest::Error> {
         self.http
             .post(format!("{}/v1/orders", self.api))
             .header("Idempotency-Key", key)
             .json(body)
             .send()
             .await
-            .unwrap()
     }
 
     /// Places an order and returns its id; the API must accept it.

@@ -182,6 +182,14 @@ impl OrdersApi {
         if let Some(id) = placed.order_id() {
             record_order(id);
         }
+        if matches!(placed, Placement::Created(_)) {
+            // A test or chaos build can abort here: the order is committed,
+            // the client gets no answer (see worker/src/crash.rs).
+            fail::fail_point!("api.after_insert", |_| {
+                eprintln!("crash point api.after_insert armed: aborting");
+                std::process::abort()
+            });
+        }
         let (view, replayed) = match placed {
             Placement::Created(accepted) => {
                 tracing::info!(order_id = %accepted.id, total_cents = order.total.get(), "order accepted");

@@ -3,9 +3,24 @@
 
 use std::time::Duration;
 
-use worker::NoopHandler;
+use async_trait::async_trait;
+use shared::queue::ClaimedTask;
+use tokio::sync::mpsc;
+use worker::{NoopHandler, StepContext, StepError, StepHandler};
 
 use crate::helpers::*;
+
+/// Says when it starts, then takes half a second.
+struct Pausing(mpsc::UnboundedSender<()>);
+
+#[async_trait]
+impl StepHandler for Pausing {
+    async fn run(&self, _task: &ClaimedTask, _ctx: &StepContext) -> Result<(), StepError> {
+        let _ = self.0.send(());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok(())
+    }
+}
 
 async fn running(pool: &sqlx::PgPool) -> i64 {
     count(pool, "SELECT count(*) FROM tasks WHERE state = 'running'").await
@@ -13,15 +28,19 @@ async fn running(pool: &sqlx::PgPool) -> i64 {
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn shutdown_lets_running_steps_finish_within_the_grace_period(pool: sqlx::PgPool) {
-    let worker = RunningWorker::start(&pool, NoopHandler, config(Duration::from_millis(50)));
+    let (started, mut starts) = mpsc::unbounded_channel();
+    let worker = RunningWorker::start(&pool, Pausing(started), config(Duration::from_millis(50)));
     let mut ids = Vec::new();
     for _ in 0..4 {
-        ids.push(enqueue(&pool, serde_json::json!({ "sleep_ms": 500 }), 3).await);
+        ids.push(enqueue(&pool, serde_json::json!({}), 3).await);
     }
-    eventually("four steps running", Duration::from_secs(20), || async {
-        (running(&pool).await == 4).then_some(())
-    })
-    .await;
+    // Started, not merely claimed: a claim that lands during shutdown is
+    // rightly handed back unstarted.
+    for _ in 0..4 {
+        tokio::time::timeout(Duration::from_secs(20), starts.recv())
+            .await
+            .expect("four steps started within 20 s");
+    }
 
     worker.shut_down().await;
 
