@@ -196,7 +196,7 @@ impl Worker {
             claim_retry = Duration::from_millis(100);
             look_now = tasks.len() == free;
             if shutdown.is_cancelled() {
-                self.return_unstarted(tasks).await;
+                return_unstarted(&self.pool, &self.id, tasks).await;
                 return;
             }
             for task in tasks {
@@ -213,7 +213,7 @@ impl Worker {
                     }
                     // Only the fetcher takes slots, so this cannot happen; if
                     // it did, the task goes back rather than overrunning.
-                    Err(_) => self.return_unstarted(vec![task]).await,
+                    Err(_) => return_unstarted(&self.pool, &self.id, vec![task]).await,
                 }
             }
         }
@@ -303,10 +303,6 @@ impl Worker {
         }
         tx.commit().await?;
         Ok(outcome)
-    }
-
-    async fn return_unstarted(&self, tasks: Vec<ClaimedTask>) {
-        return_unstarted(&self.pool, &self.id, tasks).await;
     }
 }
 

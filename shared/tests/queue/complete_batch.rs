@@ -3,10 +3,25 @@
 
 use std::time::Duration;
 
-use shared::queue::{self, Completion, NewTask};
+use shared::queue::{self, ClaimedTask, Completion, NewTask};
 use sqlx::PgPool;
 
 use crate::helpers::*;
+
+/// A completion per claimed task, each enqueueing one `next_step` that
+/// names its parent.
+fn each_with_a_follow_up(claimed: &[ClaimedTask]) -> Vec<Completion> {
+    claimed
+        .iter()
+        .map(|task| Completion {
+            lease: task.lease.clone(),
+            then: vec![NewTask::new(
+                "next_step",
+                serde_json::json!({ "after": task.id }),
+            )],
+        })
+        .collect()
+}
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn a_batch_completes_every_held_lease_and_enqueues_their_follow_ups(pool: PgPool) {
@@ -16,16 +31,7 @@ async fn a_batch_completes_every_held_lease_and_enqueues_their_follow_ups(pool: 
     let claimed = queue::claim_batch(&mut conn, &me, &kinds(), 3, LEASE)
         .await
         .unwrap();
-    let completions: Vec<Completion> = claimed
-        .iter()
-        .map(|task| Completion {
-            lease: task.lease.clone(),
-            then: vec![NewTask::new(
-                "next_step",
-                serde_json::json!({ "after": task.id }),
-            )],
-        })
-        .collect();
+    let completions = each_with_a_follow_up(&claimed);
 
     let mut completed = queue::complete_batch(&mut conn, "me", &completions)
         .await
@@ -80,16 +86,7 @@ async fn a_lost_lease_in_a_batch_writes_neither_its_completion_nor_its_follow_up
         .unwrap();
     assert_eq!(retaken[0].id, lost);
 
-    let completions: Vec<Completion> = claimed
-        .iter()
-        .map(|task| Completion {
-            lease: task.lease.clone(),
-            then: vec![NewTask::new(
-                "next_step",
-                serde_json::json!({ "after": task.id }),
-            )],
-        })
-        .collect();
+    let completions = each_with_a_follow_up(&claimed);
     let completed = queue::complete_batch(&mut conn, "first", &completions)
         .await
         .unwrap();
@@ -121,13 +118,7 @@ async fn a_batch_that_enqueues_follow_ups_wakes_the_listeners(pool: PgPool) {
     let claimed = queue::claim_batch(&mut conn, &me, &kinds(), 2, LEASE)
         .await
         .unwrap();
-    let completions: Vec<Completion> = claimed
-        .iter()
-        .map(|task| Completion {
-            lease: task.lease.clone(),
-            then: vec![NewTask::new("next_step", serde_json::json!({}))],
-        })
-        .collect();
+    let completions = each_with_a_follow_up(&claimed);
 
     queue::complete_batch(&mut conn, "me", &completions)
         .await

@@ -126,18 +126,11 @@ async fn a_step_completes_and_enqueues_its_successor_in_one_transaction(pool: sq
     let worker = RunningWorker::start(&pool, Chains, config(POLL));
 
     enqueue(&pool, serde_json::json!({ "hop": 0 }), 3).await;
-    eventually(
+    completed(
+        &pool,
+        3,
         "the three hops to complete",
         Duration::from_secs(20),
-        || async {
-            (count(
-                &pool,
-                "SELECT count(*) FROM tasks WHERE state = 'completed'",
-            )
-            .await
-                == 3)
-                .then_some(())
-        },
     )
     .await;
     worker.shut_down().await;
@@ -174,18 +167,11 @@ async fn completions_returned_by_steps_are_batched_and_carry_their_follow_ups(po
     let handle =
         tokio::spawn(worker::Worker::new(pool.clone(), registry, config).run(shutdown.clone()));
 
-    eventually(
+    completed(
+        &pool,
+        600,
         "200 chains of three hops to complete",
         Duration::from_secs(30),
-        || async {
-            (count(
-                &pool,
-                "SELECT count(*) FROM tasks WHERE state = 'completed'",
-            )
-            .await
-                == 600)
-                .then_some(())
-        },
     )
     .await;
     shutdown.cancel();
@@ -243,18 +229,11 @@ async fn a_successor_handed_to_the_worker_runs_without_being_claimed(pool: sqlx:
     let worker = RunningWorker::start(&pool, HandsOff, config(Duration::from_secs(600)));
 
     let first = enqueue(&pool, serde_json::json!({ "hop": 0 }), 3).await;
-    eventually(
+    completed(
+        &pool,
+        3,
         "the three hops to complete",
         Duration::from_secs(20),
-        || async {
-            (count(
-                &pool,
-                "SELECT count(*) FROM tasks WHERE state = 'completed'",
-            )
-            .await
-                == 3)
-                .then_some(())
-        },
     )
     .await;
     worker.shut_down().await;
@@ -301,20 +280,7 @@ async fn a_successor_whose_transaction_rolled_back_is_never_run(pool: sqlx::PgPo
     let worker = RunningWorker::start(&pool, ChangesItsMind(Arc::clone(&runs)), config(POLL));
 
     enqueue(&pool, serde_json::json!({ "hop": 0 }), 3).await;
-    eventually(
-        "both tasks to complete",
-        Duration::from_secs(20),
-        || async {
-            (count(
-                &pool,
-                "SELECT count(*) FROM tasks WHERE state = 'completed'",
-            )
-            .await
-                == 2)
-                .then_some(())
-        },
-    )
-    .await;
+    completed(&pool, 2, "both tasks to complete", Duration::from_secs(20)).await;
     worker.shut_down().await;
 
     assert_eq!(count(&pool, "SELECT count(*) FROM tasks").await, 2);
@@ -353,18 +319,11 @@ async fn one_refused_follow_up_does_not_sink_the_completions_batched_with_it(poo
     };
     let worker = RunningWorker::start(&pool, SometimesBadFollowUp, config);
 
-    eventually(
+    completed(
+        &pool,
+        39,
         "the 39 good tasks to complete",
         Duration::from_secs(20),
-        || async {
-            (count(
-                &pool,
-                "SELECT count(*) FROM tasks WHERE state = 'completed'",
-            )
-            .await
-                == 39)
-                .then_some(())
-        },
     )
     .await;
     worker.shut_down().await;

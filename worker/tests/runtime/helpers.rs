@@ -116,6 +116,15 @@ pub async fn wait_for_state(pool: &PgPool, id: TaskId, wanted: &str) {
     .await;
 }
 
+/// Waits until `n` tasks are completed, failing the test after `deadline`.
+pub async fn completed(pool: &PgPool, n: i64, what: &str, deadline: Duration) {
+    eventually(what, deadline, || async {
+        (count(pool, "SELECT count(*) FROM tasks WHERE state = 'completed'").await == n)
+            .then_some(())
+    })
+    .await;
+}
+
 /// Reports each task it runs on a channel, then succeeds.
 pub struct Reporting(pub mpsc::UnboundedSender<(TaskId, tokio::time::Instant)>);
 
