@@ -21,11 +21,18 @@ pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
 }
 
 async fn check_body(req: &mut Request) -> Option<Response> {
+    // The rest of the body is never read, so the connection cannot carry
+    // another request: say so, or a client may reuse it and find it closed.
     let too_large = || {
-        problem_response(Problem::new(
+        let mut response = problem_response(Problem::new(
             ProblemType::PayloadTooLarge,
             format!("the body is over {MAX_BODY_BYTES} bytes"),
-        ))
+        ));
+        response.headers_mut().insert(
+            poem::http::header::CONNECTION,
+            poem::http::HeaderValue::from_static("close"),
+        );
+        response
     };
     let declared = req
         .headers()
