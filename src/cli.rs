@@ -126,6 +126,14 @@ pub enum Command {
         #[command(flatten)]
         bench: crate::commands::bench::BenchArgs,
     },
+    /// Run the whole system under faults on a private PostgreSQL cluster:
+    /// kill workers, the API and the database, break the gateway, then check
+    /// that no accepted order was lost and no money is wrong (see
+    /// RELIABILITY.md). Exits 1 on any violation.
+    Chaos {
+        #[command(flatten)]
+        chaos: crate::commands::chaos::ChaosArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +180,7 @@ impl Command {
             Command::Database { .. } => "database",
             Command::Dev { .. } => "dev",
             Command::Bench { .. } => "bench",
+            Command::Chaos { .. } => "chaos",
         };
         format!("asynccheckout-{role}")
     }

@@ -5,6 +5,7 @@ use clap::Parser;
 mod cli;
 mod commands;
 mod database;
+mod harness;
 mod observability;
 mod shutdown;
 mod telemetry;

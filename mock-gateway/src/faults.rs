@@ -13,6 +13,7 @@
 //! The settings are validated before they take effect, at start-up and on
 //! every change, so a drawn rate is always a probability.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -136,10 +137,25 @@ pub(crate) enum Fault {
     LoseResponse,
 }
 
+/// How many faults of each kind were drawn since the gateway started
+/// (`GET /v1/faults/injected`), so a chaos run can report what it survived.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Injected {
+    /// 503s answered without doing anything.
+    pub unavailable: u64,
+    /// Requests left hanging without doing anything.
+    pub hangs: u64,
+    /// Requests carried out and then never answered.
+    pub lost_responses: u64,
+}
+
 /// The live settings, shared by all requests and replaced at run time.
 #[derive(Debug)]
 pub(crate) struct FaultSwitch {
     faults: Mutex<Faults>,
+    unavailable: AtomicU64,
+    hangs: AtomicU64,
+    lost_responses: AtomicU64,
 }
 
 impl FaultSwitch {
@@ -147,6 +163,17 @@ impl FaultSwitch {
     pub(crate) fn new(faults: Faults) -> Self {
         Self {
             faults: Mutex::new(faults),
+            unavailable: AtomicU64::new(0),
+            hangs: AtomicU64::new(0),
+            lost_responses: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn injected(&self) -> Injected {
+        Injected {
+            unavailable: self.unavailable.load(Ordering::Relaxed),
+            hangs: self.hangs.load(Ordering::Relaxed),
+            lost_responses: self.lost_responses.load(Ordering::Relaxed),
         }
     }
 
@@ -165,8 +192,20 @@ impl FaultSwitch {
     }
 
     /// Picks the fault for one request, counting down a `*_next` counter if
-    /// one is set.
+    /// one is set, and counts it.
     pub(crate) fn draw(&self) -> Fault {
+        let fault = self.pick();
+        let counter = match fault {
+            Fault::None => return fault,
+            Fault::Unavailable => &self.unavailable,
+            Fault::Hang => &self.hangs,
+            Fault::LoseResponse => &self.lost_responses,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        fault
+    }
+
+    fn pick(&self) -> Fault {
         let mut faults = self.lock();
         if faults.fail_next > 0 {
             faults.fail_next -= 1;
@@ -226,6 +265,14 @@ mod tests {
             ]
         );
         assert_eq!(switch.current().fail_next, 0);
+        assert_eq!(
+            switch.injected(),
+            Injected {
+                unavailable: 1,
+                hangs: 1,
+                lost_responses: 1
+            }
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! | `GET /v1/charges?idempotency_key=K` | the successful charge made with K, as a (possibly empty) list |
 //! | `GET /v1/ledger` | every charge and refund, in creation order |
 //! | `GET`/`PUT /v1/faults` | reads or replaces the [`Faults`] at run time |
+//! | `GET /v1/faults/injected` | how many faults were drawn so far, by kind ([`Injected`]) |
 //! | `GET /healthz` | `{"status": "ok"}` |
 //!
 //! `Idempotency-Key` is honoured like Stripe's, per endpoint: the first
@@ -44,7 +45,7 @@ use poem::Server;
 use poem::listener::TcpAcceptor;
 use tokio_util::sync::CancellationToken;
 
-pub use faults::Faults;
+pub use faults::{Faults, Injected};
 
 use crate::state::Gateway;
 

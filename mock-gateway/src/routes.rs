@@ -36,6 +36,7 @@ pub(crate) fn app(gateway: Arc<Gateway>) -> impl Endpoint {
         .at("/v1/refunds", post(create_refund))
         .at("/v1/ledger", get(ledger))
         .at("/v1/faults", get(current_faults).put(replace_faults))
+        .at("/v1/faults/injected", get(injected_faults))
         .at("/healthz", get(health))
         .data(gateway)
         .catch_all_error(|error| async move {
@@ -109,6 +110,12 @@ async fn ledger(gateway: Data<&Arc<Gateway>>) -> Response {
 #[handler]
 async fn current_faults(gateway: Data<&Arc<Gateway>>) -> Response {
     respond(&ok(json!(gateway.faults.current())), false)
+}
+
+/// `GET /v1/faults/injected`: how many faults were drawn, by kind.
+#[handler]
+async fn injected_faults(gateway: Data<&Arc<Gateway>>) -> Response {
+    respond(&ok(json!(gateway.faults.injected())), false)
 }
 
 /// `PUT /v1/faults`: replaces every setting at once.

@@ -353,6 +353,11 @@ async fn fail_next_answers_503_without_charging_then_succeeds() {
     );
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(gateway.ledger().await.len(), 1);
+    assert_eq!(
+        gateway.get("/v1/faults/injected").await,
+        json!({ "unavailable": 2, "hangs": 0, "lost_responses": 0 }),
+        "the two 503s are counted, the health check and the success are not"
+    );
 }
 
 #[tokio::test]

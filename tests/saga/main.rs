@@ -7,6 +7,7 @@ mod system;
 mod auth;
 mod bad_input;
 mod client;
+mod connection_loss;
 mod crash_points;
 mod database_restart;
 mod faults;

@@ -47,10 +47,15 @@ pub enum ErrorResponse {
     /// Something failed on our side; the log has the details under the request id.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
-    /// Overloaded or too slow: retry after `Retry-After` seconds.
+    /// Overloaded, too slow, or the database is unreachable for the moment:
+    /// retry after `Retry-After` seconds (orders with the same Idempotency-Key).
     #[oai(status = 503, content_type = "application/problem+json")]
     ServiceUnavailable(Json<Problem>, #[oai(header = "Retry-After")] Option<String>),
 }
+
+/// `Retry-After` when the database is unreachable: it is usually back within
+/// seconds (a restart, a failover).
+const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 1;
 
 /// What a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +64,8 @@ pub enum ApiError {
     Invalid(Vec<FieldError>),
     #[error("{1}")]
     Problem(ProblemType, String),
+    #[error("the database is unreachable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -76,8 +83,16 @@ impl ApiError {
         Self::Invalid(vec![FieldError::new(field, message)])
     }
 
+    /// A failure on our side: 503 when it comes from a lost or refused
+    /// database connection (a restart, a failover, a killed session: worth
+    /// retrying), 500 otherwise.
     pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self::Internal(error.into())
+        let error = error.into();
+        if database_unreachable(error.as_ref()) {
+            Self::Unavailable(error)
+        } else {
+            Self::Internal(error)
+        }
     }
 }
 
@@ -87,12 +102,38 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// Whether a database error that means "unreachable" is somewhere in the
+/// chain of `error`'s causes.
+fn database_unreachable(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<sqlx::Error>()
+            .is_some_and(shared::db::is_unavailable)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 impl From<ApiError> for ErrorResponse {
     fn from(error: ApiError) -> Self {
         match error {
             ApiError::Invalid(errors) => ErrorResponse::from_problem(Problem::invalid(errors)),
             ApiError::Problem(kind, detail) => {
                 ErrorResponse::from_problem(Problem::new(kind, detail))
+            }
+            ApiError::Unavailable(source) => {
+                tracing::warn!(error = %chain(source.as_ref()), "request failed: database unreachable");
+                ErrorResponse::ServiceUnavailable(
+                    Json(Problem::new(
+                        ProblemType::ServiceUnavailable,
+                        "the database is unreachable for the moment; retry the request \
+                         (an order with the same Idempotency-Key) in a second",
+                    )),
+                    Some(UNAVAILABLE_RETRY_AFTER_SECS.to_string()),
+                )
             }
             ApiError::Internal(source) => {
                 tracing::error!(error = %chain(source.as_ref()), "request failed");
@@ -203,4 +244,43 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
         cause = e.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(error: ApiError) -> (u16, Option<String>) {
+        match ErrorResponse::from(error) {
+            ErrorResponse::ServiceUnavailable(problem, retry_after) => {
+                (problem.0.status, retry_after)
+            }
+            ErrorResponse::Internal(problem) => (problem.0.status, None),
+            _ => (0, None),
+        }
+    }
+
+    #[test]
+    fn a_lost_database_connection_is_503_with_retry_after_even_when_wrapped() {
+        assert_eq!(
+            status(ApiError::from(sqlx::Error::PoolTimedOut)),
+            (503, Some("1".to_owned()))
+        );
+        let wrapped = shared::orders::OrderError::Database(sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
+        assert_eq!(
+            status(ApiError::internal(wrapped)),
+            (503, Some("1".to_owned()))
+        );
+    }
+
+    #[test]
+    fn other_failures_stay_500() {
+        assert_eq!(
+            status(ApiError::from(sqlx::Error::RowNotFound)),
+            (500, None)
+        );
+        assert_eq!(status(ApiError::internal("a bug")), (500, None));
+    }
 }

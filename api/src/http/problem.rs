@@ -53,7 +53,8 @@ pub enum ProblemType {
     /// 500: something failed on our side; quote the `X-Request-Id`.
     #[oai(rename = "/problems/internal")]
     Internal,
-    /// 503: the request took too long, or the service is shedding load.
+    /// 503: the request took too long, the service is shedding load, or the
+    /// database is unreachable for the moment.
     #[oai(rename = "/problems/service-unavailable")]
     ServiceUnavailable,
 }

@@ -851,7 +851,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
             503: {
                 headers: {
                     "RETRY-AFTER"?: string;
@@ -1003,7 +1006,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
             503: {
                 headers: {
                     "RETRY-AFTER"?: string;
@@ -1138,7 +1144,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
             503: {
                 headers: {
                     "RETRY-AFTER"?: string;
@@ -1273,7 +1282,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
             503: {
                 headers: {
                     "RETRY-AFTER"?: string;
@@ -1411,7 +1423,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
             503: {
                 headers: {
                     "RETRY-AFTER"?: string;
@@ -1550,7 +1565,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
             503: {
                 headers: {
                     "RETRY-AFTER"?: string;
@@ -1685,7 +1703,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
             503: {
                 headers: {
                     "RETRY-AFTER"?: string;
@@ -1824,7 +1845,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
             503: {
                 headers: {
                     "RETRY-AFTER"?: string;
@@ -1963,7 +1987,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
             503: {
                 headers: {
                     "RETRY-AFTER"?: string;
@@ -2107,7 +2134,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
             503: {
                 headers: {
                     "RETRY-AFTER"?: string;
@@ -2243,7 +2273,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
             503: {
                 headers: {
                     "RETRY-AFTER"?: string;
@@ -2376,7 +2409,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or too slow: retry after `Retry-After` seconds. */
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
             503: {
                 headers: {
                     "RETRY-AFTER"?: string;

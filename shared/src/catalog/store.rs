@@ -42,7 +42,9 @@ pub enum CatalogError {
     SkuTaken(Sku),
     #[error("restocking {sku} by {quantity} would overflow its stock count")]
     StockOverflow { sku: String, quantity: i32 },
-    #[error(transparent)]
+    /// Kept as the source (not transparent) so that callers can find the
+    /// `sqlx::Error` in the chain, e.g. to tell a lost connection apart.
+    #[error("database error")]
     Database(#[from] sqlx::Error),
 }
 

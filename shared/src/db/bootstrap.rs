@@ -162,9 +162,20 @@ impl PrivateCluster {
     /// Restarts the server on the same port, dropping every connection
     /// (`pg_ctl restart --mode=fast`).
     pub fn restart(&self) -> Result<(), BootstrapError> {
+        self.restart_in_mode("fast")
+    }
+
+    /// Crashes the server and starts it again on the same port
+    /// (`pg_ctl restart --mode=immediate`: no shutdown checkpoint, so the
+    /// new server recovers from the WAL, as after a power cut).
+    pub fn crash_restart(&self) -> Result<(), BootstrapError> {
+        self.restart_in_mode("immediate")
+    }
+
+    fn restart_in_mode(&self, mode: &str) -> Result<(), BootstrapError> {
         self.run(
             self.pg_command("pg_ctl")
-                .args(["restart", "--wait", "--mode=fast", "--pgdata"])
+                .args(["restart", "--wait", &format!("--mode={mode}"), "--pgdata"])
                 .arg(&self.data_dir)
                 // Without a log file the new server would hold our output pipe open.
                 .arg("--log")

@@ -2,9 +2,11 @@
 //! migrations, and the bootstrap that finds or starts a PostgreSQL server when
 //! none is configured.
 
+mod availability;
 pub mod bootstrap;
 mod pool;
 
+pub use availability::is_unavailable;
 pub use pool::{PoolSettings, connect, ensure_database_exists};
 
 /// The schema migrations in `migrations/`, embedded in the binary. `sqlx

@@ -19,6 +19,8 @@ pub enum OrderError {
     },
     #[error(transparent)]
     Queue(#[from] QueueError),
-    #[error(transparent)]
+    /// Kept as the source (not transparent) so that callers can find the
+    /// `sqlx::Error` in the chain, e.g. to tell a lost connection apart.
+    #[error("database error")]
     Database(#[from] sqlx::Error),
 }

@@ -17,7 +17,9 @@ pub enum QueueError {
     NotDead(TaskId),
     #[error("task {0} does not exist")]
     NotFound(TaskId),
-    #[error(transparent)]
+    /// Kept as the source (not transparent) so that callers can find the
+    /// `sqlx::Error` in the chain, e.g. to tell a lost connection apart.
+    #[error("database error")]
     Database(#[from] sqlx::Error),
     /// The statement that wrote a batch of completions failed, or its answer
     /// was lost: the completion may or may not have been written. If it was

@@ -12,7 +12,6 @@ mod machine;
 mod report;
 mod scenarios;
 mod scratch;
-mod system;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

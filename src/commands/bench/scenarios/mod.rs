@@ -10,8 +10,8 @@ use anyhow::Context;
 use sqlx::PgPool;
 
 use super::scratch::ScratchDatabase;
-use super::system::System;
 use super::{Bench, Outcome, Scenario};
+use crate::harness::system::System;
 
 pub use api::CONNECTIONS as API_CONNECTIONS;
 

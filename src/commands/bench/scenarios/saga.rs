@@ -11,8 +11,8 @@ use super::{admin_key, finish, prepare};
 use crate::commands::bench::ceiling::API_WRITE;
 use crate::commands::bench::load::{Placements, Shop, completion_latencies, drained, percentile};
 use crate::commands::bench::report::{Measure, Target, bar};
-use crate::commands::bench::system::System;
 use crate::commands::bench::{Bench, Outcome};
+use crate::harness::system::System;
 
 /// The p99 POST → completed above which a rate does not count as sustained.
 pub const P99_BOUND_MS: f64 = 250.0;

@@ -101,25 +101,39 @@ impl System {
 
     /// Starts the mock gateway (no added latency, no faults); returns its URL.
     pub async fn start_gateway(&mut self) -> anyhow::Result<String> {
-        let ready = self
-            .start(
-                "gateway",
-                &["mock-gateway"],
-                &[("LISTEN_ADDR", "127.0.0.1:0".to_owned())],
-            )
-            .await?;
+        self.start_gateway_with(&[]).await
+    }
+
+    /// Starts the mock gateway with `env` (its fault settings); returns its URL.
+    pub async fn start_gateway_with(&mut self, env: &[(&str, String)]) -> anyhow::Result<String> {
+        let mut all = vec![("LISTEN_ADDR", "127.0.0.1:0".to_owned())];
+        all.extend(env.iter().map(|(k, v)| (*k, v.clone())));
+        let ready = self.start("gateway", &["mock-gateway"], &all).await?;
         field(&ready, "gateway")
     }
 
     /// Starts the API with `admin_key` and a pool of `connections`; returns
     /// its URL.
     pub async fn start_api(&mut self, admin_key: &str, connections: u32) -> anyhow::Result<String> {
+        self.start_api_as("api", "127.0.0.1:0", admin_key, connections)
+            .await
+    }
+
+    /// Starts an API process called `name` listening on `addr` (a fixed
+    /// address lets a restarted API take its predecessor's place).
+    pub async fn start_api_as(
+        &mut self,
+        name: &str,
+        addr: &str,
+        admin_key: &str,
+        connections: u32,
+    ) -> anyhow::Result<String> {
         let ready = self
             .start(
-                "api",
+                name,
                 &["api"],
                 &[
-                    ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+                    ("LISTEN_ADDR", addr.to_owned()),
                     ("BOOTSTRAP_ADMIN_KEY", admin_key.to_owned()),
                     ("DATABASE_MAX_CONNECTIONS", connections.to_string()),
                 ],
@@ -157,6 +171,31 @@ impl System {
             peaks.insert(process.name.clone(), process.peak_kib as f64 / 1024.0);
         }
         peaks
+    }
+
+    /// Names of the processes still running, in start order.
+    pub fn running(&self) -> Vec<String> {
+        self.processes.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// The folder holding every process's log (`<name>.log`).
+    pub fn logs(&self) -> &Path {
+        &self.logs
+    }
+
+    /// Kills the process called exactly `name` with SIGKILL, as a crash
+    /// would, and waits until it is gone. False when no such process runs.
+    pub async fn kill(&mut self, name: &str) -> bool {
+        self.sample_memory();
+        let Some(index) = self.processes.iter().position(|p| p.name == name) else {
+            return false;
+        };
+        let mut process = self.processes.remove(index);
+        self.stopped_peaks
+            .insert(process.name.clone(), process.peak_kib as f64 / 1024.0);
+        // tokio's kill is SIGKILL on Unix, and it reaps the child.
+        let _ = process.child.kill().await;
+        true
     }
 
     /// Stops every process whose name starts with `prefix`.

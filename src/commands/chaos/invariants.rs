@@ -1,0 +1,374 @@
+//! The checks a chaos run ends with: what must hold once the system is
+//! quiet, whatever was killed on the way. Each check reads the database, the
+//! gateway's ledger and what the shoppers saw, and lists its violations.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Deserialize;
+use sqlx::PgPool;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::mayhem::MayhemLog;
+use super::shoppers::{Answer, Exchange, Outcome};
+
+/// Terminal order statuses (`../shared/spec/saga.md`).
+const TERMINAL: [&str; 4] = ["completed", "failed", "cancelled", "refunded"];
+
+/// One invariant: how many things it looked at, and what broke it.
+#[derive(Debug)]
+pub struct Check {
+    pub name: &'static str,
+    pub checked: usize,
+    pub violations: Vec<String>,
+}
+
+impl Check {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            checked: 0,
+            violations: Vec::new(),
+        }
+    }
+
+    /// Counts one thing looked at; records `violation` when it is `Some`.
+    fn look(&mut self, violation: Option<String>) {
+        self.checked += 1;
+        self.violations.extend(violation);
+    }
+}
+
+/// One line of the gateway's `GET /v1/ledger`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LedgerEntry {
+    pub id: String,
+    pub kind: String,
+    pub amount: i64,
+    pub order_id: Option<String>,
+    pub charge: Option<String>,
+}
+
+/// An order as the database has it at the end.
+#[derive(Debug, sqlx::FromRow)]
+struct OrderRow {
+    id: Uuid,
+    status: String,
+    total_cents: i64,
+    charge_id: Option<String>,
+}
+
+/// A task that is not done: running, waiting, or dead.
+#[derive(Debug, sqlx::FromRow)]
+struct OpenTask {
+    id: i64,
+    kind: String,
+    state: String,
+    due: bool,
+    order_id: Option<String>,
+    last_error: Option<String>,
+}
+
+/// Everything the checks read.
+pub struct Evidence<'a> {
+    pub pool: &'a PgPool,
+    pub ledger: &'a [LedgerEntry],
+    pub outcomes: &'a [Outcome],
+    pub exchanges: &'a [Exchange],
+    pub mayhem: &'a MayhemLog,
+    pub initial_stock: &'a BTreeMap<String, i64>,
+    pub logs: &'a Path,
+}
+
+/// Runs every check.
+pub async fn check(evidence: &Evidence<'_>) -> anyhow::Result<Vec<Check>> {
+    let orders: Vec<OrderRow> = sqlx::query_as(
+        "SELECT id, status::text AS status, total_cents, charge_id FROM orders ORDER BY id",
+    )
+    .fetch_all(evidence.pool)
+    .await
+    .context("reading the orders")?;
+    let orders: HashMap<Uuid, OrderRow> = orders.into_iter().map(|o| (o.id, o)).collect();
+    Ok(vec![
+        accepted_orders_are_terminal(evidence, &orders),
+        no_order_without_a_202(evidence, &orders),
+        queue_drained(evidence, &orders).await?,
+        money(evidence, &orders),
+        stock_conserved(evidence).await?,
+        duplicates_share_an_order(evidence),
+        cancellations_hold(evidence, &orders),
+        no_panics(evidence)?,
+        api_answered(evidence),
+    ])
+}
+
+fn accepted_orders_are_terminal(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> Check {
+    let mut check = Check::new("every accepted order exists and is terminal");
+    for outcome in evidence.outcomes {
+        let Some(id) = outcome.order else {
+            check.look(Some(format!(
+                "{}: never accepted ({})",
+                outcome.key,
+                outcome.problem.as_deref().unwrap_or("no answer")
+            )));
+            continue;
+        };
+        check.look(match orders.get(&id) {
+            None => Some(format!("order {id} got a 202 and does not exist")),
+            Some(order) if !TERMINAL.contains(&order.status.as_str()) => {
+                Some(format!("order {id} is still {}", order.status))
+            }
+            Some(_) => None,
+        });
+    }
+    check
+}
+
+fn no_order_without_a_202(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> Check {
+    let mut check = Check::new("every order in the database was answered 202");
+    let answered: HashSet<Uuid> = evidence.outcomes.iter().filter_map(|o| o.order).collect();
+    for id in orders.keys() {
+        check.look((!answered.contains(id)).then(|| format!("order {id} was never answered 202")));
+    }
+    check
+}
+
+async fn queue_drained(
+    evidence: &Evidence<'_>,
+    orders: &HashMap<Uuid, OrderRow>,
+) -> anyhow::Result<Check> {
+    let mut check = Check::new("no task running or overdue; every dead task explained");
+    let open: Vec<OpenTask> = sqlx::query_as(
+        "SELECT id, kind, state::text AS state, run_at <= now() AS due,
+                payload->>'order_id' AS order_id, last_error
+         FROM tasks
+         WHERE state IN ('running', 'available', 'dead')
+         ORDER BY id",
+    )
+    .fetch_all(evidence.pool)
+    .await
+    .context("reading the open tasks")?;
+    let settled: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tasks WHERE state NOT IN ('running', 'available', 'dead')",
+    )
+    .fetch_one(evidence.pool)
+    .await?;
+    check.checked += settled as usize;
+    for task in open {
+        let status = task
+            .order_id
+            .as_deref()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .and_then(|id| orders.get(&id))
+            .map(|o| o.status.as_str());
+        let error = task.last_error.as_deref().unwrap_or("no error recorded");
+        check.look(match (task.state.as_str(), status) {
+            ("running", _) => Some(format!("task {} ({}) is still running", task.id, task.kind)),
+            ("available", _) if task.due => Some(format!(
+                "task {} ({}) is available past its run_at",
+                task.id, task.kind
+            )),
+            ("available", _) => Some(format!(
+                "task {} ({}) is still waiting for a retry",
+                task.id, task.kind
+            )),
+            // A dead refund is an operator alarm: money may be owed back.
+            ("dead", _) if task.kind == "refund_payment" => {
+                Some(format!("refund task {} is dead: {error}", task.id))
+            }
+            // Dead with its order settled: explained by its error; the money
+            // checks decide whether the order ended right.
+            ("dead", Some(status)) if TERMINAL.contains(&status) => None,
+            (state, status) => Some(format!(
+                "task {} ({}) is {state} and its order is {}: {error}",
+                task.id,
+                task.kind,
+                status.unwrap_or("missing")
+            )),
+        });
+    }
+    Ok(check)
+}
+
+/// Per order, from the gateway's ledger: at most one charge, net charged =
+/// total for completed orders and 0 for the others, refunds match charges;
+/// and the order records the charge the gateway made.
+fn money(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> Check {
+    let mut check = Check::new("ledger: one charge at most, net = total if completed else 0");
+    let mut charges: HashMap<&str, Vec<&LedgerEntry>> = HashMap::new();
+    let mut refunds: HashMap<&str, Vec<&LedgerEntry>> = HashMap::new();
+    let by_id: HashMap<&str, &LedgerEntry> =
+        evidence.ledger.iter().map(|e| (e.id.as_str(), e)).collect();
+    for entry in evidence.ledger {
+        let order = entry.order_id.as_deref().unwrap_or("");
+        match entry.kind.as_str() {
+            "charge" => charges.entry(order).or_default().push(entry),
+            _ => refunds.entry(order).or_default().push(entry),
+        }
+    }
+    for refund in evidence.ledger.iter().filter(|e| e.kind == "refund") {
+        let charge = refund.charge.as_deref().and_then(|id| by_id.get(id));
+        check.look(match charge {
+            None => Some(format!(
+                "refund {} names no charge in the ledger",
+                refund.id
+            )),
+            Some(charge) if charge.amount != refund.amount => Some(format!(
+                "refund {} of {} does not match its charge {} of {}",
+                refund.id, refund.amount, charge.id, charge.amount
+            )),
+            Some(_) => None,
+        });
+    }
+    for order in orders.values() {
+        let key = order.id.to_string();
+        let charged = charges.get(key.as_str()).map_or(&[][..], Vec::as_slice);
+        let refunded = refunds.get(key.as_str()).map_or(&[][..], Vec::as_slice);
+        let net: i64 = charged.iter().map(|c| c.amount).sum::<i64>()
+            - refunded.iter().map(|r| r.amount).sum::<i64>();
+        let expected = if order.status == "completed" {
+            order.total_cents
+        } else {
+            0
+        };
+        let violation = if charged.len() > 1 {
+            Some(format!(
+                "order {} was charged {} times",
+                order.id,
+                charged.len()
+            ))
+        } else if net != expected {
+            Some(format!(
+                "order {} is {} and net charged {net}, expected {expected}",
+                order.id, order.status
+            ))
+        } else if order.status == "completed"
+            && order.charge_id.as_deref() != charged.first().map(|c| c.id.as_str())
+        {
+            Some(format!(
+                "order {} records charge {:?}, the gateway made {:?}",
+                order.id,
+                order.charge_id,
+                charged.first().map(|c| &c.id)
+            ))
+        } else {
+            None
+        };
+        check.look(violation);
+    }
+    for order in charges.keys().chain(refunds.keys()) {
+        let known = Uuid::parse_str(order).is_ok_and(|id| orders.contains_key(&id));
+        if !known {
+            check.look(Some(format!(
+                "the ledger has money for {order:?}, which is no order"
+            )));
+        }
+    }
+    check
+}
+
+async fn stock_conserved(evidence: &Evidence<'_>) -> anyhow::Result<Check> {
+    let mut check = Check::new("stock: initial + restocks = current + sold, per sku");
+    let current: Vec<(String, i64)> =
+        sqlx::query_as("SELECT sku, stock::bigint FROM products ORDER BY sku")
+            .fetch_all(evidence.pool)
+            .await
+            .context("reading the stock")?;
+    let sold: HashMap<String, i64> = sqlx::query_as(
+        "SELECT i.sku, sum(i.quantity)::bigint
+         FROM order_items AS i JOIN orders AS o ON o.id = i.order_id
+         WHERE o.status IN ('completed', 'confirmed')
+         GROUP BY i.sku",
+    )
+    .fetch_all(evidence.pool)
+    .await
+    .context("reading what was sold")?
+    .into_iter()
+    .collect();
+    for (sku, stock) in current {
+        let initial = evidence.initial_stock.get(&sku).copied().unwrap_or(0);
+        let restocked = evidence.mayhem.restocked.get(&sku).copied().unwrap_or(0);
+        let sold = sold.get(&sku).copied().unwrap_or(0);
+        check.look((initial + restocked != stock + sold).then(|| {
+            format!("{sku}: {initial} + {restocked} restocked != {stock} left + {sold} sold")
+        }));
+    }
+    for problem in &evidence.mayhem.restock_problems {
+        check.look(Some(format!("{problem}: its effect on stock is unknown")));
+    }
+    Ok(check)
+}
+
+fn duplicates_share_an_order(evidence: &Evidence) -> Check {
+    let mut check = Check::new("every duplicate POST got the same order");
+    for outcome in evidence
+        .outcomes
+        .iter()
+        .filter(|o| o.ids_answered.len() > 1)
+    {
+        let first = outcome.ids_answered[0];
+        check.look(
+            outcome
+                .ids_answered
+                .iter()
+                .any(|id| *id != first)
+                .then(|| format!("{} answered orders {:?}", outcome.key, outcome.ids_answered)),
+        );
+    }
+    check
+}
+
+fn cancellations_hold(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> Check {
+    let mut check = Check::new("every cancel answered 200 ended cancelled");
+    for outcome in evidence.outcomes.iter().filter(|o| o.cancelled) {
+        let Some(id) = outcome.order else { continue };
+        let status = orders.get(&id).map(|o| o.status.as_str());
+        check.look(
+            (status != Some("cancelled"))
+                .then(|| format!("order {id} was cancelled (200) and is {status:?}")),
+        );
+    }
+    check
+}
+
+fn no_panics(evidence: &Evidence) -> anyhow::Result<Check> {
+    let mut check = Check::new("no process panicked (logs scanned)");
+    let entries = std::fs::read_dir(evidence.logs)
+        .with_context(|| format!("listing the logs in {}", evidence.logs.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "log") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let panic = text.lines().find(|line| line.contains("panicked at"));
+        check.look(panic.map(|line| format!("{}: {line}", path.display())));
+    }
+    Ok(check)
+}
+
+/// Every request got an HTTP answer unless the API was down when it was in
+/// flight, and no answer was a 500.
+fn api_answered(evidence: &Evidence) -> Check {
+    let mut check = Check::new("the API answered except while killed; no 500s");
+    let api_down = &evidence.mayhem.api_down;
+    let overlaps_downtime = |sent: Instant, ended: Instant| {
+        api_down
+            .iter()
+            .any(|&(down, up)| sent <= up && ended >= down)
+    };
+    for exchange in evidence.exchanges {
+        check.look(match &exchange.answer {
+            Answer::Status(status) if *status >= 500 && *status != 503 => {
+                Some(format!("answered {status}"))
+            }
+            Answer::Status(_) => None,
+            Answer::None(_) if overlaps_downtime(exchange.sent, exchange.ended) => None,
+            Answer::None(error) => Some(format!("no answer while the API was up: {error}")),
+        });
+    }
+    check
+}

@@ -1,0 +1,349 @@
+//! `asynccheckout chaos`: the whole system under faults, then the proof that
+//! nothing was lost and no money is wrong (see RELIABILITY.md).
+//!
+//! On a private PostgreSQL cluster it creates (and removes after a clean
+//! run), it starts the mock gateway with faults on (10% 503s, 5% hangs past
+//! the workers' timeout, 5% charged-then-response-lost, 20 ms latency), the
+//! API and `--workers` worker processes, all from this binary. Shoppers
+//! (`shoppers`) place `--orders` orders at `--rate` while `mayhem` kills
+//! workers (one at a time, and once all at once), cuts connections, kills
+//! the API once and crashes PostgreSQL once. Then the faults stop, the run waits for the queue to drain, and
+//! `invariants` checks the database, the gateway's ledger and what the
+//! shoppers saw. It prints a summary and fails (exit 1) on any violation,
+//! keeping the cluster and the logs for a look.
+
+mod invariants;
+mod mayhem;
+mod shoppers;
+mod summary;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use shared::db::bootstrap::PrivateCluster;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::harness::system::System;
+use invariants::{Evidence, LedgerEntry};
+use mayhem::Mayhem;
+use shoppers::{Catalog, Plan, Shopper};
+use summary::Summary;
+
+/// The products the shoppers buy, with their prices in cents.
+const PRODUCTS: [(&str, i64); 6] = [
+    ("CHAOS-TEE", 1999),
+    ("CHAOS-MUG", 1250),
+    ("CHAOS-CAP", 2400),
+    ("CHAOS-BAG", 4999),
+    ("CHAOS-PIN", 350),
+    ("CHAOS-HOODIE", 6500),
+];
+
+/// The gateway's faults while the shoppers shop (the issue's mix).
+const GATEWAY_FAULTS: [(&str, &str); 4] = [
+    ("GATEWAY_LATENCY_MS", "20"),
+    ("GATEWAY_FAIL_RATE", "0.10"),
+    ("GATEWAY_HANG_RATE", "0.05"),
+    ("GATEWAY_LOST_RESPONSE_RATE", "0.05"),
+];
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChaosArgs {
+    /// Orders to place.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub orders: u64,
+    /// Orders started per second.
+    #[arg(long, default_value_t = 40.0)]
+    pub rate: f64,
+    /// Worker processes kept running (one is killed and replaced per tick).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=32))]
+    pub workers: u64,
+    /// Seconds between two worker kills.
+    #[arg(long, default_value_t = 3.0)]
+    pub kill_every_secs: f64,
+    /// How long the system may take to settle once the load and the faults
+    /// stop; past that the run fails.
+    #[arg(long, default_value_t = 180)]
+    pub settle_within_secs: u64,
+    /// Seeds the order mix and the choice of victims (default: random; the
+    /// summary prints it, so a failing run can be repeated).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Folder for the private PostgreSQL cluster and the processes' logs
+    /// (default: a new folder under the system's temporary folder, removed
+    /// after a run that passes).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
+    if !(args.rate > 0.0 && args.rate.is_finite()) {
+        bail!("--rate must be a positive number of orders per second");
+    }
+    if !(args.kill_every_secs > 0.0 && args.kill_every_secs.is_finite()) {
+        bail!("--kill-every-secs must be a positive number of seconds");
+    }
+    let seed = args.seed.unwrap_or_else(rand::random);
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("asynccheckout-chaos-{}", std::process::id()))
+    });
+    eprintln!("chaos: seed {seed}, working in {}", dir.display());
+    let cluster_dir = dir.join("cluster");
+    let cluster = tokio::task::spawn_blocking(move || PrivateCluster::start_in(&cluster_dir))
+        .await?
+        .context("starting a private PostgreSQL cluster for the run")?;
+    let cluster = Arc::new(cluster);
+    let url = cluster.url("chaos");
+    shared::db::ensure_database_exists(&url).await?;
+    let options: PgConnectOptions = url.parse()?;
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options.application_name("asynccheckout-chaos"))
+        .await
+        .context("connecting to the run's database")?;
+    shared::MIGRATOR
+        .run(&pool)
+        .await
+        .context("applying the migrations")?;
+
+    // The run holds the cluster until the end: dropping the last handle stops it.
+    let passed = run_on(&args, seed, &dir, Arc::clone(&cluster), &url, &pool).await?;
+    pool.close().await;
+    drop(cluster);
+    if !passed {
+        bail!(
+            "the chaos run found violations (seed {seed}); logs and the database are in {}",
+            dir.display()
+        );
+    }
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+/// The run proper; true when every invariant held.
+async fn run_on(
+    args: &ChaosArgs,
+    seed: u64,
+    dir: &std::path::Path,
+    cluster: Arc<PrivateCluster>,
+    url: &str,
+    pool: &PgPool,
+) -> anyhow::Result<bool> {
+    let catalog = Catalog {
+        skus: PRODUCTS.iter().map(|(sku, _)| (*sku).to_owned()).collect(),
+    };
+    let initial_stock = seed_catalog(pool, args.orders).await?;
+
+    let mut system = System::new(url, &dir.join("logs"))?;
+    let faults: Vec<(&str, String)> = GATEWAY_FAULTS
+        .iter()
+        .map(|(k, v)| (*k, (*v).to_owned()))
+        .collect();
+    let gateway = system.start_gateway_with(&faults).await?;
+    let admin_key = format!("ak_{}", uuid::Uuid::new_v4().simple());
+    let api_addr = free_address()?;
+    let api = system.start_api_as("api", &api_addr, &admin_key, 8).await?;
+    let shopper = Shopper::new(&api, &admin_key)?;
+    let started = Arc::new(AtomicU64::new(0));
+    let mut mayhem = Mayhem {
+        system,
+        cluster,
+        admin: pool.clone(),
+        api_addr,
+        api_url: api.clone(),
+        admin_key,
+        http: shopper.http.clone(),
+        catalog: catalog.clone(),
+        worker_env: vec![
+            ("GATEWAY_URL", gateway.clone()),
+            // Hangs must outlast the client's patience, and a killed
+            // worker's lease must expire soon: the run is short.
+            ("GATEWAY_TIMEOUT_MS", "1000".to_owned()),
+            ("TASK_LEASE_SECS", "5".to_owned()),
+            ("RESCUE_INTERVAL_SECS", "1".to_owned()),
+            ("RETRY_BASE_MS", "100".to_owned()),
+            ("RETRY_CAP_SECS", "2".to_owned()),
+            ("WORKER_CONCURRENCY", "32".to_owned()),
+            ("DATABASE_MAX_CONNECTIONS", "8".to_owned()),
+        ],
+        workers: args.workers,
+        workers_started: 0,
+        seed,
+        kill_every: Duration::from_secs_f64(args.kill_every_secs),
+        started: Arc::clone(&started),
+        orders: args.orders,
+    };
+    for _ in 0..args.workers {
+        mayhem.start_worker().await?;
+    }
+
+    let stop = CancellationToken::new();
+    let faults = tokio::spawn(mayhem.run(stop.clone()));
+    let load_started = Instant::now();
+    let outcomes = shop(args, seed, &catalog, &shopper, &started).await;
+    let load_time = load_started.elapsed();
+    stop.cancel();
+    let (mut system, log) = faults.await??;
+
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    http.put(format!("{gateway}/v1/faults"))
+        .json(&mock_gateway::Faults::default())
+        .send()
+        .await?
+        .error_for_status()
+        .context("turning the gateway's faults off")?;
+    eprintln!("chaos: load done in {load_time:.1?}; faults off, waiting for the queue to drain");
+    let quiescence = settle(pool, Duration::from_secs(args.settle_within_secs)).await?;
+
+    let ledger: serde_json::Value = http
+        .get(format!("{gateway}/v1/ledger"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let ledger: Vec<LedgerEntry> = serde_json::from_value(ledger["entries"].clone())
+        .context("reading the gateway's ledger")?;
+    let injected: mock_gateway::Injected = http
+        .get(format!("{gateway}/v1/faults/injected"))
+        .send()
+        .await?
+        .json()
+        .await
+        .context("reading the gateway's fault counts")?;
+    let by_status: BTreeMap<String, i64> =
+        sqlx::query_as("SELECT status::text, count(*) FROM orders GROUP BY 1 ORDER BY 1")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect();
+    // Stopped first, so that the logs are complete when they are scanned.
+    system.stop("").await;
+    let exchanges = shopper.exchanges.all();
+    let checks = invariants::check(&Evidence {
+        pool,
+        ledger: &ledger,
+        outcomes: &outcomes,
+        exchanges: &exchanges,
+        mayhem: &log,
+        initial_stock: &initial_stock,
+        logs: system.logs(),
+    })
+    .await?;
+    let summary = Summary {
+        orders: args.orders,
+        by_status: &by_status,
+        outcomes: &outcomes,
+        exchanges: &exchanges,
+        mayhem: &log,
+        gateway: injected,
+        load_time,
+        quiescence,
+        checks: &checks,
+    };
+    print!("{}", summary.render());
+    let violations: usize = checks.iter().map(|c| c.violations.len()).sum();
+    println!(
+        "\n{} invariants checked, {violations} violations (seed {seed})",
+        checks.len()
+    );
+    Ok(violations == 0 && quiescence.is_some())
+}
+
+/// Adds the products with scarce stock; returns the stock per sku.
+async fn seed_catalog(pool: &PgPool, orders: u64) -> anyhow::Result<BTreeMap<String, i64>> {
+    let stock = mayhem::initial_stock(orders, PRODUCTS.len());
+    let mut initial = BTreeMap::new();
+    for (sku, price) in PRODUCTS {
+        sqlx::query(
+            "INSERT INTO products (sku, name, price_cents, currency, stock)
+             VALUES ($1, 'Chaos item ' || $1, $2, 'USD', $3)",
+        )
+        .bind(sku)
+        .bind(price)
+        .bind(stock)
+        .execute(pool)
+        .await
+        .context("seeding the catalog")?;
+        initial.insert(sku.to_owned(), stock);
+    }
+    Ok(initial)
+}
+
+/// Starts the shoppers at `--rate` and waits for every one of them.
+async fn shop(
+    args: &ChaosArgs,
+    seed: u64,
+    catalog: &Catalog,
+    shopper: &Shopper,
+    started: &AtomicU64,
+) -> Vec<shoppers::Outcome> {
+    let mut shoppers = JoinSet::new();
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut report = Instant::now();
+    for n in 0..args.orders {
+        ticks.tick().await;
+        let plan = Plan::new(seed, n, catalog);
+        let shopper = shopper.clone();
+        shoppers.spawn(async move { (n, shopper.shop(plan).await) });
+        started.fetch_add(1, Ordering::Relaxed);
+        if report.elapsed() >= Duration::from_secs(5) {
+            report = Instant::now();
+            eprintln!("chaos: {} of {} orders started", n + 1, args.orders);
+        }
+    }
+    let mut outcomes = Vec::with_capacity(args.orders as usize);
+    while let Some(done) = shoppers.join_next().await {
+        match done {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(error) => tracing::error!(%error, "a shopper task failed"),
+        }
+    }
+    outcomes.sort_by_key(|(n, _)| *n);
+    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
+/// Waits until no task is running or waiting to run; returns how long that
+/// took, or `None` if `deadline` passed first.
+async fn settle(pool: &PgPool, deadline: Duration) -> anyhow::Result<Option<Duration>> {
+    let started = Instant::now();
+    let mut report = Instant::now();
+    loop {
+        let open: Result<i64, sqlx::Error> = sqlx::query_scalar(
+            "SELECT count(*) FROM tasks WHERE state IN ('available', 'running')",
+        )
+        .fetch_one(pool)
+        .await;
+        match open {
+            Ok(0) => return Ok(Some(started.elapsed())),
+            Ok(open) if report.elapsed() >= Duration::from_secs(5) => {
+                report = Instant::now();
+                eprintln!("chaos: {open} tasks still open");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not count the open tasks"),
+        }
+        if started.elapsed() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A free address on the loopback for the API, kept across its restart.
+fn free_address() -> anyhow::Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.to_string())
+}

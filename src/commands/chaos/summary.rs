@@ -1,0 +1,139 @@
+//! The summary a chaos run prints: orders by outcome, the faults injected,
+//! the invariants checked, and how long the system took to settle.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+use mock_gateway::Injected;
+
+use super::invariants::Check;
+use super::mayhem::MayhemLog;
+use super::shoppers::{Answer, Exchange, Outcome};
+
+/// Violations shown per check; the rest are counted.
+const SHOWN: usize = 10;
+
+pub struct Summary<'a> {
+    pub orders: u64,
+    pub by_status: &'a BTreeMap<String, i64>,
+    pub outcomes: &'a [Outcome],
+    pub exchanges: &'a [Exchange],
+    pub mayhem: &'a MayhemLog,
+    pub gateway: Injected,
+    pub load_time: Duration,
+    /// `None` when the deadline passed first.
+    pub quiescence: Option<Duration>,
+    pub checks: &'a [Check],
+}
+
+impl Summary<'_> {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let accepted = self.outcomes.iter().filter(|o| o.order.is_some()).count();
+        let _ = writeln!(
+            out,
+            "\nChaos run: {} orders placed in {:.1} s, {accepted} accepted",
+            self.orders,
+            self.load_time.as_secs_f64()
+        );
+
+        let _ = writeln!(out, "\nOrders by outcome");
+        let total: i64 = self.by_status.values().sum();
+        for (status, count) in self.by_status {
+            let share = 100.0 * *count as f64 / total.max(1) as f64;
+            let _ = writeln!(out, "  {status:<12} {count:>7}  {share:5.1}%");
+        }
+        let duplicates = self
+            .outcomes
+            .iter()
+            .filter(|o| o.ids_answered.len() > 1)
+            .count();
+        let cancelled = self.outcomes.iter().filter(|o| o.cancelled).count();
+        let _ = writeln!(
+            out,
+            "  ({duplicates} sent twice with one key; {cancelled} cancels answered 200)"
+        );
+
+        let m = self.mayhem;
+        let g = self.gateway;
+        let down = |windows: &[(tokio::time::Instant, tokio::time::Instant)]| {
+            windows
+                .iter()
+                .map(|(from, to)| format!("{:.2} s", (*to - *from).as_secs_f64()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(out, "\nFaults injected");
+        let _ = writeln!(out, "  gateway 503s                {:>7}", g.unavailable);
+        let _ = writeln!(out, "  gateway hangs               {:>7}", g.hangs);
+        let _ = writeln!(out, "  gateway lost responses      {:>7}", g.lost_responses);
+        let _ = writeln!(out, "  workers SIGKILLed           {:>7}", m.workers_killed);
+        let _ = writeln!(
+            out,
+            "  all workers down at once    {:>7}  (for {})",
+            m.workers_out.len(),
+            down(&m.workers_out)
+        );
+        let _ = writeln!(
+            out,
+            "  connections cut             {:>7}  ({} mid-statement or mid-transaction)",
+            m.connections_cut, m.connections_cut_mid_work
+        );
+        let _ = writeln!(
+            out,
+            "  API SIGKILLed               {:>7}  (down {})",
+            m.api_down.len(),
+            down(&m.api_down)
+        );
+        let _ = writeln!(
+            out,
+            "  PostgreSQL crash-restarted  {:>7}  (down {})",
+            m.postgres_down.len(),
+            down(&m.postgres_down)
+        );
+
+        let unanswered = self
+            .exchanges
+            .iter()
+            .filter(|e| matches!(e.answer, Answer::None(_)))
+            .count();
+        let unavailable = self
+            .exchanges
+            .iter()
+            .filter(|e| matches!(e.answer, Answer::Status(503)))
+            .count();
+        let _ = writeln!(
+            out,
+            "\nClient requests: {} sent, {unavailable} answered 503, {unanswered} unanswered",
+            self.exchanges.len()
+        );
+
+        let _ = match self.quiescence {
+            Some(took) => writeln!(
+                out,
+                "Quiescence: {:.1} s after the load and the faults stopped",
+                took.as_secs_f64()
+            ),
+            None => writeln!(out, "Quiescence: NOT reached before the deadline"),
+        };
+
+        let _ = writeln!(out, "\nInvariants{:>52}{:>12}", "checked", "violations");
+        for check in self.checks {
+            let _ = writeln!(
+                out,
+                "  {:<58}{:>8}{:>12}",
+                check.name,
+                check.checked,
+                check.violations.len()
+            );
+            for violation in check.violations.iter().take(SHOWN) {
+                let _ = writeln!(out, "      ✗ {violation}");
+            }
+            if check.violations.len() > SHOWN {
+                let _ = writeln!(out, "      … and {} more", check.violations.len() - SHOWN);
+            }
+        }
+        out
+    }
+}
