@@ -80,6 +80,8 @@ pub struct Evidence<'a> {
     pub mayhem: &'a MayhemLog,
     pub initial_stock: &'a BTreeMap<String, i64>,
     pub logs: &'a Path,
+    /// The workers' development mail transport: one `.eml` file per email.
+    pub mail: &'a Path,
 }
 
 /// Runs every check.
@@ -99,6 +101,7 @@ pub async fn check(evidence: &Evidence<'_>) -> anyhow::Result<Vec<Check>> {
         stock_conserved(evidence).await?,
         duplicates_share_an_order(evidence),
         cancellations_hold(evidence, &orders),
+        confirmations_mailed(evidence, &orders)?,
         no_panics(evidence)?,
         api_answered(evidence),
     ])
@@ -331,6 +334,54 @@ fn cancellations_hold(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> 
         );
     }
     check
+}
+
+/// Every completed order was mailed its confirmation (at least once: a crash
+/// between sending and recording sends it again), and no other order was.
+fn confirmations_mailed(
+    evidence: &Evidence,
+    orders: &HashMap<Uuid, OrderRow>,
+) -> anyhow::Result<Check> {
+    let mut check = Check::new("confirmation mailed iff completed (at least once)");
+    let mailed = confirmations(evidence.mail)?;
+    for order in orders.values() {
+        let sent = mailed.get(&order.id).copied().unwrap_or(0);
+        let completed = order.status == "completed";
+        check.look(match (completed, sent) {
+            (true, 0) => Some(format!(
+                "order {} completed without a confirmation",
+                order.id
+            )),
+            (false, n) if n > 0 => Some(format!(
+                "order {} is {} and was mailed a confirmation",
+                order.id, order.status
+            )),
+            _ => None,
+        });
+    }
+    Ok(check)
+}
+
+/// Confirmations sent, per order, read from the emails' Message-IDs
+/// (`<order-{id}@asynccheckout>`).
+pub fn confirmations(mail: &Path) -> anyhow::Result<HashMap<Uuid, usize>> {
+    let mut sent = HashMap::new();
+    let Ok(entries) = std::fs::read_dir(mail) else {
+        return Ok(sent); // nothing was mailed
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let id = text.lines().find_map(|line| {
+            let value = line.strip_prefix("Message-ID: <order-")?;
+            Uuid::parse_str(value.strip_suffix("@asynccheckout>")?).ok()
+        });
+        if let Some(id) = id {
+            *sent.entry(id).or_insert(0) += 1;
+        }
+    }
+    Ok(sent)
 }
 
 fn no_panics(evidence: &Evidence) -> anyhow::Result<Check> {

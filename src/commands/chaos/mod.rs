@@ -228,6 +228,13 @@ async fn run_on(
             .await?
             .into_iter()
             .collect();
+    let dead_tasks: BTreeMap<String, i64> = sqlx::query_as(
+        "SELECT kind, count(*) FROM tasks WHERE state = 'dead' GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .collect();
     // Stopped first, so that the logs are complete when they are scanned.
     system.stop("").await;
     let exchanges = shopper.exchanges.all();
@@ -239,9 +246,16 @@ async fn run_on(
         mayhem: &log,
         initial_stock: &initial_stock,
         logs: system.logs(),
+        mail: &system.logs().join("mail"),
     })
     .await?;
+    let mailed_twice = invariants::confirmations(&system.logs().join("mail"))?
+        .values()
+        .filter(|&&n| n > 1)
+        .count();
     let summary = Summary {
+        mailed_twice,
+        dead_tasks: &dead_tasks,
         orders: args.orders,
         by_status: &by_status,
         outcomes: &outcomes,

@@ -17,6 +17,8 @@ const SHOWN: usize = 10;
 pub struct Summary<'a> {
     pub orders: u64,
     pub by_status: &'a BTreeMap<String, i64>,
+    /// Dead tasks by kind (each one is explained or a violation).
+    pub dead_tasks: &'a BTreeMap<String, i64>,
     pub outcomes: &'a [Outcome],
     pub exchanges: &'a [Exchange],
     pub mayhem: &'a MayhemLog,
@@ -25,6 +27,8 @@ pub struct Summary<'a> {
     /// `None` when the deadline passed first.
     pub quiescence: Option<Duration>,
     pub checks: &'a [Check],
+    /// Orders whose confirmation went out twice (allowed: at least once).
+    pub mailed_twice: usize,
 }
 
 impl Summary<'_> {
@@ -52,7 +56,24 @@ impl Summary<'_> {
         let cancelled = self.outcomes.iter().filter(|o| o.cancelled).count();
         let _ = writeln!(
             out,
-            "  ({duplicates} sent twice with one key; {cancelled} cancels answered 200)"
+            "  ({duplicates} sent twice with one key; {cancelled} cancels answered 200; \
+             {} confirmations mailed twice)",
+            self.mailed_twice
+        );
+
+        let dead: Vec<String> = self
+            .dead_tasks
+            .iter()
+            .map(|(kind, n)| format!("{n} {kind}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  dead tasks: {}",
+            if dead.is_empty() {
+                "none".to_owned()
+            } else {
+                dead.join(", ")
+            }
         );
 
         let m = self.mayhem;
