@@ -97,13 +97,13 @@ pub async fn check(evidence: &Evidence<'_>) -> anyhow::Result<Vec<Check>> {
         accepted_orders_are_terminal(evidence, &orders),
         no_order_without_a_202(evidence, &orders),
         queue_drained(evidence, &orders).await?,
-        money(evidence, &orders),
+        money(evidence.ledger, &orders),
         stock_conserved(evidence).await?,
-        duplicates_share_an_order(evidence),
+        duplicates_share_an_order(evidence.outcomes),
         cancellations_hold(evidence, &orders),
         confirmations_mailed(evidence, &orders)?,
         no_panics(evidence)?,
-        api_answered(evidence),
+        api_answered(evidence.exchanges, &evidence.mayhem.api_down),
     ])
 }
 
@@ -198,20 +198,19 @@ async fn queue_drained(
 /// Per order, from the gateway's ledger: at most one charge, net charged =
 /// total for completed orders and 0 for the others, refunds match charges;
 /// and the order records the charge the gateway made.
-fn money(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> Check {
+fn money(ledger: &[LedgerEntry], orders: &HashMap<Uuid, OrderRow>) -> Check {
     let mut check = Check::new("ledger: one charge at most, net = total if completed else 0");
     let mut charges: HashMap<&str, Vec<&LedgerEntry>> = HashMap::new();
     let mut refunds: HashMap<&str, Vec<&LedgerEntry>> = HashMap::new();
-    let by_id: HashMap<&str, &LedgerEntry> =
-        evidence.ledger.iter().map(|e| (e.id.as_str(), e)).collect();
-    for entry in evidence.ledger {
+    let by_id: HashMap<&str, &LedgerEntry> = ledger.iter().map(|e| (e.id.as_str(), e)).collect();
+    for entry in ledger {
         let order = entry.order_id.as_deref().unwrap_or("");
         match entry.kind.as_str() {
             "charge" => charges.entry(order).or_default().push(entry),
             _ => refunds.entry(order).or_default().push(entry),
         }
     }
-    for refund in evidence.ledger.iter().filter(|e| e.kind == "refund") {
+    for refund in ledger.iter().filter(|e| e.kind == "refund") {
         let charge = refund.charge.as_deref().and_then(|id| by_id.get(id));
         check.look(match charge {
             None => Some(format!(
@@ -304,13 +303,9 @@ async fn stock_conserved(evidence: &Evidence<'_>) -> anyhow::Result<Check> {
     Ok(check)
 }
 
-fn duplicates_share_an_order(evidence: &Evidence) -> Check {
+fn duplicates_share_an_order(outcomes: &[Outcome]) -> Check {
     let mut check = Check::new("every duplicate POST got the same order");
-    for outcome in evidence
-        .outcomes
-        .iter()
-        .filter(|o| o.ids_answered.len() > 1)
-    {
+    for outcome in outcomes.iter().filter(|o| o.ids_answered.len() > 1) {
         let first = outcome.ids_answered[0];
         check.look(
             outcome
@@ -403,15 +398,14 @@ fn no_panics(evidence: &Evidence) -> anyhow::Result<Check> {
 
 /// Every request got an HTTP answer unless the API was down when it was in
 /// flight, and no answer was a 500.
-fn api_answered(evidence: &Evidence) -> Check {
+fn api_answered(exchanges: &[Exchange], api_down: &[(Instant, Instant)]) -> Check {
     let mut check = Check::new("the API answered except while killed; no 500s");
-    let api_down = &evidence.mayhem.api_down;
     let overlaps_downtime = |sent: Instant, ended: Instant| {
         api_down
             .iter()
             .any(|&(down, up)| sent <= up && ended >= down)
     };
-    for exchange in evidence.exchanges {
+    for exchange in exchanges {
         check.look(match &exchange.answer {
             Answer::Status(status) if *status >= 500 && *status != 503 => {
                 Some(format!("answered {status}"))
@@ -422,4 +416,125 @@ fn api_answered(evidence: &Evidence) -> Check {
         });
     }
     check
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn order(status: &str, total: i64, charge: Option<&str>) -> OrderRow {
+        OrderRow {
+            id: Uuid::now_v7(),
+            status: status.to_owned(),
+            total_cents: total,
+            charge_id: charge.map(str::to_owned),
+        }
+    }
+
+    fn entry(id: &str, kind: &str, amount: i64, order: Uuid, charge: Option<&str>) -> LedgerEntry {
+        LedgerEntry {
+            id: id.to_owned(),
+            kind: kind.to_owned(),
+            amount,
+            order_id: Some(order.to_string()),
+            charge: charge.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_money_check_passes_a_right_ledger_and_names_each_kind_of_wrong_one() {
+        let paid = order("completed", 1000, Some("ch_1"));
+        let refunded = order("refunded", 500, Some("ch_2"));
+        let right = vec![
+            entry("ch_1", "charge", 1000, paid.id, None),
+            entry("ch_2", "charge", 500, refunded.id, None),
+            entry("re_2", "refund", 500, refunded.id, Some("ch_2")),
+        ];
+        let (paid_id, refunded_id) = (paid.id, refunded.id);
+        let orders: HashMap<Uuid, OrderRow> =
+            [paid, refunded].into_iter().map(|o| (o.id, o)).collect();
+        assert_eq!(money(&right, &orders).violations, Vec::<String>::new());
+        assert_eq!(
+            money(&right, &orders).checked,
+            3,
+            "one refund and two orders"
+        );
+
+        let mut charged_twice = right.clone();
+        charged_twice.push(entry("ch_3", "charge", 1000, paid_id, None));
+        let found = money(&charged_twice, &orders).violations;
+        assert!(
+            found.iter().any(|v| v.contains("charged 2 times")),
+            "{found:?}"
+        );
+
+        let never_refunded = right[..2].to_vec();
+        let found = money(&never_refunded, &orders).violations;
+        assert!(
+            found
+                .iter()
+                .any(|v| v.contains(&refunded_id.to_string()) && v.contains("net charged 500")),
+            "{found:?}"
+        );
+
+        let mut partly_refunded = right.clone();
+        partly_refunded[2].amount = 200;
+        let found = money(&partly_refunded, &orders).violations;
+        assert!(
+            found
+                .iter()
+                .any(|v| v.contains("does not match its charge")),
+            "{found:?}"
+        );
+
+        let mut stranger = right.clone();
+        stranger.push(entry("ch_9", "charge", 100, Uuid::now_v7(), None));
+        let found = money(&stranger, &orders).violations;
+        assert!(
+            found.iter().any(|v| v.contains("which is no order")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn duplicates_that_got_two_orders_are_violations() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let outcome = |ids: Vec<Uuid>| Outcome {
+            key: "k".to_owned(),
+            order: ids.first().copied(),
+            ids_answered: ids,
+            cancelled: false,
+            problem: None,
+        };
+        let check = duplicates_share_an_order(&[outcome(vec![a, a]), outcome(vec![a, b])]);
+        assert_eq!(check.checked, 2);
+        assert_eq!(check.violations.len(), 1);
+    }
+
+    #[test]
+    fn no_answer_is_excused_only_while_the_api_was_down_and_a_500_never() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let down = [(at(100), at(200))];
+        let exchange = |sent, ended, answer| Exchange {
+            sent: at(sent),
+            ended: at(ended),
+            answer,
+        };
+        let exchanges = [
+            // In flight when the API was killed, and sent while it was down.
+            exchange(90, 110, Answer::None("reset".to_owned())),
+            exchange(150, 160, Answer::None("refused".to_owned())),
+            // The API was up: violations.
+            exchange(300, 310, Answer::None("refused".to_owned())),
+            exchange(300, 310, Answer::Status(500)),
+            // A 503 is an answer (to retry).
+            exchange(300, 310, Answer::Status(503)),
+        ];
+        let check = api_answered(&exchanges, &down);
+        assert_eq!(check.checked, 5);
+        assert_eq!(check.violations.len(), 2, "{:?}", check.violations);
+    }
 }

@@ -114,8 +114,14 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         .await
         .context("applying the migrations")?;
 
-    // The run holds the cluster until the end: dropping the last handle stops it.
-    let passed = run_on(&args, seed, &dir, Arc::clone(&cluster), &url, &pool).await?;
+    // The run holds the cluster until the end: dropping the last handle stops
+    // it. Ctrl-C drops the run (its processes are killed) and then the cluster.
+    let passed = tokio::select! {
+        passed = run_on(&args, seed, &dir, Arc::clone(&cluster), &url, &pool) => passed?,
+        _ = tokio::signal::ctrl_c() => {
+            bail!("interrupted; the logs are in {}", dir.display())
+        }
+    };
     pool.close().await;
     drop(cluster);
     if !passed {
