@@ -191,13 +191,20 @@ pub enum Reservation {
 /// Takes every `(sku, quantity)` from stock, or none of them. Locks the
 /// products in sku order (so concurrent reservations cannot deadlock) and
 /// holds the locks until the caller's transaction ends.
+///
+/// The lock is `FOR NO KEY UPDATE`, the one the stock `UPDATE` takes anyway:
+/// it does not conflict with the `KEY SHARE` lock that inserting an order
+/// line takes on its product (the foreign key). `FOR UPDATE` did, so an order
+/// placed with its lines in another order than the skus' deadlocked against a
+/// reservation (the chaos run found it: 130 deadlocks in 10,000 orders at
+/// 100/s).
 pub async fn reserve(
     conn: &mut PgConnection,
     lines: &[(String, i32)],
 ) -> Result<Reservation, sqlx::Error> {
     let skus: Vec<String> = lines.iter().map(|(sku, _)| sku.clone()).collect();
     let stock = sqlx::query!(
-        "SELECT sku, stock FROM products WHERE sku = ANY($1) ORDER BY sku FOR UPDATE",
+        "SELECT sku, stock FROM products WHERE sku = ANY($1) ORDER BY sku FOR NO KEY UPDATE",
         &skus,
     )
     .fetch_all(&mut *conn)

@@ -18,8 +18,14 @@ use uuid::Uuid;
 /// run counts it as a violation).
 const GIVE_UP_AFTER: Duration = Duration::from_secs(120);
 
-/// The pause between two tries of the same request.
-const RETRY_PAUSE: Duration = Duration::from_millis(100);
+/// The first pause between two tries of the same request; it doubles up to
+/// [`MAX_RETRY_PAUSE`] (with jitter), unless the API says `Retry-After`.
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(100);
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(2);
+
+/// Longer than the API's own 30 s request timeout, so that the API answers
+/// (503) before the client gives up on a slow request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(35);
 
 /// One request the shoppers sent, and what came of it.
 #[derive(Debug, Clone)]
@@ -147,7 +153,7 @@ impl Shopper {
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .connect_timeout(Duration::from_secs(1))
-            .timeout(Duration::from_secs(15))
+            .timeout(REQUEST_TIMEOUT)
             .build()?;
         Ok(Self {
             http,
@@ -227,15 +233,22 @@ impl Shopper {
 
     /// Sends the request until it gets an answer that is not "try again"
     /// (no answer, 503, or 409 `idempotency-key-in-use`), for at most
-    /// [`GIVE_UP_AFTER`].
+    /// [`GIVE_UP_AFTER`], backing off between tries as a careful client does.
     async fn until_settled(&self, request: impl Fn() -> reqwest::RequestBuilder) -> Settled {
         let give_up_at = Instant::now() + GIVE_UP_AFTER;
+        let mut backoff = FIRST_RETRY_PAUSE;
         loop {
             let sent = Instant::now();
             let result = request().send().await;
+            let mut retry_after = None;
             let (answer, settled) = match result {
                 Ok(response) => {
                     let status = response.status().as_u16();
+                    retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                        .map(Duration::from_secs);
                     let body: Value = response.json().await.unwrap_or(Value::Null);
                     let again = status == 503
                         || (status == 409
@@ -262,7 +275,9 @@ impl Shopper {
             if Instant::now() >= give_up_at {
                 return Settled::GaveUp(why);
             }
-            tokio::time::sleep(RETRY_PAUSE).await;
+            let jittered = backoff.mul_f64(rand::random_range(0.5..=1.0));
+            tokio::time::sleep(retry_after.unwrap_or(jittered)).await;
+            backoff = (backoff * 2).min(MAX_RETRY_PAUSE);
         }
     }
 }
