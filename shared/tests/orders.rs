@@ -140,7 +140,7 @@ async fn placing_an_order_does_not_wait_for_a_reservation_of_its_products(pool: 
     placing.commit().await.unwrap();
     reserving.commit().await.unwrap();
     assert_eq!(
-        catalog::get(&mut *pool.acquire().await.unwrap(), "MUG")
+        catalog::get(&mut pool.acquire().await.unwrap(), "MUG")
             .await
             .unwrap()
             .unwrap()
