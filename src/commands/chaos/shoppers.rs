@@ -258,7 +258,11 @@ impl Shopper {
                     let settled = (!again).then_some(Settled::Answered(status, body));
                     (Answer::Status(status), settled)
                 }
-                Err(error) => (Answer::None(error_chain(&error)), None),
+                // `{:#}` prints the causes too (reqwest's own message hides them).
+                Err(error) => (
+                    Answer::None(format!("{:#}", anyhow::Error::new(error))),
+                    None,
+                ),
             };
             let why = match &answer {
                 Answer::Status(status) => format!("last answer {status}"),
@@ -280,16 +284,4 @@ impl Shopper {
             backoff = (backoff * 2).min(MAX_RETRY_PAUSE);
         }
     }
-}
-
-/// An error and its causes on one line (reqwest's own message hides the cause).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

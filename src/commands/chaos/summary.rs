@@ -85,34 +85,40 @@ impl Summary<'_> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let faults = [
+            ("gateway 503s", g.unavailable, String::new()),
+            ("gateway hangs", g.hangs, String::new()),
+            ("gateway lost responses", g.lost_responses, String::new()),
+            ("workers SIGKILLed", m.workers_killed, String::new()),
+            (
+                "all workers down at once",
+                m.workers_out.len() as u64,
+                format!("(for {})", down(&m.workers_out)),
+            ),
+            (
+                "connections cut",
+                m.connections_cut,
+                format!(
+                    "({} mid-statement or mid-transaction)",
+                    m.connections_cut_mid_work
+                ),
+            ),
+            (
+                "API SIGKILLed",
+                m.api_down.len() as u64,
+                format!("(down {})", down(&m.api_down)),
+            ),
+            (
+                "PostgreSQL crash-restarted",
+                m.postgres_down.len() as u64,
+                format!("(down {})", down(&m.postgres_down)),
+            ),
+        ];
         let _ = writeln!(out, "\nFaults injected");
-        let _ = writeln!(out, "  gateway 503s                {:>7}", g.unavailable);
-        let _ = writeln!(out, "  gateway hangs               {:>7}", g.hangs);
-        let _ = writeln!(out, "  gateway lost responses      {:>7}", g.lost_responses);
-        let _ = writeln!(out, "  workers SIGKILLed           {:>7}", m.workers_killed);
-        let _ = writeln!(
-            out,
-            "  all workers down at once    {:>7}  (for {})",
-            m.workers_out.len(),
-            down(&m.workers_out)
-        );
-        let _ = writeln!(
-            out,
-            "  connections cut             {:>7}  ({} mid-statement or mid-transaction)",
-            m.connections_cut, m.connections_cut_mid_work
-        );
-        let _ = writeln!(
-            out,
-            "  API SIGKILLed               {:>7}  (down {})",
-            m.api_down.len(),
-            down(&m.api_down)
-        );
-        let _ = writeln!(
-            out,
-            "  PostgreSQL crash-restarted  {:>7}  (down {})",
-            m.postgres_down.len(),
-            down(&m.postgres_down)
-        );
+        for (fault, count, note) in faults {
+            let line = format!("  {fault:<28}{count:>7}  {note}");
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
 
         let unanswered = self
             .exchanges
