@@ -183,6 +183,21 @@ impl System {
         &self.logs
     }
 
+    /// Processes that exited on their own since the last look (none of ours
+    /// should), with how they ended; they are no longer counted as running.
+    pub fn exited(&mut self) -> Vec<String> {
+        let mut gone = Vec::new();
+        self.processes
+            .retain_mut(|process| match process.child.try_wait() {
+                Ok(Some(status)) => {
+                    gone.push(format!("{} exited on its own ({status})", process.name));
+                    false
+                }
+                _ => true,
+            });
+        gone
+    }
+
     /// Kills the process called exactly `name` with SIGKILL, as a crash
     /// would, and waits until it is gone. False when no such process runs.
     pub async fn kill(&mut self, name: &str) -> bool {

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use crate::system::{Options, System};
 
-/// How many times the connections are cut, one pause apart.
+/// At least this many cuts, one pause apart, and on until one has hit a
+/// connection inside a statement or a transaction (or the cap).
 const CUTS: usize = 40;
-const PAUSE: Duration = Duration::from_millis(100);
-const ORDERS: usize = 20;
+const MAX_CUTS: usize = 400;
+const PAUSE: Duration = Duration::from_millis(50);
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn connections_cut_mid_step_lose_no_step_and_double_no_charge(
@@ -32,40 +33,38 @@ async fn connections_cut_mid_step_lose_no_step_and_double_no_charge(
         },
     )
     .await;
-    system.create_product("MUG", 1250, 100).await;
+    system.create_product("MUG", 1250, 1000).await;
     // Slow payments keep steps in flight (claimed, connection idle in the
     // pool) while the connections are cut.
     system.set_faults(json!({ "latency_ms": 150 })).await;
+    // An order placed before each cut keeps the workers busy claiming,
+    // charging and committing while their connections are cut.
     let mut ids = Vec::new();
-    for i in 0..ORDERS {
+    let mut cut_mid_work = 0;
+    while ids.len() < CUTS || (cut_mid_work == 0 && ids.len() < MAX_CUTS) {
+        let i = ids.len();
         ids.push(
             system
                 .place(&format!("order-{i}"), "tok_visa", &[("MUG", 1)])
                 .await,
         );
-    }
-
-    // Only this test's database: other tests run beside it on the server.
-    let mut cut_mid_step = 0;
-    for _ in 0..CUTS {
-        let (running, cut): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM tasks WHERE state = 'running'),
-                    (SELECT count(*) FROM (
-                        SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                        WHERE application_name = 'asynccheckout-worker'
-                          AND datname = current_database()) AS cut)",
+        // Only this test's database: other tests run beside it on the server.
+        let mid_work: i64 = sqlx::query_scalar(
+            "SELECT count(*) FILTER (WHERE state <> 'idle')
+             FROM (SELECT pg_terminate_backend(pid), state FROM pg_stat_activity
+                   WHERE application_name = 'asynccheckout-worker'
+                     AND datname = current_database()) AS cut",
         )
         .fetch_one(&system.pool)
         .await
         .unwrap();
-        if running > 0 && cut > 0 {
-            cut_mid_step += 1;
-        }
+        cut_mid_work += mid_work;
         tokio::time::sleep(PAUSE).await;
     }
     assert!(
-        cut_mid_step > 0,
-        "no cut landed while a step was running: the test proved nothing"
+        cut_mid_work > 0,
+        "no cut hit a worker connection inside a statement or a transaction in {MAX_CUTS} tries: \
+         the test proved nothing"
     );
 
     for id in &ids {
@@ -82,7 +81,7 @@ async fn connections_cut_mid_step_lose_no_step_and_double_no_charge(
     }
     assert_eq!(
         system.stock("MUG").await,
-        100 - ORDERS as i64,
+        1000 - ids.len() as i64,
         "stock taken once per order"
     );
     let lost_connections: i64 =

@@ -129,8 +129,10 @@ impl From<ApiError> for ErrorResponse {
                 ErrorResponse::ServiceUnavailable(
                     Json(Problem::new(
                         ProblemType::ServiceUnavailable,
-                        "the database is unreachable for the moment; retry the request \
-                         (an order with the same Idempotency-Key) in a second",
+                        "the database connection was lost or could not be had, so the \
+                         request may or may not have taken effect; retry it if it is \
+                         idempotent (an order with the same Idempotency-Key), otherwise \
+                         read the resource first",
                     )),
                     Some(UNAVAILABLE_RETRY_AFTER_SECS.to_string()),
                 )

@@ -21,6 +21,6 @@ pub enum OrderError {
     Queue(#[from] QueueError),
     /// Kept as the source (not transparent) so that callers can find the
     /// `sqlx::Error` in the chain, e.g. to tell a lost connection apart.
-    #[error("database error")]
+    #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }

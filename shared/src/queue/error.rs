@@ -19,7 +19,7 @@ pub enum QueueError {
     NotFound(TaskId),
     /// Kept as the source (not transparent) so that callers can find the
     /// `sqlx::Error` in the chain, e.g. to tell a lost connection apart.
-    #[error("database error")]
+    #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     /// The statement that wrote a batch of completions failed, or its answer
     /// was lost: the completion may or may not have been written. If it was

@@ -100,9 +100,11 @@ pub async fn check(evidence: &Evidence<'_>) -> anyhow::Result<Vec<Check>> {
         money(evidence.ledger, &orders),
         stock_conserved(evidence).await?,
         duplicates_share_an_order(evidence.outcomes),
+        shoppers_answered_sensibly(evidence.outcomes),
         cancellations_hold(evidence, &orders),
         confirmations_mailed(evidence, &orders)?,
         no_panics(evidence)?,
+        faults_happened(evidence.mayhem),
         api_answered(evidence.exchanges, &evidence.mayhem.api_down),
     ])
 }
@@ -114,7 +116,7 @@ fn accepted_orders_are_terminal(evidence: &Evidence, orders: &HashMap<Uuid, Orde
             check.look(Some(format!(
                 "{}: never accepted ({})",
                 outcome.key,
-                outcome.problem.as_deref().unwrap_or("no answer")
+                outcome.problems.join("; ")
             )));
             continue;
         };
@@ -199,7 +201,7 @@ async fn queue_drained(
 /// total for completed orders and 0 for the others, refunds match charges;
 /// and the order records the charge the gateway made.
 fn money(ledger: &[LedgerEntry], orders: &HashMap<Uuid, OrderRow>) -> Check {
-    let mut check = Check::new("ledger: one charge at most, net = total if completed else 0");
+    let mut check = Check::new("ledger: ≤ 1 charge, net = total if completed else 0");
     let mut charges: HashMap<&str, Vec<&LedgerEntry>> = HashMap::new();
     let mut refunds: HashMap<&str, Vec<&LedgerEntry>> = HashMap::new();
     let by_id: HashMap<&str, &LedgerEntry> = ledger.iter().map(|e| (e.id.as_str(), e)).collect();
@@ -241,6 +243,8 @@ fn money(ledger: &[LedgerEntry], orders: &HashMap<Uuid, OrderRow>) -> Check {
                 order.id,
                 charged.len()
             ))
+        } else if order.status == "cancelled" && !charged.is_empty() {
+            Some(format!("order {} was cancelled and yet charged", order.id))
         } else if net != expected {
             Some(format!(
                 "order {} is {} and net charged {net}, expected {expected}",
@@ -305,14 +309,28 @@ async fn stock_conserved(evidence: &Evidence<'_>) -> anyhow::Result<Check> {
 
 fn duplicates_share_an_order(outcomes: &[Outcome]) -> Check {
     let mut check = Check::new("every duplicate POST got the same order");
-    for outcome in outcomes.iter().filter(|o| o.ids_answered.len() > 1) {
-        let first = outcome.ids_answered[0];
+    for outcome in outcomes.iter().filter(|o| o.duplicate) {
+        let ids = &outcome.ids_answered;
+        check.look(match ids.as_slice() {
+            [a, b] if a == b => None,
+            _ => Some(format!(
+                "{}: the two POSTs answered orders {ids:?}",
+                outcome.key
+            )),
+        });
+    }
+    check
+}
+
+/// Every request a shopper made was answered as a careful client expects:
+/// no refusal of a well-formed order, no cancel that failed oddly, no giving
+/// up.
+fn shoppers_answered_sensibly(outcomes: &[Outcome]) -> Check {
+    let mut check = Check::new("every shopper got the answers it should");
+    for outcome in outcomes {
         check.look(
-            outcome
-                .ids_answered
-                .iter()
-                .any(|id| *id != first)
-                .then(|| format!("{} answered orders {:?}", outcome.key, outcome.ids_answered)),
+            (!outcome.problems.is_empty())
+                .then(|| format!("{}: {}", outcome.key, outcome.problems.join("; "))),
         );
     }
     check
@@ -380,7 +398,10 @@ pub fn confirmations(mail: &Path) -> anyhow::Result<HashMap<Uuid, usize>> {
 }
 
 fn no_panics(evidence: &Evidence) -> anyhow::Result<Check> {
-    let mut check = Check::new("no process panicked (logs scanned)");
+    let mut check = Check::new("no process panicked (logs scanned) or exited on its own");
+    for exit in &evidence.mayhem.exited {
+        check.look(Some(exit.clone()));
+    }
     let entries = std::fs::read_dir(evidence.logs)
         .with_context(|| format!("listing the logs in {}", evidence.logs.display()))?;
     for entry in entries {
@@ -394,6 +415,28 @@ fn no_panics(evidence: &Evidence) -> anyhow::Result<Check> {
         check.look(panic.map(|line| format!("{}: {line}", path.display())));
     }
     Ok(check)
+}
+
+/// The run proves nothing about a fault that never happened: each scheduled
+/// one must have been injected before the load ended.
+fn faults_happened(mayhem: &MayhemLog) -> Check {
+    let mut check = Check::new("every scheduled fault was injected");
+    let hint = "the load ended first: place more orders, or lower --rate";
+    let faults = [
+        ("a worker SIGKILLed", mayhem.workers_killed > 0),
+        ("connections cut", mayhem.connections_cut > 0),
+        ("the API SIGKILLed", !mayhem.api_down.is_empty()),
+        (
+            "every worker SIGKILLed at once",
+            !mayhem.workers_out.is_empty(),
+        ),
+        ("PostgreSQL crashed", !mayhem.postgres_down.is_empty()),
+        ("restocks", mayhem.restocks_done == 2),
+    ];
+    for (fault, happened) in faults {
+        check.look((!happened).then(|| format!("{fault}: never happened ({hint})")));
+    }
+    check
 }
 
 /// Every request got an HTTP answer unless the API was down when it was in
@@ -505,12 +548,18 @@ mod tests {
             key: "k".to_owned(),
             order: ids.first().copied(),
             ids_answered: ids,
+            duplicate: true,
             cancelled: false,
-            problem: None,
+            problems: Vec::new(),
         };
-        let check = duplicates_share_an_order(&[outcome(vec![a, a]), outcome(vec![a, b])]);
-        assert_eq!(check.checked, 2);
-        assert_eq!(check.violations.len(), 1);
+        // Same order twice; two orders; one POST of the two never accepted.
+        let check = duplicates_share_an_order(&[
+            outcome(vec![a, a]),
+            outcome(vec![a, b]),
+            outcome(vec![a]),
+        ]);
+        assert_eq!(check.checked, 3);
+        assert_eq!(check.violations.len(), 2, "{:?}", check.violations);
     }
 
     #[test]

@@ -48,10 +48,14 @@ pub struct MayhemLog {
     pub connections_cut: u64,
     /// Of the connections cut, those inside a statement or a transaction.
     pub connections_cut_mid_work: u64,
+    /// Restocks of the whole catalog carried out (two are scheduled).
+    pub restocks_done: u32,
     /// Units added per sku by restocks that the API confirmed.
     pub restocked: BTreeMap<String, i64>,
     /// Restocks that got no 200 (whether they were applied is unknown).
     pub restock_problems: Vec<String>,
+    /// Processes found dead that nobody killed.
+    pub exited: Vec<String>,
 }
 
 /// Everything the faults need to reach.
@@ -93,11 +97,14 @@ impl Mayhem {
         let mut rng = StdRng::seed_from_u64(self.seed);
         let mut done = Milestones::default();
         let mut ticks = tokio::time::interval_at(Instant::now() + self.kill_every, self.kill_every);
+        // A slow tick (a worker slow to start) delays the next, never bunches them.
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         for tick in 0u64.. {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = ticks.tick() => {}
             }
+            log.exited.extend(self.system.exited());
             let progress = self.started.load(Ordering::Relaxed) as f64 / self.orders.max(1) as f64;
             if progress >= 0.25 && !done.first_restock {
                 done.first_restock = true;
@@ -216,6 +223,7 @@ impl Mayhem {
 
     /// Restocks every product by a share of what the run will order.
     async fn restock(&self, log: &mut MayhemLog) {
+        log.restocks_done += 1;
         let quantity = restock_quantity(self.orders, self.catalog.skus.len());
         for sku in &self.catalog.skus {
             let answer = self

@@ -25,8 +25,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use shared::db::bootstrap::PrivateCluster;
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgPool};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -102,6 +102,12 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         .context("starting a private PostgreSQL cluster for the run")?;
     let cluster = Arc::new(cluster);
     let url = cluster.url("chaos");
+    // A --dir used before holds the last run's database: start afresh.
+    let mut server = sqlx::PgConnection::connect(&cluster.url("postgres")).await?;
+    sqlx::raw_sql("DROP DATABASE IF EXISTS chaos WITH (FORCE)")
+        .execute(&mut server)
+        .await?;
+    server.close().await?;
     shared::db::ensure_database_exists(&url).await?;
     let options: PgConnectOptions = url.parse()?;
     let pool = PgPoolOptions::new()
@@ -115,10 +121,12 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         .context("applying the migrations")?;
 
     // The run holds the cluster until the end: dropping the last handle stops
-    // it. Ctrl-C drops the run (its processes are killed) and then the cluster.
+    // it. SIGINT or SIGTERM drops the run (its processes are killed) and then
+    // the cluster.
+    let interrupted = crate::shutdown::on_signal()?;
     let passed = tokio::select! {
         passed = run_on(&args, seed, &dir, Arc::clone(&cluster), &url, &pool) => passed?,
-        _ = tokio::signal::ctrl_c() => {
+        _ = interrupted.cancelled() => {
             bail!("interrupted; the logs are in {}", dir.display())
         }
     };
@@ -126,7 +134,8 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     drop(cluster);
     if !passed {
         bail!(
-            "the chaos run found violations (seed {seed}); logs and the database are in {}",
+            "the chaos run found violations (seed {seed}); the logs and the database's files \
+             are in {}",
             dir.display()
         );
     }
@@ -194,12 +203,20 @@ async fn run_on(
     }
 
     let stop = CancellationToken::new();
-    let faults = tokio::spawn(mayhem.run(stop.clone()));
+    let mut faults = tokio::spawn(mayhem.run(stop.clone()));
     let load_started = Instant::now();
-    let outcomes = shop(args, seed, &catalog, &shopper, &started).await;
+    // Mayhem runs until told to stop; ending sooner means it failed (say, a
+    // replacement worker did not start), and the run with it.
+    let outcomes = tokio::select! {
+        outcomes = shop(args, seed, &catalog, &shopper, &started) => outcomes,
+        failed = &mut faults => {
+            failed??;
+            bail!("the fault injector stopped before the load was done");
+        }
+    };
     let load_time = load_started.elapsed();
     stop.cancel();
-    let (mut system, log) = faults.await??;
+    let (mut system, mut log) = faults.await??;
 
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -241,6 +258,7 @@ async fn run_on(
     .await?
     .into_iter()
     .collect();
+    log.exited.extend(system.exited());
     // Stopped first, so that the logs are complete when they are scanned.
     system.stop("").await;
     let exchanges = shopper.exchanges.all();

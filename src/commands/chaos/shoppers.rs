@@ -80,12 +80,15 @@ pub struct Outcome {
     pub key: String,
     /// The order every 202 named; `None` when no request was ever accepted.
     pub order: Option<Uuid>,
-    /// Every order id the 202s for this key named (one unless something is wrong).
+    /// Every order id the 202s for this key named: two, the same, when the
+    /// POST was sent twice.
     pub ids_answered: Vec<Uuid>,
+    /// The POST was sent twice at once.
+    pub duplicate: bool,
     /// The cancel request got 200.
     pub cancelled: bool,
-    /// Why the shopper gave up, or what answer made no sense.
-    pub problem: Option<String>,
+    /// Why the shopper gave up, or each answer that made no sense.
+    pub problems: Vec<String>,
 }
 
 /// The catalog a run orders from.
@@ -175,20 +178,21 @@ impl Shopper {
             key: plan.key.clone(),
             order: None,
             ids_answered: Vec::new(),
+            duplicate: plan.duplicate,
             cancelled: false,
-            problem: None,
+            problems: Vec::new(),
         };
         for placement in placements {
             match placement {
                 Ok(id) => outcome.ids_answered.push(id),
-                Err(problem) => outcome.problem = Some(problem),
+                Err(problem) => outcome.problems.push(problem),
             }
         }
         outcome.order = outcome.ids_answered.first().copied();
         if let (true, Some(id)) = (plan.cancel, outcome.order) {
             match self.cancel(id).await {
                 Ok(cancelled) => outcome.cancelled = cancelled,
-                Err(problem) => outcome.problem = Some(problem),
+                Err(problem) => outcome.problems.push(problem),
             }
         }
         outcome
