@@ -240,6 +240,11 @@ fn peak_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// A fresh admin key for the API under test.
+pub fn admin_key() -> String {
+    format!("ak_{}", uuid::Uuid::new_v4().simple())
+}
+
 /// `name=value` out of a `ready` line.
 pub fn field(ready: &str, name: &str) -> anyhow::Result<String> {
     ready

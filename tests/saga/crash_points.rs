@@ -11,6 +11,27 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::system::{Options, System};
 
+fn require_crash_points() {
+    if !cfg!(feature = "failpoints") {
+        panic!(
+            "the crash-point tests need a build with --features failpoints (scripts/test has it)"
+        );
+    }
+}
+
+/// Waits for `process` to die of SIGABRT, as an armed crash point makes it.
+async fn assert_aborts(process: &mut tokio::process::Child, name: &str) {
+    let exit = tokio::time::timeout(Duration::from_secs(30), process.wait())
+        .await
+        .unwrap_or_else(|_| panic!("{name} did not reach its crash point"))
+        .unwrap();
+    assert_eq!(
+        exit.signal(),
+        Some(6),
+        "{name} should have aborted: {exit:?}"
+    );
+}
+
 /// Starts a system whose only worker aborts at `point`, places one order for
 /// a product with `stock`, waits for the abort, then starts a clean worker.
 async fn crash_then_recover(
@@ -19,11 +40,7 @@ async fn crash_then_recover(
     point: &str,
     stock: i64,
 ) -> (System, String) {
-    if !cfg!(feature = "failpoints") {
-        panic!(
-            "the crash-point tests need a build with --features failpoints (scripts/test has it)"
-        );
-    }
+    require_crash_points();
     let mut system = System::start(
         test,
         db,
@@ -46,15 +63,7 @@ async fn crash_then_recover(
         .place(&format!("{test}-1"), "tok_visa", &[("MUG", 1)])
         .await;
 
-    let exit = tokio::time::timeout(Duration::from_secs(30), system.workers[0].wait())
-        .await
-        .unwrap_or_else(|_| panic!("worker-0 did not reach the crash point {point}"))
-        .unwrap();
-    assert_eq!(
-        exit.signal(),
-        Some(6),
-        "worker-0 should have aborted: {exit:?}"
-    );
+    assert_aborts(&mut system.workers[0], "worker-0").await;
     assert!(
         system
             .log("worker-0")
@@ -144,11 +153,7 @@ async fn an_api_crash_after_the_insert_loses_no_order_and_the_retry_gets_it(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    if !cfg!(feature = "failpoints") {
-        panic!(
-            "the crash-point tests need a build with --features failpoints (scripts/test has it)"
-        );
-    }
+    require_crash_points();
     let mut system = System::start(
         "crash_api_after_insert",
         &db,
@@ -166,15 +171,7 @@ async fn an_api_crash_after_the_insert_loses_no_order_and_the_retry_gets_it(
         lost.is_err(),
         "the API answered though it should have aborted: {lost:?}"
     );
-    let exit = tokio::time::timeout(Duration::from_secs(30), system.api_process.wait())
-        .await
-        .expect("the API did not abort")
-        .unwrap();
-    assert_eq!(
-        exit.signal(),
-        Some(6),
-        "the API should have aborted: {exit:?}"
-    );
+    assert_aborts(&mut system.api_process, "the API").await;
 
     // The client retries with the same key against the restarted API.
     system.restart_api(&[]).await;

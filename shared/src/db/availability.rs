@@ -5,8 +5,9 @@
 /// True when `error` says the connection was lost or could not be had: the
 /// pool timed out or is closed, the socket failed, or the server ended the
 /// session or refused new ones (SQLSTATE class 08, `57P01`–`57P03`, `53300`).
-/// Nothing was committed by a statement that failed this way, unless it was
-/// the COMMIT itself (whose outcome is then unknown).
+/// Whether a statement that failed this way took effect is unknown when it
+/// was a COMMIT or ran on its own (autocommit); inside a transaction that
+/// did not reach its COMMIT, nothing took effect.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::PoolTimedOut

@@ -196,27 +196,6 @@ fn collect(results: Vec<Result<Placed, String>>, elapsed: Duration) -> Placement
     placements
 }
 
-/// Waits until the queue has nothing available or running, or `deadline`
-/// passes; returns whether it drained.
-pub async fn drained(pool: &PgPool, deadline: Duration) -> anyhow::Result<bool> {
-    let until = Instant::now() + deadline;
-    loop {
-        let busy: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM tasks WHERE state = 'available')
-                 OR EXISTS (SELECT 1 FROM tasks WHERE state = 'running')",
-        )
-        .fetch_one(pool)
-        .await?;
-        if !busy {
-            return Ok(true);
-        }
-        if Instant::now() >= until {
-            return Ok(false);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// From POST to `completed`, for each of `placed` that completed: the
 /// completion's time (the completing transaction's) less the send time.
 pub async fn completion_latencies(

@@ -31,7 +31,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::harness::system::System;
+use crate::harness::queue::drained;
+use crate::harness::system::{System, admin_key};
 use invariants::{Evidence, LedgerEntry};
 use mayhem::Mayhem;
 use shoppers::{Catalog, Plan, Shopper};
@@ -165,7 +166,7 @@ async fn run_on(
         .map(|(k, v)| (*k, (*v).to_owned()))
         .collect();
     let gateway = system.start_gateway_with(&faults).await?;
-    let admin_key = format!("ak_{}", uuid::Uuid::new_v4().simple());
+    let admin_key = admin_key();
     let api_addr = free_address()?;
     let api = system.start_api_as("api", &api_addr, &admin_key, 8).await?;
     let shopper = Shopper::new(&api, &admin_key)?;
@@ -228,7 +229,7 @@ async fn run_on(
         .error_for_status()
         .context("turning the gateway's faults off")?;
     eprintln!("chaos: load done in {load_time:.1?}; faults off, waiting for the queue to drain");
-    let quiescence = settle(pool, Duration::from_secs(args.settle_within_secs)).await?;
+    let quiescence = drained(pool, Duration::from_secs(args.settle_within_secs)).await?;
 
     let ledger: serde_json::Value = http
         .get(format!("{gateway}/v1/ledger"))
@@ -262,6 +263,7 @@ async fn run_on(
     // Stopped first, so that the logs are complete when they are scanned.
     system.stop("").await;
     let exchanges = shopper.exchanges.all();
+    let mailed = invariants::confirmations(&system.logs().join("mail"))?;
     let checks = invariants::check(&Evidence {
         pool,
         ledger: &ledger,
@@ -270,13 +272,10 @@ async fn run_on(
         mayhem: &log,
         initial_stock: &initial_stock,
         logs: system.logs(),
-        mail: &system.logs().join("mail"),
+        mailed: &mailed,
     })
     .await?;
-    let mailed_twice = invariants::confirmations(&system.logs().join("mail"))?
-        .values()
-        .filter(|&&n| n > 1)
-        .count();
+    let mailed_twice = mailed.values().filter(|&&n| n > 1).count();
     let summary = Summary {
         mailed_twice,
         dead_tasks: &dead_tasks,
@@ -351,33 +350,6 @@ async fn shop(
     }
     outcomes.sort_by_key(|(n, _)| *n);
     outcomes.into_iter().map(|(_, outcome)| outcome).collect()
-}
-
-/// Waits until no task is running or waiting to run; returns how long that
-/// took, or `None` if `deadline` passed first.
-async fn settle(pool: &PgPool, deadline: Duration) -> anyhow::Result<Option<Duration>> {
-    let started = Instant::now();
-    let mut report = Instant::now();
-    loop {
-        let open: Result<i64, sqlx::Error> = sqlx::query_scalar(
-            "SELECT count(*) FROM tasks WHERE state IN ('available', 'running')",
-        )
-        .fetch_one(pool)
-        .await;
-        match open {
-            Ok(0) => return Ok(Some(started.elapsed())),
-            Ok(open) if report.elapsed() >= Duration::from_secs(5) => {
-                report = Instant::now();
-                eprintln!("chaos: {open} tasks still open");
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "could not count the open tasks"),
-        }
-        if started.elapsed() >= deadline {
-            return Ok(None);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// A free address on the loopback for the API, kept across its restart.

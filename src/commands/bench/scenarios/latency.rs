@@ -8,9 +8,10 @@ use anyhow::bail;
 
 use super::saga::start_saga;
 use super::{finish, prepare};
-use crate::commands::bench::load::{completion_latencies, drained, hop_latencies, percentile};
+use crate::commands::bench::load::{completion_latencies, hop_latencies, percentile};
 use crate::commands::bench::report::{Measure, Target, bar};
 use crate::commands::bench::{Bench, Outcome};
+use crate::harness::queue::drained;
 
 /// Load before the measured load, not counted.
 pub const WARM_UP: Duration = Duration::from_secs(1);
@@ -35,7 +36,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     ));
     let load = shop.open_loop(rate, seconds, 0, &progress).await;
     progress.finish_and_clear();
-    if !drained(&pool, Duration::from_secs(60)).await? {
+    if drained(&pool, Duration::from_secs(60)).await?.is_none() {
         bail!("latency: the orders did not finish within 60 s of the last POST");
     }
     system.sample_memory();

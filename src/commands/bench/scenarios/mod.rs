@@ -59,8 +59,3 @@ async fn finish(
     db.drop_now().await?;
     Ok(peaks)
 }
-
-/// A fresh admin key for the API under test.
-fn admin_key() -> String {
-    format!("ak_{}", uuid::Uuid::new_v4().simple())
-}

@@ -7,12 +7,14 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use super::latency::WARM_UP;
-use super::{admin_key, finish, prepare};
+use super::{finish, prepare};
 use crate::commands::bench::ceiling::API_WRITE;
-use crate::commands::bench::load::{Placements, Shop, completion_latencies, drained, percentile};
+use crate::commands::bench::load::{Placements, Shop, completion_latencies, percentile};
 use crate::commands::bench::report::{Measure, Target, bar};
 use crate::commands::bench::{Bench, Outcome};
+use crate::harness::queue::drained;
 use crate::harness::system::System;
+use crate::harness::system::admin_key;
 
 /// The p99 POST → completed above which a rate does not count as sustained.
 pub const P99_BOUND_MS: f64 = 250.0;
@@ -68,7 +70,7 @@ impl Step {
 
 /// Reads a load step's completions back.
 pub async fn measure_step(pool: &PgPool, rate: f64, load: &Placements) -> anyhow::Result<Step> {
-    let settled = drained(pool, SETTLE).await?;
+    let settled = drained(pool, SETTLE).await?.is_some();
     let completions = completion_latencies(pool, &load.placed).await?;
     let first_sent = load.placed.iter().map(|p| p.sent_at).min();
     let last_done = completions.iter().map(|(at, _)| *at).max();

@@ -12,9 +12,10 @@ use sqlx::PgPool;
 use super::saga::start_saga;
 use super::{finish, prepare};
 use crate::commands::bench::ceiling::API_WRITE;
-use crate::commands::bench::load::{completion_latencies, drained, percentile};
+use crate::commands::bench::load::{completion_latencies, percentile};
 use crate::commands::bench::report::{Measure, Target, bar};
 use crate::commands::bench::{Bench, Outcome};
+use crate::harness::queue::drained;
 
 /// One sample of the tasks table.
 #[derive(Debug, Clone, Serialize)]
