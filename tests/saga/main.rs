@@ -14,6 +14,7 @@ mod faults;
 mod flows;
 mod idempotency;
 mod load;
+mod nul_input;
 mod observability;
 mod operations;
 mod rollout;

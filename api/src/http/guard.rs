@@ -1,17 +1,22 @@
 //! The request guard: before any route sees a request body, it must be at
-//! most 1 MiB (413), JSON by content type (415) and well-formed JSON (400).
-//! Schema violations are left to the routes (422).
+//! most 1 MiB (413), JSON by content type (415) and well-formed JSON (400),
+//! and no text in the path, the query or the body may hold a NUL (see
+//! [`super::nul`]). Schema violations are left to the routes (422).
 
 use poem::http::Method;
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 use super::error::problem_response;
+use super::nul;
 use super::problem::{Problem, ProblemType};
 
 /// Largest accepted body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    if let Some(problem) = nul::check_uri(req.uri().path(), req.uri().query()) {
+        return Ok(problem_response(problem));
+    }
     if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
         if let Some(rejection) = check_body(&mut req).await {
             return Ok(rejection);
@@ -73,6 +78,9 @@ async fn check_body(req: &mut Request) -> Option<Response> {
             ProblemType::MalformedRequest,
             format!("the body is not valid JSON: {e}"),
         )));
+    }
+    if let Some(problem) = nul::check_body(&body) {
+        return Some(problem_response(problem));
     }
     req.set_body(body);
     None

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod guard;
+pub mod nul;
 pub mod problem;
 pub mod request_id;
 pub mod route_table;

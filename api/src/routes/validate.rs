@@ -35,8 +35,10 @@ pub fn char_len(s: &str) -> usize {
 }
 
 /// A plausible email address: one `@`, a local part, a dotted domain, no
-/// spaces or control characters, at most 254 characters. Deliverability is
-/// the mail server's to judge.
+/// spaces or control characters (so no header can be smuggled through it),
+/// at most 254 characters, and one the mailer can address: an address the
+/// API took but the confirmation step could not use would strand the order.
+/// Deliverability is the mail server's to judge.
 pub fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
@@ -49,6 +51,7 @@ pub fn is_email(s: &str) -> bool {
         && !domain.ends_with('.')
         && !domain.contains("..")
         && s.chars().all(|c| !c.is_whitespace() && !c.is_control())
+        && s.parse::<lettre::Address>().is_ok()
 }
 
 #[cfg(test)]
@@ -75,6 +78,9 @@ mod tests {
             "ada@.example.com",
             "ada@example..com",
             "ada@example.com.",
+            "ada\r\nBcc: eve@example.com@example.com",
+            "a\u{0}da@example.com",
+            "a(da)@example.com",
         ] {
             assert!(!is_email(bad), "{bad:?} was accepted");
         }

@@ -1,137 +1,16 @@
-//! Finding a PostgreSQL server when none is configured.
-//!
-//! In order:
-//! 1. `DATABASE_URL`, when set, is used as it is.
-//! 2. A server answering on `127.0.0.1:5432` that lets `$PGUSER` (default
-//!    `postgres`) in without a password is used, with the database
-//!    [`DEFAULT_DATABASE`].
-//! 3. Otherwise a private cluster is created (once) and started from the
-//!    machine's own PostgreSQL binaries (`initdb`/`pg_ctl` on `PATH`, in
-//!    `pg_config --bindir`, or under `/usr/lib/postgresql/*/bin`) in a folder
-//!    of the project's; it listens on a free port on 127.0.0.1 only and is
-//!    stopped when the [`PrivateCluster`] is dropped.
-//! 4. With none of these, the error names the ways out.
-//!
-//! PostgreSQL refuses to run as root; when we are root the private cluster
-//! runs as the `postgres` system user that the distribution's packages create.
+//! A PostgreSQL server of our own: created once in a folder with `initdb`,
+//! started on a free port of 127.0.0.1 with `pg_ctl`, stopped when dropped.
+//! As root it runs as the `postgres` system user (see [`super::server_user`]).
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use sqlx::Connection;
+use super::server_user::{as_user, server_user_home};
+use super::{BootstrapError, find_postgres_binaries};
 
-/// The database used when the URL is not given.
-pub const DEFAULT_DATABASE: &str = "asynccheckout";
-
-/// The server the bootstrap settled on.
-#[derive(Debug)]
-pub struct Bootstrapped {
-    /// Connection string including the database name.
-    pub url: String,
-    /// Set when we started a private cluster; dropping it stops the server.
-    pub cluster: Option<PrivateCluster>,
-    /// Where the server came from, for the log.
-    pub source: &'static str,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum BootstrapError {
-    #[error(
-        "no PostgreSQL server is configured or running, and no PostgreSQL binaries were found \
-         to start a private one. Either set DATABASE_URL (for example \
-         postgres://user:password@host:5432/asynccheckout), install PostgreSQL \
-         (Debian/Ubuntu: apt-get install postgresql), or run `docker compose up`"
-    )]
-    NoServer,
-    #[error("could not start a private PostgreSQL cluster in {dir}: {reason}")]
-    PrivateCluster { dir: PathBuf, reason: String },
-}
-
-/// Settles on a server: `configured` when given, else a local one, else a
-/// private cluster under `data_dir`.
-pub async fn resolve(
-    configured: Option<&str>,
-    data_dir: &Path,
-) -> Result<Bootstrapped, BootstrapError> {
-    if let Some(url) = configured {
-        return Ok(Bootstrapped {
-            url: url.to_owned(),
-            cluster: None,
-            source: "DATABASE_URL",
-        });
-    }
-    let user = std::env::var("PGUSER").unwrap_or_else(|_| "postgres".to_owned());
-    let local = format!("postgres://{user}@127.0.0.1:5432");
-    if local_server_answers().await {
-        match sqlx::PgConnection::connect(&format!("{local}/postgres")).await {
-            Ok(conn) => {
-                let _ = conn.close().await;
-                return Ok(Bootstrapped {
-                    url: format!("{local}/{DEFAULT_DATABASE}"),
-                    cluster: None,
-                    source: "the server on 127.0.0.1:5432",
-                });
-            }
-            Err(e) => tracing::warn!(
-                error = %e,
-                user,
-                "the server on 127.0.0.1:5432 answers but will not let us in without a password; \
-                 starting a private cluster instead (set DATABASE_URL to use that server)"
-            ),
-        }
-    }
-    let Some(bin_dir) = find_postgres_binaries() else {
-        return Err(BootstrapError::NoServer);
-    };
-    let data_dir = data_dir.to_owned();
-    let cluster = tokio::task::spawn_blocking(move || PrivateCluster::start(&bin_dir, &data_dir))
-        .await
-        .map_err(|e| BootstrapError::PrivateCluster {
-            dir: PathBuf::new(),
-            reason: e.to_string(),
-        })??;
-    Ok(Bootstrapped {
-        url: format!(
-            "postgres://postgres@127.0.0.1:{}/{DEFAULT_DATABASE}",
-            cluster.port
-        ),
-        cluster: Some(cluster),
-        source: "a private cluster",
-    })
-}
-
-async fn local_server_answers() -> bool {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 5432));
-    matches!(
-        tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr)).await,
-        Ok(Ok(_))
-    )
-}
-
-/// The folder holding `initdb` and `pg_ctl`, if this machine has them.
-fn find_postgres_binaries() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default();
-    let from_pg_config = Command::new("pg_config")
-        .arg("--bindir")
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
-    let mut packaged: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|dirs| dirs.flatten().map(|d| d.path().join("bin")).collect())
-        .unwrap_or_default();
-    // Newest major version first.
-    packaged.sort_by(|a, b| b.cmp(a));
-    on_path
-        .into_iter()
-        .chain(from_pg_config)
-        .chain(packaged)
-        .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
-}
+/// The system user a private cluster runs as when we are root.
+const SERVER_USER: &str = "postgres";
 
 /// A PostgreSQL server we started in a folder of our own, stopped on drop.
 #[derive(Debug)]
@@ -192,16 +71,20 @@ impl PrivateCluster {
             .join("postgres.log")
     }
 
-    fn start(bin_dir: &Path, dir: &Path) -> Result<Self, BootstrapError> {
+    pub(super) fn start(bin_dir: &Path, dir: &Path) -> Result<Self, BootstrapError> {
         let fail = |reason: String| BootstrapError::PrivateCluster {
             dir: dir.to_owned(),
             reason,
         };
-        let run_as = running_as_root().then(|| "postgres".to_owned());
+        let run_as = running_as_root().then(|| SERVER_USER.to_owned());
         std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create it: {e}")))?;
         let dir = dir
             .canonicalize()
             .map_err(|e| fail(format!("cannot resolve its path: {e}")))?;
+        let dir = match &run_as {
+            Some(user) => server_user_home(&dir, user)?,
+            None => dir,
+        };
         let data_dir = dir.join("pgdata");
         let mut cluster = Self {
             bin_dir: bin_dir.to_owned(),
@@ -210,10 +93,6 @@ impl PrivateCluster {
             port: 0,
             owned: false,
         };
-        if let Some(user) = &cluster.run_as {
-            // The server's user must be able to write its own folder.
-            cluster.run(Command::new("chown").args(["-R", user]).arg(&dir), "chown")?;
-        }
         if !data_dir.join("PG_VERSION").is_file() {
             tracing::info!(dir = %data_dir.display(), "creating a private PostgreSQL cluster");
             cluster.run(
@@ -278,16 +157,12 @@ impl PrivateCluster {
         pid_file.lines().nth(3)?.trim().parse().ok()
     }
 
+    /// A PostgreSQL program, run as the server's user, from the cluster's
+    /// own folder: the server's user may not be able to enter ours.
     fn pg_command(&self, program: &str) -> Command {
-        let program = self.bin_dir.join(program);
-        match &self.run_as {
-            Some(user) => {
-                let mut command = Command::new("runuser");
-                command.args(["-u", user, "--"]).arg(program);
-                command
-            }
-            None => Command::new(program),
-        }
+        let mut command = as_user(self.run_as.as_deref(), &self.bin_dir.join(program));
+        command.current_dir(self.data_dir.parent().unwrap_or(&self.data_dir));
+        command
     }
 
     fn run(&self, command: &mut Command, what: &str) -> Result<Output, BootstrapError> {
@@ -332,7 +207,7 @@ impl Drop for PrivateCluster {
     }
 }
 
-fn running_as_root() -> bool {
+pub(super) fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
