@@ -118,22 +118,6 @@ pub enum Command {
         #[command(flatten)]
         faults: Faults,
     },
-    /// Measure throughput and latency against PostgreSQL's own ceiling on
-    /// this machine, in scratch databases (see BENCHMARKS.md).
-    Bench {
-        #[command(flatten)]
-        database: DatabaseArgs,
-        #[command(flatten)]
-        bench: crate::commands::bench::BenchArgs,
-    },
-    /// Run the whole system under faults on a private PostgreSQL cluster:
-    /// kill workers, the API and the database, break the gateway, then check
-    /// that no accepted order was lost and no money is wrong (see
-    /// RELIABILITY.md). Exits 1 on any violation.
-    Chaos {
-        #[command(flatten)]
-        chaos: crate::commands::chaos::ChaosArgs,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,8 +163,6 @@ impl Command {
             Command::Keys { .. } => "keys",
             Command::Database { .. } => "database",
             Command::Dev { .. } => "dev",
-            Command::Bench { .. } => "bench",
-            Command::Chaos { .. } => "chaos",
         };
         format!("asynccheckout-{role}")
     }

@@ -5,7 +5,6 @@ use clap::Parser;
 mod cli;
 mod commands;
 mod database;
-mod harness;
 mod observability;
 mod shutdown;
 mod telemetry;

@@ -3,7 +3,7 @@
 //! The database bootstrap and migrations, a small demo catalog, the mock
 //! payment gateway on a free port (unless GATEWAY_URL points elsewhere), a
 //! worker, and the API. Emails go to MAIL_DIR unless SMTP_URL is set. Once
-//! ready it prints the one line scripts wait for (shared/spec/config.md).
+//! ready it prints the one line scripts wait for: `ready api=… key=… …`.
 
 use anyhow::Context;
 use mock_gateway::{Faults, MockGateway};

@@ -3,8 +3,6 @@
 use crate::cli::Command;
 
 mod api;
-pub mod bench;
-pub mod chaos;
 mod database;
 mod dev;
 mod keys;
@@ -76,7 +74,5 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Database { database } => database::run(database).await,
         Command::Keys { database, action } => keys::run(database, action).await,
-        Command::Bench { database, bench } => bench::run(database, bench).await,
-        Command::Chaos { chaos } => chaos::run(chaos).await,
     }
 }

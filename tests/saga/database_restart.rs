@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use shared::db::bootstrap::PrivateCluster;
 use sqlx::postgres::PgConnectOptions;
+use testkit::cluster::ClusterFaults;
 
 use crate::system::{DEADLINE, Options, System};
 
@@ -44,6 +45,11 @@ async fn place_until_accepted(system: &System, key: &str) -> String {
 #[tokio::test]
 async fn a_postgres_restart_mid_load_loses_no_accepted_order() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("restart-cluster");
+    // A fresh cluster: also where the bootstrap keeps it when the server's
+    // user cannot reach target/ (a checkout in a 0700 folder, as root).
+    if let Ok(resolved) = dir.canonicalize() {
+        let _ = std::fs::remove_dir_all(shared::db::bootstrap::fallback_home(&resolved));
+    }
     let _ = std::fs::remove_dir_all(&dir);
     let cluster = tokio::task::spawn_blocking(move || PrivateCluster::start_in(&dir))
         .await

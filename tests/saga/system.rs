@@ -4,7 +4,6 @@
 //! killed when the `System` is dropped; their logs are kept under
 //! `target/tmp/test-logs/<test>/`.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -12,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use testkit::process;
 use tokio::process::{Child, Command};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_asynccheckout");
@@ -65,65 +64,23 @@ pub struct System {
     _processes: Vec<Child>,
 }
 
-/// Starts a program, its stderr to `log`, and waits for its `ready` line.
+/// Starts a role of the binary, its stderr to `log` (with `RUST_LOG=info`
+/// unless `envs` says otherwise), and waits for its `ready` line.
 async fn start(
     program: &str,
     args: &[&str],
     envs: &[(&str, String)],
     log: &Path,
 ) -> (Child, String) {
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .env("RUST_LOG", "info")
-        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .kill_on_drop(true);
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = tokio::time::timeout(DEADLINE, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.starts_with("ready ") {
-                return Some(line);
-            }
-        }
-        None
-    })
-    .await
-    .unwrap_or_else(|_| {
-        panic!(
-            "{program} {args:?} was not ready in time; see {}",
-            log.display()
-        )
-    })
-    .unwrap_or_else(|| {
-        panic!(
-            "{program} {args:?} exited before it was ready; see {}",
-            log.display()
-        )
-    });
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, ready)
+    let mut all = vec![("RUST_LOG", "info".to_owned())];
+    all.extend(envs.iter().map(|(k, v)| (*k, v.clone())));
+    process::start(Path::new(program), args, &all, log)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 fn field(ready: &str, name: &str) -> String {
-    ready
-        .split_whitespace()
-        .find_map(|part| part.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name}= in {ready:?}"))
-        .to_owned()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    process::field(ready, name).unwrap()
 }
 
 fn log_dir(test: &str) -> PathBuf {
@@ -450,7 +407,7 @@ pub struct MailSink {
 impl MailSink {
     async fn start(logs: &Path) -> Self {
         let dir = logs.join("maildir");
-        let port = free_port();
+        let port = process::free_port().unwrap();
         let server = Command::new("python3")
             .args([
                 "-m",

@@ -38,30 +38,26 @@ impl PrivateCluster {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
-    /// Restarts the server on the same port, dropping every connection
-    /// (`pg_ctl restart --mode=fast`).
-    pub fn restart(&self) -> Result<(), BootstrapError> {
-        self.restart_in_mode("fast")
+    /// `pg_ctl <action> --wait --pgdata <its data> --log <its log>`, run as
+    /// the server's user; add the action's own options. (The log file keeps
+    /// a server started by it from holding our output pipe open.)
+    pub fn pg_ctl(&self, action: &str) -> Command {
+        let mut command = self.pg_command("pg_ctl");
+        command
+            .args([action, "--wait", "--pgdata"])
+            .arg(&self.data_dir)
+            .arg("--log")
+            .arg(self.log_file());
+        command
     }
 
-    /// Crashes the server and starts it again on the same port
-    /// (`pg_ctl restart --mode=immediate`: no shutdown checkpoint, so the
-    /// new server recovers from the WAL, as after a power cut).
-    pub fn crash_restart(&self) -> Result<(), BootstrapError> {
-        self.restart_in_mode("immediate")
-    }
-
-    fn restart_in_mode(&self, mode: &str) -> Result<(), BootstrapError> {
-        self.run(
-            self.pg_command("pg_ctl")
-                .args(["restart", "--wait", &format!("--mode={mode}"), "--pgdata"])
-                .arg(&self.data_dir)
-                // Without a log file the new server would hold our output pipe open.
-                .arg("--log")
-                .arg(self.log_file()),
-            "pg_ctl restart",
+    /// The server options it is started with: its port on 127.0.0.1 only,
+    /// no Unix socket (for `pg_ctl start -o`).
+    pub fn server_options(&self) -> String {
+        format!(
+            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories=''",
+            self.port
         )
-        .map(drop)
     }
 
     fn log_file(&self) -> PathBuf {
@@ -118,21 +114,11 @@ impl PrivateCluster {
             return Ok(cluster);
         }
         cluster.port = free_port().map_err(|e| fail(format!("no free port: {e}")))?;
-        let server_options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories=''",
-            cluster.port
-        );
         cluster.run(
             cluster
-                .pg_command("pg_ctl")
-                .arg("start")
-                .arg("--wait")
-                .arg("--pgdata")
-                .arg(&data_dir)
-                .arg("--log")
-                .arg(dir.join("postgres.log"))
+                .pg_ctl("start")
                 .arg("-o")
-                .arg(server_options),
+                .arg(cluster.server_options()),
             "pg_ctl start",
         )?;
         cluster.owned = true;

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use super::scratch::ScratchDatabase;
 use super::{Bench, Outcome, Scenario};
-use crate::harness::system::System;
+use testkit::system::System;
 
 pub use api::CONNECTIONS as API_CONNECTIONS;
 
@@ -37,7 +37,7 @@ async fn prepare(bench: &Bench, label: &str) -> anyhow::Result<(ScratchDatabase,
         .run(&pool)
         .await
         .context("applying the migrations to the scratch database")?;
-    let system = System::new(&db.url, &bench.logs.join(label))?;
+    let system = System::new(&bench.product, &db.url, &bench.logs.join(label))?;
     Ok((db, pool, system))
 }
 

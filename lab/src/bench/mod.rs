@@ -1,4 +1,4 @@
-//! `asynccheckout bench <scenario>`: measures the system on this machine
+//! `asynccheckout-lab bench <scenario>`: measures the system on this machine
 //! against PostgreSQL's own ceiling for the same SQL, measured in the same
 //! run (see BENCHMARKS.md for the method and the results).
 //!
@@ -13,14 +13,14 @@ mod report;
 mod scenarios;
 mod scratch;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use indicatif::MultiProgress;
 use secrecy::ExposeSecret;
 
-use crate::cli::DatabaseArgs;
+use crate::cli::ServerArgs;
 use ceiling::{Ceiling, CeilingPlan};
 use report::{Measure, Report};
 
@@ -161,6 +161,8 @@ pub struct Outcome {
 
 /// Everything a scenario needs.
 pub struct Bench {
+    /// The product binary whose roles the scenarios start.
+    pub product: PathBuf,
     /// The server's URL, as configured or found.
     pub server_url: String,
     pub args: BenchArgs,
@@ -169,7 +171,7 @@ pub struct Bench {
     pub logs: PathBuf,
 }
 
-pub async fn run(database: DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> {
+pub async fn run(product: &Path, database: ServerArgs, args: BenchArgs) -> anyhow::Result<()> {
     let args = args.shrunk();
     let configured = database.database_url.as_ref().map(|u| u.expose_secret());
     let found = shared::db::bootstrap::resolve(configured, &database.data_dir).await?;
@@ -199,6 +201,7 @@ pub async fn run(database: DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> 
         machine
     };
     let mut bench = Bench {
+        product: product.to_owned(),
         server_url: found.url.clone(),
         args,
         progress,

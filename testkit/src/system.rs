@@ -1,18 +1,14 @@
-//! The system under test: API, worker and gateway processes started from
-//! this very binary against the scratch database, each logging to a file,
-//! each watched for its peak resident memory.
+//! The system under test: API, worker and gateway processes of the product
+//! binary against one database, each logging to a file, each watched for
+//! its peak resident memory, any of them killed or stopped at will.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
 
-use anyhow::{Context, bail};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use anyhow::Context;
+use tokio::process::Child;
 
-/// How long a process may take to print its `ready` line.
-const READY_WITHIN: Duration = Duration::from_secs(60);
+use crate::process::{self, field, peak_kib};
 
 struct Process {
     name: String,
@@ -23,6 +19,7 @@ struct Process {
 
 /// The processes one scenario runs.
 pub struct System {
+    binary: PathBuf,
     database_url: String,
     logs: PathBuf,
     processes: Vec<Process>,
@@ -30,7 +27,7 @@ pub struct System {
     stopped_peaks: BTreeMap<String, f64>,
 }
 
-/// The settings every bench process gets; the scenario adds its own.
+/// The settings every process gets; the caller adds its own.
 fn common_env(database_url: &str) -> Vec<(&'static str, String)> {
     vec![
         ("DATABASE_URL", database_url.to_owned()),
@@ -42,10 +39,12 @@ fn common_env(database_url: &str) -> Vec<(&'static str, String)> {
 }
 
 impl System {
-    pub fn new(database_url: &str, logs: &Path) -> anyhow::Result<Self> {
+    /// No process yet: `binary` is the product's, `logs` the folder for their logs.
+    pub fn new(binary: &Path, database_url: &str, logs: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(logs)
             .with_context(|| format!("creating the log folder {}", logs.display()))?;
         Ok(Self {
+            binary: binary.to_owned(),
             database_url: database_url.to_owned(),
             logs: logs.to_owned(),
             processes: Vec::new(),
@@ -61,36 +60,12 @@ impl System {
         args: &[&str],
         env: &[(&str, String)],
     ) -> anyhow::Result<String> {
-        let exe = std::env::current_exe().context("cannot find this program's own binary")?;
-        let log_path = self.logs.join(format!("{name}.log"));
-        let log = std::fs::File::create(&log_path)
-            .with_context(|| format!("creating {}", log_path.display()))?;
-        let mut child = Command::new(exe)
-            .args(args)
-            .envs(common_env(&self.database_url))
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
+        let mut all = common_env(&self.database_url);
+        all.extend(env.iter().map(|(k, v)| (*k, v.clone())));
+        let log = self.logs.join(format!("{name}.log"));
+        let (child, ready) = process::start(&self.binary, args, &all, &log)
+            .await
             .with_context(|| format!("starting {name}"))?;
-        let stdout = child.stdout.take().context("the child's stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = tokio::time::timeout(READY_WITHIN, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.starts_with("ready ") {
-                    return Some(line);
-                }
-            }
-            None
-        })
-        .await;
-        let ready = match ready {
-            Ok(Some(line)) => line,
-            _ => bail!("{name} did not start; see {}", log_path.display()),
-        };
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.processes.push(Process {
             name: name.to_owned(),
             child,
@@ -226,30 +201,4 @@ impl System {
             let _ = process.child.kill().await;
         }
     }
-}
-
-/// VmHWM (the kernel's record of peak resident memory) of `pid`, in kB.
-fn peak_kib(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// A fresh admin key for the API under test.
-pub fn admin_key() -> String {
-    format!("ak_{}", uuid::Uuid::new_v4().simple())
-}
-
-/// `name=value` out of a `ready` line.
-pub fn field(ready: &str, name: &str) -> anyhow::Result<String> {
-    ready
-        .split_whitespace()
-        .find_map(|part| part.strip_prefix(&format!("{name}=")))
-        .map(str::to_owned)
-        .with_context(|| format!("no {name}= in the ready line {ready:?}"))
 }

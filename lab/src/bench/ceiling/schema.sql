@@ -1,5 +1,5 @@
 -- The ceiling's own schema: the columns our hot paths touch, nothing else.
--- (The same shape as ../shared/tools/pg-limit uses, so the numbers compare.)
+-- (Lean on purpose: what PostgreSQL alone does with the same statements.)
 DROP TABLE IF EXISTS tasks;
 DROP TABLE IF EXISTS orders;
 CREATE TABLE orders (

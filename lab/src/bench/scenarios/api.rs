@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use super::{finish, prepare};
-use crate::commands::bench::ceiling::API_WRITE;
-use crate::commands::bench::load::{Shop, percentile};
-use crate::commands::bench::report::{Measure, Target, spinner};
-use crate::commands::bench::{Bench, Outcome};
-use crate::harness::system::admin_key;
+use crate::bench::ceiling::API_WRITE;
+use crate::bench::load::{Shop, percentile};
+use crate::bench::report::{Measure, Target, spinner};
+use crate::bench::{Bench, Outcome};
+use testkit::process::admin_key;
 
 pub const CONNECTIONS: usize = 32;
 const WARM_UP: Duration = Duration::from_secs(1);

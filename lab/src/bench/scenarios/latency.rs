@@ -8,10 +8,10 @@ use anyhow::bail;
 
 use super::saga::start_saga;
 use super::{finish, prepare};
-use crate::commands::bench::load::{completion_latencies, hop_latencies, percentile};
-use crate::commands::bench::report::{Measure, Target, bar};
-use crate::commands::bench::{Bench, Outcome};
-use crate::harness::queue::drained;
+use crate::bench::load::{completion_latencies, hop_latencies, percentile};
+use crate::bench::report::{Measure, Target, bar};
+use crate::bench::{Bench, Outcome};
+use testkit::queue::drained;
 
 /// Load before the measured load, not counted.
 pub const WARM_UP: Duration = Duration::from_secs(1);

@@ -6,9 +6,9 @@ use std::time::Duration;
 use anyhow::bail;
 
 use super::{finish, prepare};
-use crate::commands::bench::ceiling::BATCH_100;
-use crate::commands::bench::report::{Measure, Target, bar};
-use crate::commands::bench::{Bench, Outcome, SAMPLE_EVERY};
+use crate::bench::ceiling::BATCH_100;
+use crate::bench::report::{Measure, Target, bar};
+use crate::bench::{Bench, Outcome, SAMPLE_EVERY};
 
 /// Longest a drain may take before the scenario gives up.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(1_800);

@@ -1,4 +1,4 @@
-//! `asynccheckout chaos`: the whole system under faults, then the proof that
+//! `asynccheckout-lab chaos`: the whole system under faults, then the proof that
 //! nothing was lost and no money is wrong (see RELIABILITY.md).
 //!
 //! On a private PostgreSQL cluster it creates (and removes after a clean
@@ -18,7 +18,7 @@ mod shoppers;
 mod summary;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -31,12 +31,13 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::harness::queue::drained;
-use crate::harness::system::{System, admin_key};
 use invariants::{Evidence, LedgerEntry};
 use mayhem::Mayhem;
 use shoppers::{Catalog, Plan, Shopper};
 use summary::Summary;
+use testkit::process::admin_key;
+use testkit::queue::drained;
+use testkit::system::System;
 
 /// The products the shoppers buy, with their prices in cents.
 const PRODUCTS: [(&str, i64); 6] = [
@@ -85,7 +86,7 @@ pub struct ChaosArgs {
     pub dir: Option<PathBuf>,
 }
 
-pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
+pub async fn run(product: &Path, args: ChaosArgs) -> anyhow::Result<()> {
     if !(args.rate > 0.0 && args.rate.is_finite()) {
         bail!("--rate must be a positive number of orders per second");
     }
@@ -124,9 +125,9 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     // The run holds the cluster until the end: dropping the last handle stops
     // it. SIGINT or SIGTERM drops the run (its processes are killed) and then
     // the cluster.
-    let interrupted = crate::shutdown::on_signal()?;
+    let interrupted = crate::interrupt::on_signal()?;
     let passed = tokio::select! {
-        passed = run_on(&args, seed, &dir, Arc::clone(&cluster), &url, &pool) => passed?,
+        passed = run_on(product, &args, seed, &dir, Arc::clone(&cluster), &url, &pool) => passed?,
         _ = interrupted.cancelled() => {
             bail!("interrupted; the logs are in {}", dir.display())
         }
@@ -148,9 +149,10 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
 
 /// The run proper; true when every invariant held.
 async fn run_on(
+    product: &Path,
     args: &ChaosArgs,
     seed: u64,
-    dir: &std::path::Path,
+    dir: &Path,
     cluster: Arc<PrivateCluster>,
     url: &str,
     pool: &PgPool,
@@ -160,7 +162,7 @@ async fn run_on(
     };
     let initial_stock = seed_catalog(pool, args.orders).await?;
 
-    let mut system = System::new(url, &dir.join("logs"))?;
+    let mut system = System::new(product, url, &dir.join("logs"))?;
     let faults: Vec<(&str, String)> = GATEWAY_FAULTS
         .iter()
         .map(|(k, v)| (*k, (*v).to_owned()))

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::mayhem::MayhemLog;
 use super::shoppers::{Answer, Exchange, Outcome};
 
-/// Terminal order statuses (`../shared/spec/saga.md`).
+/// Terminal order statuses (the README's saga: nothing moves after them).
 const TERMINAL: [&str; 4] = ["completed", "failed", "cancelled", "refunded"];
 
 /// One invariant: how many things it looked at, and what broke it.

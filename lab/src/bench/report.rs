@@ -125,7 +125,7 @@ impl Report {
     pub fn print_table(&self) {
         println!();
         println!(
-            "asynccheckout bench {} — {} cores, {} GiB, {}",
+            "asynccheckout-lab bench {} — {} cores, {} GiB, {}",
             self.scenario,
             self.machine.cores,
             self.machine.memory_gib,

@@ -29,11 +29,12 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use shared::db::bootstrap::PrivateCluster;
 use sqlx::PgPool;
+use testkit::cluster::ClusterFaults;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::shoppers::Catalog;
-use crate::harness::system::System;
+use testkit::system::System;
 
 /// What was done, and when.
 #[derive(Debug, Default)]

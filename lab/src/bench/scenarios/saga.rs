@@ -8,13 +8,13 @@ use sqlx::PgPool;
 
 use super::latency::WARM_UP;
 use super::{finish, prepare};
-use crate::commands::bench::ceiling::API_WRITE;
-use crate::commands::bench::load::{Placements, Shop, completion_latencies, percentile};
-use crate::commands::bench::report::{Measure, Target, bar};
-use crate::commands::bench::{Bench, Outcome};
-use crate::harness::queue::drained;
-use crate::harness::system::System;
-use crate::harness::system::admin_key;
+use crate::bench::ceiling::API_WRITE;
+use crate::bench::load::{Placements, Shop, completion_latencies, percentile};
+use crate::bench::report::{Measure, Target, bar};
+use crate::bench::{Bench, Outcome};
+use testkit::process::admin_key;
+use testkit::queue::drained;
+use testkit::system::System;
 
 /// The p99 POST → completed above which a rate does not count as sustained.
 pub const P99_BOUND_MS: f64 = 250.0;

@@ -11,11 +11,11 @@ use sqlx::PgPool;
 
 use super::saga::start_saga;
 use super::{finish, prepare};
-use crate::commands::bench::ceiling::API_WRITE;
-use crate::commands::bench::load::{completion_latencies, percentile};
-use crate::commands::bench::report::{Measure, Target, bar};
-use crate::commands::bench::{Bench, Outcome};
-use crate::harness::queue::drained;
+use crate::bench::ceiling::API_WRITE;
+use crate::bench::load::{completion_latencies, percentile};
+use crate::bench::report::{Measure, Target, bar};
+use crate::bench::{Bench, Outcome};
+use testkit::queue::drained;
 
 /// One sample of the tasks table.
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,14 @@
+//! The test kit: AsyncCheckout started as real processes of its binary, for
+//! the end-to-end tests in `tests/` and for the lab (`asynccheckout-lab`
+//! bench and chaos). Nothing here ships in the product.
+//!
+//! - [`process`]: start one role and wait for its `ready` line.
+//! - [`system`]: a set of processes (gateway, API, workers) watched for their
+//!   peak memory, killed and restarted at will.
+//! - [`cluster`]: stopping, crashing and restarting a private PostgreSQL cluster.
+//! - [`queue`]: waiting for the queue to drain.
+
+pub mod cluster;
+pub mod process;
+pub mod queue;
+pub mod system;
