@@ -35,47 +35,13 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply pending database migrations and exit.
-    Migrate {
-        #[command(flatten)]
-        database: DatabaseArgs,
-    },
+    Migrate(DatabaseArgs),
     /// Run saga steps from the task queue; run as many as you like, anywhere.
-    Worker {
-        #[command(flatten)]
-        database: DatabaseArgs,
-        #[command(flatten)]
-        worker: WorkerConfig,
-        #[command(flatten)]
-        gateway: GatewayConfig,
-        #[command(flatten)]
-        mail: MailConfig,
-        #[command(flatten)]
-        metrics: MetricsArgs,
-    },
+    Worker(WorkerArgs),
     /// Serve the HTTP API: /v1, /docs (Swagger UI), /openapi.json, probes.
-    Api {
-        #[command(flatten)]
-        database: DatabaseArgs,
-        #[command(flatten)]
-        listen: ApiListen,
-        #[command(flatten)]
-        bootstrap: BootstrapKey,
-        #[command(flatten)]
-        metrics: MetricsArgs,
-        #[command(flatten)]
-        admission: AdmissionArgs,
-        /// On SIGTERM/SIGINT, how long requests in flight get to finish.
-        #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 25)]
-        shutdown_grace_secs: u64,
-    },
+    Api(ApiArgs),
     /// Serve the Stripe-shaped payment gateway stand-in (state in memory).
-    MockGateway {
-        /// Address to serve on.
-        #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8081")]
-        listen_addr: String,
-        #[command(flatten)]
-        faults: Faults,
-    },
+    MockGateway(MockGatewayArgs),
     /// Print the OpenAPI document the API serves (the committed openapi.json).
     Openapi,
     /// Manage API keys: create (the key is shown once), list, revoke.
@@ -88,36 +54,80 @@ pub enum Command {
     /// Find or start the development database, print its URL on one line
     /// (`ready database_url=…`), and keep a private cluster running until
     /// SIGTERM/SIGINT. The test script uses it.
-    Database {
-        #[command(flatten)]
-        database: DatabaseArgs,
-    },
+    Database(DatabaseArgs),
     /// Everything in one process for development: database bootstrap,
     /// migrations, the API, workers, the mock gateway and a demo catalog.
-    Dev {
-        #[command(flatten)]
-        database: DatabaseArgs,
-        #[command(flatten)]
-        listen: ApiListen,
-        #[command(flatten)]
-        bootstrap: BootstrapKey,
-        #[command(flatten)]
-        metrics: MetricsArgs,
-        #[command(flatten)]
-        admission: AdmissionArgs,
-        #[command(flatten)]
-        worker: WorkerConfig,
-        /// Use this payment gateway instead of starting the mock one in-process.
-        #[arg(long, env = "GATEWAY_URL")]
-        gateway_url: Option<String>,
-        /// Per-call timeout of gateway calls.
-        #[arg(long, env = "GATEWAY_TIMEOUT_MS", default_value_t = 5_000)]
-        gateway_timeout_ms: u64,
-        #[command(flatten)]
-        mail: MailConfig,
-        #[command(flatten)]
-        faults: Faults,
-    },
+    Dev(DevArgs),
+}
+
+/// `asynccheckout worker`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub worker: WorkerConfig,
+    #[command(flatten)]
+    pub gateway: GatewayConfig,
+    #[command(flatten)]
+    pub mail: MailConfig,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+/// `asynccheckout api`.
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    #[command(flatten)]
+    pub serving: ApiServing,
+    /// On SIGTERM/SIGINT, how long requests in flight get to finish.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 25)]
+    pub shutdown_grace_secs: u64,
+}
+
+/// What serving the API takes, in `api` and in `dev` alike.
+#[derive(Debug, Clone, Args)]
+pub struct ApiServing {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub listen: ApiListen,
+    #[command(flatten)]
+    pub bootstrap: BootstrapKey,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub admission: AdmissionArgs,
+}
+
+/// `asynccheckout mock-gateway`.
+#[derive(Debug, Clone, Args)]
+pub struct MockGatewayArgs {
+    /// Address to serve on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8081")]
+    pub listen_addr: String,
+    #[command(flatten)]
+    pub faults: Faults,
+}
+
+/// `asynccheckout dev`: the API's settings, a worker's, and the mock
+/// gateway's faults (its shutdown grace is the worker's).
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    #[command(flatten)]
+    pub serving: ApiServing,
+    #[command(flatten)]
+    pub worker: WorkerConfig,
+    /// Use this payment gateway instead of starting the mock one in-process.
+    #[arg(long, env = "GATEWAY_URL")]
+    pub gateway_url: Option<String>,
+    /// Per-call timeout of gateway calls.
+    #[arg(long, env = "GATEWAY_TIMEOUT_MS", default_value_t = 5_000)]
+    pub gateway_timeout_ms: u64,
+    #[command(flatten)]
+    pub mail: MailConfig,
+    #[command(flatten)]
+    pub faults: Faults,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,14 +165,14 @@ impl Command {
     /// The name this process reports in traces, e.g. `asynccheckout-worker`.
     pub fn service_name(&self) -> String {
         let role = match self {
-            Command::Migrate { .. } => "migrate",
-            Command::Worker { .. } => "worker",
-            Command::Api { .. } => "api",
-            Command::MockGateway { .. } => "mock-gateway",
+            Command::Migrate(_) => "migrate",
+            Command::Worker(_) => "worker",
+            Command::Api(_) => "api",
+            Command::MockGateway(_) => "mock-gateway",
             Command::Openapi => "openapi",
             Command::Keys { .. } => "keys",
-            Command::Database { .. } => "database",
-            Command::Dev { .. } => "dev",
+            Command::Database(_) => "database",
+            Command::Dev(_) => "dev",
         };
         format!("asynccheckout-{role}")
     }

@@ -5,9 +5,9 @@ use clap::Parser;
 mod cli;
 mod commands;
 mod database;
-mod observability;
+mod logs_and_traces;
+mod metrics_port;
 mod shutdown;
-mod telemetry;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -15,6 +15,7 @@ async fn main() -> anyhow::Result<()> {
     #[cfg(feature = "failpoints")]
     let _crash_points = fail::FailScenario::setup();
     let cli = cli::Cli::parse();
-    let _telemetry = telemetry::init(cli.log_format, std::io::stderr, &cli.command.service_name());
+    let _logs_and_traces =
+        logs_and_traces::init(cli.log_format, std::io::stderr, &cli.command.service_name());
     commands::run(cli.command).await
 }

@@ -5,24 +5,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::{AdmissionArgs, ApiListen, BootstrapKey, DatabaseArgs, MetricsArgs};
-use crate::{database, observability, shutdown};
+use crate::cli::{AdmissionArgs, ApiArgs};
+use crate::{database, metrics_port, shutdown};
 
-pub struct Settings {
-    pub database: DatabaseArgs,
-    pub listen: ApiListen,
-    pub bootstrap: BootstrapKey,
-    pub metrics: MetricsArgs,
-    pub admission: AdmissionArgs,
-    pub shutdown_grace_secs: u64,
-}
-
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
+pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
+    let settings = &args.serving;
     let shutdown = shutdown::on_signal()?;
-    let recorder = observability::install_recorder()?;
+    let recorder = metrics_port::install_recorder()?;
     let db = database::open(&settings.database, "asynccheckout-api").await?;
     super::keys::register_bootstrap(&db.pool, &settings.bootstrap).await?;
-    let metrics = observability::bind(&settings.metrics.metrics_addr).await?;
+    let metrics = metrics_port::bind(&settings.metrics.metrics_addr).await?;
     let bound = api::bind(&settings.listen.listen_addr)
         .await
         .with_context(|| {
@@ -37,7 +29,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         "ready api=http://{} metrics=http://{}",
         bound.addr, metrics.addr
     );
-    let metrics_port = tokio::spawn(observability::serve(
+    let metrics_port = tokio::spawn(metrics_port::serve(
         metrics,
         recorder,
         db.pool.clone(),
@@ -48,7 +40,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         bound,
         state,
         shutdown,
-        Duration::from_secs(settings.shutdown_grace_secs),
+        Duration::from_secs(args.shutdown_grace_secs),
     )
     .await?;
     metrics_port.await.context("the metrics port failed")?;

@@ -6,7 +6,7 @@
 //! ready it prints the one line scripts wait for: `ready api=… key=… …`.
 
 use anyhow::Context;
-use mock_gateway::{Faults, MockGateway};
+use mock_gateway::MockGateway;
 use shared::catalog::{self, CatalogError, NewProduct, Sku};
 use shared::keys::{self, Scope};
 use shared::money::{Cents, Currency};
@@ -14,24 +14,10 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use worker::Worker;
 use worker::gateway::GatewayConfig;
-use worker::mailer::MailConfig;
 
 use super::worker::{registry, saga_deps};
-use crate::cli::{AdmissionArgs, ApiListen, BootstrapKey, DatabaseArgs, MetricsArgs};
-use crate::{database, observability, shutdown};
-
-pub struct Settings {
-    pub database: DatabaseArgs,
-    pub listen: ApiListen,
-    pub bootstrap: BootstrapKey,
-    pub metrics: MetricsArgs,
-    pub admission: AdmissionArgs,
-    pub worker: worker::WorkerConfig,
-    pub gateway_url: Option<String>,
-    pub gateway_timeout_ms: u64,
-    pub mail: MailConfig,
-    pub faults: Faults,
-}
+use crate::cli::DevArgs;
+use crate::{database, metrics_port, shutdown};
 
 /// sku, name, price in cents, stock. The poster is scarce on purpose: order
 /// two at once to see a refund.
@@ -42,12 +28,12 @@ const DEMO_CATALOG: [(&str, &str, i64, i32); 4] = [
     ("POSTER-LTD", "Limited poster", 2500, 1),
 ];
 
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
+pub async fn run(settings: DevArgs) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
-    let recorder = observability::install_recorder()?;
-    let db = database::open(&settings.database, "asynccheckout-dev").await?;
+    let recorder = metrics_port::install_recorder()?;
+    let db = database::open(&settings.serving.database, "asynccheckout-dev").await?;
     seed(&db.pool).await?;
-    let key = match super::keys::register_bootstrap(&db.pool, &settings.bootstrap).await? {
+    let key = match super::keys::register_bootstrap(&db.pool, &settings.serving.bootstrap).await? {
         Some(key) => key,
         None => {
             let mut conn = db.pool.acquire().await?;
@@ -76,25 +62,25 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let grace = settings.worker.shutdown_grace();
     let worker = Worker::new(db.pool.clone(), registry(deps), settings.worker);
 
-    let bound = api::bind(&settings.listen.listen_addr)
+    let bound = api::bind(&settings.serving.listen.listen_addr)
         .await
         .with_context(|| {
             format!(
                 "cannot listen on {} (LISTEN_ADDR)",
-                settings.listen.listen_addr
+                settings.serving.listen.listen_addr
             )
         })?;
     let addr = bound.addr;
-    let port = observability::bind(&settings.metrics.metrics_addr).await?;
+    let port = metrics_port::bind(&settings.serving.metrics.metrics_addr).await?;
     let metrics = port.addr;
     let port_stop = CancellationToken::new();
-    let metrics_port = tokio::spawn(observability::serve(
+    let metrics_port = tokio::spawn(metrics_port::serve(
         port,
         recorder,
         db.pool.clone(),
         port_stop.clone(),
     ));
-    let state = super::api::state(&db.pool, &settings.admission);
+    let state = super::api::state(&db.pool, &settings.serving.admission);
     let api = tokio::spawn(api::serve(bound, state, shutdown.clone(), grace));
 
     println!("ready api=http://{addr} docs=http://{addr}/docs key={key} metrics=http://{metrics}");

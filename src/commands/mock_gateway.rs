@@ -2,13 +2,15 @@
 //! process so that timeouts and resets are real.
 
 use anyhow::Context;
-use mock_gateway::{Faults, MockGateway};
+use mock_gateway::MockGateway;
 
+use crate::cli::MockGatewayArgs;
 use crate::shutdown;
 
-pub async fn run(listen_addr: &str, faults: Faults) -> anyhow::Result<()> {
+pub async fn run(args: MockGatewayArgs) -> anyhow::Result<()> {
+    let listen_addr = &args.listen_addr;
     let shutdown = shutdown::on_signal()?;
-    let gateway = MockGateway::bind(listen_addr, faults)
+    let gateway = MockGateway::bind(listen_addr, args.faults)
         .await
         .with_context(|| format!("cannot start the mock gateway on {listen_addr} (LISTEN_ADDR)"))?;
     tracing::info!(addr = %gateway.local_addr(), "mock payment gateway listening (ledger in memory)");

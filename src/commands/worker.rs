@@ -6,29 +6,23 @@ use anyhow::Context;
 use worker::gateway::{GatewayClient, GatewayConfig};
 use worker::mailer::{MailConfig, Mailer};
 use worker::steps::{self, SagaDeps};
-use worker::{NoopHandler, Registry, Worker, WorkerConfig};
+use worker::{NoopHandler, Registry, Worker};
 
-use crate::cli::{DatabaseArgs, MetricsArgs};
-use crate::{database, observability, shutdown};
+use crate::cli::WorkerArgs;
+use crate::{database, metrics_port, shutdown};
 
-pub async fn run(
-    args: DatabaseArgs,
-    config: WorkerConfig,
-    gateway: GatewayConfig,
-    mail: MailConfig,
-    metrics: MetricsArgs,
-) -> anyhow::Result<()> {
+pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
-    let recorder = observability::install_recorder()?;
-    let deps = saga_deps(&gateway, &mail)?;
-    let db = database::open(&args, "asynccheckout-worker").await?;
-    let port = observability::bind(&metrics.metrics_addr).await?;
-    let worker = Worker::new(db.pool.clone(), registry(deps), config);
+    let recorder = metrics_port::install_recorder()?;
+    let deps = saga_deps(&args.gateway, &args.mail)?;
+    let db = database::open(&args.database, "asynccheckout-worker").await?;
+    let port = metrics_port::bind(&args.metrics.metrics_addr).await?;
+    let worker = Worker::new(db.pool.clone(), registry(deps), args.worker);
     // One line for scripts and tests: who this worker is and where its metrics are.
     println!("ready worker={} metrics=http://{}", worker.id(), port.addr);
     // The port outlives the drain, so probes and scrapes see it to the end.
     let port_stop = tokio_util::sync::CancellationToken::new();
-    let metrics_port = tokio::spawn(observability::serve(
+    let metrics_port = tokio::spawn(metrics_port::serve(
         port,
         recorder,
         db.pool.clone(),

@@ -2,6 +2,7 @@
 //! processes, a real SMTP server, and a fresh database per test.
 #![allow(clippy::unwrap_used)]
 
+mod mail_sink;
 mod system;
 
 mod auth;

@@ -4,12 +4,26 @@ use std::time::Duration;
 
 use shared::queue::Backoff;
 
+/// The defaults, written once: the flags and [`WorkerConfig::default`] both
+/// read them.
+pub mod defaults {
+    pub const CONCURRENCY: u32 = 16;
+    pub const SHUTDOWN_GRACE_SECS: u64 = 25;
+    pub const LEASE_SECS: u64 = 30;
+    pub const POLL_INTERVAL_MS: u64 = 2_000;
+    pub const RETRY_BASE_MS: u64 = 1_000;
+    pub const RETRY_CAP_SECS: u64 = 300;
+    pub const RESCUE_INTERVAL_SECS: u64 = 10;
+    pub const RETENTION_HOURS: u64 = 168;
+    pub const IDEMPOTENCY_KEY_RETENTION_HOURS: u64 = 24;
+}
+
 /// How a worker process runs its steps.
 #[derive(Debug, Clone, clap::Args)]
 pub struct WorkerConfig {
     /// Steps this process runs at once; it claims only as many tasks as it
     /// has free slots.
-    #[arg(long = "worker-concurrency", env = "WORKER_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long = "worker-concurrency", env = "WORKER_CONCURRENCY", default_value_t = defaults::CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub concurrency: u32,
 
     /// This worker's name in leases and attempt records (default: hostname-pid).
@@ -18,57 +32,57 @@ pub struct WorkerConfig {
 
     /// On SIGTERM/SIGINT, how long running steps get to finish before they are
     /// interrupted and handed back.
-    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 25)]
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = defaults::SHUTDOWN_GRACE_SECS)]
     pub shutdown_grace_secs: u64,
 
     /// How long a claim is valid without renewal. Running steps renew it every
     /// third of this; a crashed worker's tasks are rescued after it.
-    #[arg(long = "task-lease-secs", env = "TASK_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long = "task-lease-secs", env = "TASK_LEASE_SECS", default_value_t = defaults::LEASE_SECS, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub lease_secs: u64,
 
     /// Fallback polling interval (jittered) when no notification arrives.
-    #[arg(long, env = "POLL_INTERVAL_MS", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(10..))]
+    #[arg(long, env = "POLL_INTERVAL_MS", default_value_t = defaults::POLL_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(10..))]
     pub poll_interval_ms: u64,
 
     /// Delay before the first retry; it doubles with each failed attempt.
-    #[arg(long, env = "RETRY_BASE_MS", default_value_t = 1_000)]
+    #[arg(long, env = "RETRY_BASE_MS", default_value_t = defaults::RETRY_BASE_MS)]
     pub retry_base_ms: u64,
 
     /// No retry waits longer than this.
-    #[arg(long, env = "RETRY_CAP_SECS", default_value_t = 300)]
+    #[arg(long, env = "RETRY_CAP_SECS", default_value_t = defaults::RETRY_CAP_SECS)]
     pub retry_cap_secs: u64,
 
     /// How often this worker looks for expired leases to rescue.
-    #[arg(long, env = "RESCUE_INTERVAL_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "RESCUE_INTERVAL_SECS", default_value_t = defaults::RESCUE_INTERVAL_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub rescue_interval_secs: u64,
 
     /// Completed tasks (with their attempts) are deleted after this many hours.
     #[arg(
         long = "task-retention-hours",
         env = "TASK_RETENTION_HOURS",
-        default_value_t = 168
+        default_value_t = defaults::RETENTION_HOURS
     )]
     pub retention_hours: u64,
 
     /// Idempotency keys of `POST /v1/orders` are kept this many hours (at
     /// least 24); a retry with an older key places a new order.
-    #[arg(long, env = "IDEMPOTENCY_KEY_RETENTION_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(24..))]
+    #[arg(long, env = "IDEMPOTENCY_KEY_RETENTION_HOURS", default_value_t = defaults::IDEMPOTENCY_KEY_RETENTION_HOURS, value_parser = clap::value_parser!(u64).range(24..))]
     pub idempotency_key_retention_hours: u64,
 }
 
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
-            concurrency: 16,
+            concurrency: defaults::CONCURRENCY,
             worker_id: None,
-            shutdown_grace_secs: 25,
-            lease_secs: 30,
-            poll_interval_ms: 2_000,
-            retry_base_ms: 1_000,
-            retry_cap_secs: 300,
-            rescue_interval_secs: 10,
-            retention_hours: 168,
-            idempotency_key_retention_hours: 24,
+            shutdown_grace_secs: defaults::SHUTDOWN_GRACE_SECS,
+            lease_secs: defaults::LEASE_SECS,
+            poll_interval_ms: defaults::POLL_INTERVAL_MS,
+            retry_base_ms: defaults::RETRY_BASE_MS,
+            retry_cap_secs: defaults::RETRY_CAP_SECS,
+            rescue_interval_secs: defaults::RESCUE_INTERVAL_SECS,
+            retention_hours: defaults::RETENTION_HOURS,
+            idempotency_key_retention_hours: defaults::IDEMPOTENCY_KEY_RETENTION_HOURS,
         }
     }
 }

@@ -119,7 +119,7 @@ pub async fn measure(
         .iter()
         .filter(|p| paths.is_empty() || paths.contains(&p.name))
     {
-        let bar = progress.add(super::report::spinner(format!("ceiling: {}", path.name)));
+        let bar = progress.add(super::progress::spinner(format!("ceiling: {}", path.name)));
         reset(&pool, plan.backlog).await?;
         let script = work.join(format!("{}.sql", path.name));
         std::fs::write(&script, path.script).context("writing a pgbench script")?;

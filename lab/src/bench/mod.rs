@@ -9,6 +9,7 @@
 mod ceiling;
 mod load;
 mod machine;
+mod progress;
 mod report;
 mod scenarios;
 mod scratch;

@@ -2,10 +2,8 @@
 //! machine, with which parameters; printed as a table or as JSON.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::ceiling::Ceiling;
@@ -209,22 +207,4 @@ fn format_value(value: f64) -> String {
     } else {
         format!("{value:.2}")
     }
-}
-
-/// A spinner that says what is running (hidden when stderr is not a terminal).
-pub fn spinner(message: String) -> ProgressBar {
-    let bar = ProgressBar::new_spinner().with_message(message);
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
-}
-
-/// A bar counting toward `total`.
-pub fn bar(total: u64, message: String) -> ProgressBar {
-    let bar = ProgressBar::new(total).with_message(message);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:<28} [{bar:32}] {pos}/{len} {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar
 }

@@ -12,6 +12,7 @@
 //! shoppers saw. It prints a summary and fails (exit 1) on any violation,
 //! keeping the cluster and the logs for a look.
 
+mod evidence;
 mod invariants;
 mod mayhem;
 mod shoppers;
@@ -31,7 +32,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use invariants::{Evidence, LedgerEntry};
+use evidence::{Evidence, LedgerEntry, RunRecord};
 use mayhem::Mayhem;
 use shoppers::{Catalog, Plan, Shopper};
 use summary::Summary;
@@ -265,18 +266,17 @@ async fn run_on(
     // Stopped first, so that the logs are complete when they are scanned.
     system.stop("").await;
     let exchanges = shopper.exchanges.all();
-    let mailed = invariants::confirmations(&system.logs().join("mail"))?;
-    let checks = invariants::check(&Evidence {
-        pool,
+    let mailed = evidence::confirmations(&system.logs().join("mail"))?;
+    let recorded = RunRecord {
         ledger: &ledger,
         outcomes: &outcomes,
         exchanges: &exchanges,
         mayhem: &log,
         initial_stock: &initial_stock,
-        logs: system.logs(),
         mailed: &mailed,
-    })
-    .await?;
+    };
+    let evidence = Evidence::gather(pool, system.logs(), recorded).await?;
+    let checks = invariants::check(&evidence);
     let mailed_twice = mailed.values().filter(|&&n| n > 1).count();
     let summary = Summary {
         mailed_twice,

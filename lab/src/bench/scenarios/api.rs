@@ -6,7 +6,8 @@ use std::time::Duration;
 use super::{finish, prepare};
 use crate::bench::ceiling::API_WRITE;
 use crate::bench::load::{Shop, percentile};
-use crate::bench::report::{Measure, Target, spinner};
+use crate::bench::progress::spinner;
+use crate::bench::report::{Measure, Target};
 use crate::bench::{Bench, Outcome};
 use testkit::process::admin_key;
 

@@ -7,7 +7,8 @@ use anyhow::bail;
 
 use super::{finish, prepare};
 use crate::bench::ceiling::BATCH_100;
-use crate::bench::report::{Measure, Target, bar};
+use crate::bench::progress::bar;
+use crate::bench::report::{Measure, Target};
 use crate::bench::{Bench, Outcome, SAMPLE_EVERY};
 
 /// Longest a drain may take before the scenario gives up.

@@ -6,15 +6,13 @@ use std::time::Duration;
 
 use anyhow::bail;
 
-use super::saga::start_saga;
+use super::saga_system::{WARM_UP, start_saga};
 use super::{finish, prepare};
 use crate::bench::load::{completion_latencies, hop_latencies, percentile};
-use crate::bench::report::{Measure, Target, bar};
+use crate::bench::progress::bar;
+use crate::bench::report::{Measure, Target};
 use crate::bench::{Bench, Outcome};
 use testkit::queue::drained;
-
-/// Load before the measured load, not counted.
-pub const WARM_UP: Duration = Duration::from_secs(1);
 
 pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     let (db, pool, mut system) = prepare(bench, "latency").await?;

@@ -4,6 +4,7 @@ mod api;
 mod backlog;
 mod latency;
 mod saga;
+mod saga_system;
 mod soak;
 
 use anyhow::Context;

@@ -6,15 +6,14 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-use super::latency::WARM_UP;
+use super::saga_system::{WARM_UP, start_saga};
 use super::{finish, prepare};
 use crate::bench::ceiling::API_WRITE;
-use crate::bench::load::{Placements, Shop, completion_latencies, percentile};
-use crate::bench::report::{Measure, Target, bar};
+use crate::bench::load::{Placements, completion_latencies, percentile};
+use crate::bench::progress::bar;
+use crate::bench::report::{Measure, Target};
 use crate::bench::{Bench, Outcome};
-use testkit::process::admin_key;
 use testkit::queue::drained;
-use testkit::system::System;
 
 /// The p99 POST → completed above which a rate does not count as sustained.
 pub const P99_BOUND_MS: f64 = 250.0;
@@ -22,32 +21,6 @@ pub const P99_BOUND_MS: f64 = 250.0;
 const KEEPS_UP: f64 = 0.95;
 /// How long a step's orders may take to finish after its last POST.
 const SETTLE: Duration = Duration::from_secs(120);
-
-/// Starts the gateway, the API and the workers, and seeds a shop.
-/// Workers get `worker_env` on top of the bench's settings.
-pub async fn start_saga(
-    bench: &Bench,
-    pool: &PgPool,
-    system: &mut System,
-    worker_env: &[(&str, String)],
-) -> anyhow::Result<Shop> {
-    let gateway = system.start_gateway().await?;
-    let key = admin_key();
-    let api = system.start_api(&key, bench.args.api_connections).await?;
-    for i in 0..bench.args.workers {
-        let mut env = vec![
-            ("GATEWAY_URL", gateway.clone()),
-            (
-                "WORKER_CONCURRENCY",
-                bench.args.saga_concurrency.to_string(),
-            ),
-            ("DATABASE_MAX_CONNECTIONS", "16".to_owned()),
-        ];
-        env.extend(worker_env.iter().cloned());
-        system.start_worker(i, &env).await?;
-    }
-    Shop::seed(pool, &api, &key, 1_000).await
-}
 
 /// One rate's result.
 pub struct Step {

@@ -9,11 +9,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::saga::start_saga;
+use super::saga_system::start_saga;
 use super::{finish, prepare};
 use crate::bench::ceiling::API_WRITE;
 use crate::bench::load::{completion_latencies, percentile};
-use crate::bench::report::{Measure, Target, bar};
+use crate::bench::progress::bar;
+use crate::bench::report::{Measure, Target};
 use crate::bench::{Bench, Outcome};
 use testkit::queue::drained;
 

@@ -1,16 +1,15 @@
 //! The checks a chaos run ends with: what must hold once the system is
-//! quiet, whatever was killed on the way. Each check reads the database, the
-//! gateway's ledger and what the shoppers saw, and lists its violations.
+//! quiet, whatever was killed on the way. Each check judges the evidence
+//! (the database's final state, the gateway's ledger, the logs, what the
+//! shoppers saw: see [`super::evidence`]), counts what it looked at, and
+//! lists its violations. Nothing here reads anything itself.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
 
-use anyhow::Context;
-use serde::Deserialize;
-use sqlx::PgPool;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::evidence::{Evidence, LedgerEntry, OrderRow};
 use super::mayhem::MayhemLog;
 use super::shoppers::{Answer, Exchange, Outcome};
 
@@ -41,72 +40,23 @@ impl Check {
     }
 }
 
-/// One line of the gateway's `GET /v1/ledger`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct LedgerEntry {
-    pub id: String,
-    pub kind: String,
-    pub amount: i64,
-    pub order_id: Option<String>,
-    pub charge: Option<String>,
-}
-
-/// An order as the database has it at the end.
-#[derive(Debug, sqlx::FromRow)]
-struct OrderRow {
-    id: Uuid,
-    status: String,
-    total_cents: i64,
-    charge_id: Option<String>,
-}
-
-/// A task that is not done: running, waiting, or dead.
-#[derive(Debug, sqlx::FromRow)]
-struct OpenTask {
-    id: i64,
-    kind: String,
-    state: String,
-    due: bool,
-    order_id: Option<String>,
-    last_error: Option<String>,
-}
-
-/// Everything the checks read.
-pub struct Evidence<'a> {
-    pub pool: &'a PgPool,
-    pub ledger: &'a [LedgerEntry],
-    pub outcomes: &'a [Outcome],
-    pub exchanges: &'a [Exchange],
-    pub mayhem: &'a MayhemLog,
-    pub initial_stock: &'a BTreeMap<String, i64>,
-    pub logs: &'a Path,
-    /// Confirmations mailed per order ([`confirmations`]).
-    pub mailed: &'a HashMap<Uuid, usize>,
-}
-
 /// Runs every check.
-pub async fn check(evidence: &Evidence<'_>) -> anyhow::Result<Vec<Check>> {
-    let orders: Vec<OrderRow> = sqlx::query_as(
-        "SELECT id, status::text AS status, total_cents, charge_id FROM orders ORDER BY id",
-    )
-    .fetch_all(evidence.pool)
-    .await
-    .context("reading the orders")?;
-    let orders: HashMap<Uuid, OrderRow> = orders.into_iter().map(|o| (o.id, o)).collect();
-    Ok(vec![
-        accepted_orders_are_terminal(evidence, &orders),
-        no_order_without_a_202(evidence, &orders),
-        queue_drained(evidence, &orders).await?,
-        money(evidence.ledger, &orders),
-        stock_conserved(evidence).await?,
+pub fn check(evidence: &Evidence) -> Vec<Check> {
+    let orders = &evidence.orders;
+    vec![
+        accepted_orders_are_terminal(evidence, orders),
+        no_order_without_a_202(evidence, orders),
+        queue_drained(evidence, orders),
+        money(evidence.ledger, orders),
+        stock_conserved(evidence),
         duplicates_share_an_order(evidence.outcomes),
         shoppers_answered_sensibly(evidence.outcomes),
-        cancellations_hold(evidence, &orders),
-        confirmations_mailed(evidence, &orders),
-        no_panics(evidence)?,
+        cancellations_hold(evidence, orders),
+        confirmations_mailed(evidence, orders),
+        no_panics(evidence),
         faults_happened(evidence.mayhem),
         api_answered(evidence.exchanges, &evidence.mayhem.api_down),
-    ])
+    ]
 }
 
 fn accepted_orders_are_terminal(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> Check {
@@ -140,28 +90,10 @@ fn no_order_without_a_202(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>)
     check
 }
 
-async fn queue_drained(
-    evidence: &Evidence<'_>,
-    orders: &HashMap<Uuid, OrderRow>,
-) -> anyhow::Result<Check> {
+fn queue_drained(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> Check {
     let mut check = Check::new("no task running or overdue; every dead task explained");
-    let open: Vec<OpenTask> = sqlx::query_as(
-        "SELECT id, kind, state::text AS state, run_at <= now() AS due,
-                payload->>'order_id' AS order_id, last_error
-         FROM tasks
-         WHERE state IN ('running', 'available', 'dead')
-         ORDER BY id",
-    )
-    .fetch_all(evidence.pool)
-    .await
-    .context("reading the open tasks")?;
-    let settled: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM tasks WHERE state NOT IN ('running', 'available', 'dead')",
-    )
-    .fetch_one(evidence.pool)
-    .await?;
-    check.checked += settled as usize;
-    for task in open {
+    check.checked += evidence.settled_tasks;
+    for task in &evidence.open_tasks {
         let status = task
             .order_id
             .as_deref()
@@ -194,7 +126,7 @@ async fn queue_drained(
             )),
         });
     }
-    Ok(check)
+    check
 }
 
 /// Per order, from the gateway's ledger: at most one charge, net charged =
@@ -275,28 +207,13 @@ fn money(ledger: &[LedgerEntry], orders: &HashMap<Uuid, OrderRow>) -> Check {
     check
 }
 
-async fn stock_conserved(evidence: &Evidence<'_>) -> anyhow::Result<Check> {
+fn stock_conserved(evidence: &Evidence) -> Check {
     let mut check = Check::new("stock: initial + restocks = current + sold, per sku");
-    let current: Vec<(String, i64)> =
-        sqlx::query_as("SELECT sku, stock::bigint FROM products ORDER BY sku")
-            .fetch_all(evidence.pool)
-            .await
-            .context("reading the stock")?;
-    let sold: HashMap<String, i64> = sqlx::query_as(
-        "SELECT i.sku, sum(i.quantity)::bigint
-         FROM order_items AS i JOIN orders AS o ON o.id = i.order_id
-         WHERE o.status IN ('completed', 'confirmed')
-         GROUP BY i.sku",
-    )
-    .fetch_all(evidence.pool)
-    .await
-    .context("reading what was sold")?
-    .into_iter()
-    .collect();
-    for (sku, stock) in current {
-        let initial = evidence.initial_stock.get(&sku).copied().unwrap_or(0);
-        let restocked = evidence.mayhem.restocked.get(&sku).copied().unwrap_or(0);
-        let sold = sold.get(&sku).copied().unwrap_or(0);
+    for (sku, stock) in &evidence.stock {
+        let stock = *stock;
+        let initial = evidence.initial_stock.get(sku).copied().unwrap_or(0);
+        let restocked = evidence.mayhem.restocked.get(sku).copied().unwrap_or(0);
+        let sold = evidence.sold.get(sku).copied().unwrap_or(0);
         check.look((initial + restocked != stock + sold).then(|| {
             format!("{sku}: {initial} + {restocked} restocked != {stock} left + {sold} sold")
         }));
@@ -304,7 +221,7 @@ async fn stock_conserved(evidence: &Evidence<'_>) -> anyhow::Result<Check> {
     for problem in &evidence.mayhem.restock_problems {
         check.look(Some(format!("{problem}: its effect on stock is unknown")));
     }
-    Ok(check)
+    check
 }
 
 fn duplicates_share_an_order(outcomes: &[Outcome]) -> Check {
@@ -371,47 +288,15 @@ fn confirmations_mailed(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -
     check
 }
 
-/// Confirmations sent, per order, read from the emails' Message-IDs
-/// (`<order-{id}@asynccheckout>`) in the workers' development mail transport
-/// folder (one `.eml` file per email).
-pub fn confirmations(mail: &Path) -> anyhow::Result<HashMap<Uuid, usize>> {
-    let mut sent = HashMap::new();
-    let Ok(entries) = std::fs::read_dir(mail) else {
-        return Ok(sent); // nothing was mailed
-    };
-    for entry in entries {
-        let path = entry?.path();
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let id = text.lines().find_map(|line| {
-            let value = line.strip_prefix("Message-ID: <order-")?;
-            Uuid::parse_str(value.strip_suffix("@asynccheckout>")?).ok()
-        });
-        if let Some(id) = id {
-            *sent.entry(id).or_insert(0) += 1;
-        }
-    }
-    Ok(sent)
-}
-
-fn no_panics(evidence: &Evidence) -> anyhow::Result<Check> {
+fn no_panics(evidence: &Evidence) -> Check {
     let mut check = Check::new("no process panicked (logs scanned) or exited on its own");
     for exit in &evidence.mayhem.exited {
         check.look(Some(exit.clone()));
     }
-    let entries = std::fs::read_dir(evidence.logs)
-        .with_context(|| format!("listing the logs in {}", evidence.logs.display()))?;
-    for entry in entries {
-        let path = entry?.path();
-        if path.extension().is_none_or(|e| e != "log") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let panic = text.lines().find(|line| line.contains("panicked at"));
-        check.look(panic.map(|line| format!("{}: {line}", path.display())));
+    for (log, panic) in &evidence.logs {
+        check.look(panic.as_ref().map(|line| format!("{log}: {line}")));
     }
-    Ok(check)
+    check
 }
 
 /// The run proves nothing about a fault that never happened: each scheduled
@@ -459,128 +344,4 @@ fn api_answered(exchanges: &[Exchange], api_down: &[(Instant, Instant)]) -> Chec
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    fn order(status: &str, total: i64, charge: Option<&str>) -> OrderRow {
-        OrderRow {
-            id: Uuid::now_v7(),
-            status: status.to_owned(),
-            total_cents: total,
-            charge_id: charge.map(str::to_owned),
-        }
-    }
-
-    fn entry(id: &str, kind: &str, amount: i64, order: Uuid, charge: Option<&str>) -> LedgerEntry {
-        LedgerEntry {
-            id: id.to_owned(),
-            kind: kind.to_owned(),
-            amount,
-            order_id: Some(order.to_string()),
-            charge: charge.map(str::to_owned),
-        }
-    }
-
-    #[test]
-    fn the_money_check_passes_a_right_ledger_and_names_each_kind_of_wrong_one() {
-        let paid = order("completed", 1000, Some("ch_1"));
-        let refunded = order("refunded", 500, Some("ch_2"));
-        let right = vec![
-            entry("ch_1", "charge", 1000, paid.id, None),
-            entry("ch_2", "charge", 500, refunded.id, None),
-            entry("re_2", "refund", 500, refunded.id, Some("ch_2")),
-        ];
-        let (paid_id, refunded_id) = (paid.id, refunded.id);
-        let orders: HashMap<Uuid, OrderRow> =
-            [paid, refunded].into_iter().map(|o| (o.id, o)).collect();
-        assert_eq!(money(&right, &orders).violations, Vec::<String>::new());
-        assert_eq!(
-            money(&right, &orders).checked,
-            3,
-            "one refund and two orders"
-        );
-
-        let mut charged_twice = right.clone();
-        charged_twice.push(entry("ch_3", "charge", 1000, paid_id, None));
-        let found = money(&charged_twice, &orders).violations;
-        assert!(
-            found.iter().any(|v| v.contains("charged 2 times")),
-            "{found:?}"
-        );
-
-        let never_refunded = right[..2].to_vec();
-        let found = money(&never_refunded, &orders).violations;
-        assert!(
-            found
-                .iter()
-                .any(|v| v.contains(&refunded_id.to_string()) && v.contains("net charged 500")),
-            "{found:?}"
-        );
-
-        let mut partly_refunded = right.clone();
-        partly_refunded[2].amount = 200;
-        let found = money(&partly_refunded, &orders).violations;
-        assert!(
-            found
-                .iter()
-                .any(|v| v.contains("does not match its charge")),
-            "{found:?}"
-        );
-
-        let mut stranger = right.clone();
-        stranger.push(entry("ch_9", "charge", 100, Uuid::now_v7(), None));
-        let found = money(&stranger, &orders).violations;
-        assert!(
-            found.iter().any(|v| v.contains("which is no order")),
-            "{found:?}"
-        );
-    }
-
-    #[test]
-    fn duplicates_that_got_two_orders_are_violations() {
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        let outcome = |ids: Vec<Uuid>| Outcome {
-            key: "k".to_owned(),
-            order: ids.first().copied(),
-            ids_answered: ids,
-            duplicate: true,
-            cancelled: false,
-            problems: Vec::new(),
-        };
-        // Same order twice; two orders; one POST of the two never accepted.
-        let check = duplicates_share_an_order(&[
-            outcome(vec![a, a]),
-            outcome(vec![a, b]),
-            outcome(vec![a]),
-        ]);
-        assert_eq!(check.checked, 3);
-        assert_eq!(check.violations.len(), 2, "{:?}", check.violations);
-    }
-
-    #[test]
-    fn no_answer_is_excused_only_while_the_api_was_down_and_a_500_never() {
-        let t0 = Instant::now();
-        let at = |ms: u64| t0 + Duration::from_millis(ms);
-        let down = [(at(100), at(200))];
-        let exchange = |sent, ended, answer| Exchange {
-            sent: at(sent),
-            ended: at(ended),
-            answer,
-        };
-        let exchanges = [
-            // In flight when the API was killed, and sent while it was down.
-            exchange(90, 110, Answer::None("reset".to_owned())),
-            exchange(150, 160, Answer::None("refused".to_owned())),
-            // The API was up: violations.
-            exchange(300, 310, Answer::None("refused".to_owned())),
-            exchange(300, 310, Answer::Status(500)),
-            // A 503 is an answer (to retry).
-            exchange(300, 310, Answer::Status(503)),
-        ];
-        let check = api_answered(&exchanges, &down);
-        assert_eq!(check.checked, 5);
-        assert_eq!(check.violations.len(), 2, "{:?}", check.violations);
-    }
-}
+mod tests;
