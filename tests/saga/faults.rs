@@ -1,6 +1,6 @@
 //! Gateway faults: 503s, lost responses, and a gateway that stays down.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::system::{Options, System};
@@ -89,6 +89,50 @@ async fn a_gateway_down_for_every_attempt_fails_the_order_when_the_lookup_shows_
     assert!(
         system.ledger_for(&id, "charge").await.is_empty(),
         "never charged-and-failed"
+    );
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_charge_made_but_never_answered_and_never_found_is_refunded_in_full(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start("charge_lost_lookup_lost", &db, fast_timeouts()).await;
+    system.create_product("MUG", 1250, 5).await;
+    // The first charge lands at the gateway, and its answer is lost; so is
+    // every retry's (the gateway replays the same charge for the same key)
+    // and the lookup by key after the last attempt: 8 attempts + 1 lookup.
+    // The order must go refunding, and the refund must find the real charge.
+    system.set_faults(json!({ "lose_next": 9 })).await;
+
+    let id = system.place("order-1", "tok_visa", &[("MUG", 1)]).await;
+    let order = system.settled(&id).await;
+
+    let injected: Value = system
+        .http
+        .get(format!("{}/v1/faults/injected", system.gateway))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(injected["lost_responses"], 9, "{injected:#}");
+    assert_eq!(order["status"], "refunded", "{order:#}");
+    assert_eq!(
+        System::statuses(&order),
+        ["pending", "refunding", "refunded"]
+    );
+    assert_eq!(order["failure"]["code"], "payment_unavailable");
+    let charges = system.ledger_for(&id, "charge").await;
+    assert_eq!(charges.len(), 1, "one real charge: {charges:#?}");
+    assert_eq!(charges[0]["amount"], 1250);
+    let refunds = system.ledger_for(&id, "refund").await;
+    assert_eq!(refunds.len(), 1, "one refund: {refunds:#?}");
+    assert_eq!(refunds[0]["amount"], 1250);
+    assert_eq!(
+        refunds[0]["charge"], charges[0]["id"],
+        "the refund is of the real charge"
     );
 }
 
