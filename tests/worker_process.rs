@@ -2,8 +2,10 @@
 //! steps in flight lets them finish and exits 0.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+
 use std::time::Duration;
+use tokio::process::Command;
 
 use shared::queue::{self, NewTask};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -50,6 +52,7 @@ async fn sigterm_lets_in_flight_steps_finish_and_the_worker_exits_zero(
         .env("METRICS_ADDR", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
+        .kill_on_drop(true)
         .spawn()
         .unwrap();
     eventually(
@@ -60,14 +63,14 @@ async fn sigterm_lets_in_flight_steps_finish_and_the_worker_exits_zero(
     .await;
 
     let signalled = tokio::time::Instant::now();
-    let kill = Command::new("kill")
-        .args(["-TERM", &worker.id().to_string()])
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &worker.id().unwrap().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let status = tokio::task::spawn_blocking(move || worker.wait())
+    let status = tokio::time::timeout(Duration::from_secs(30), worker.wait())
         .await
-        .unwrap()
+        .expect("the worker did not exit within 30 s of SIGTERM")
         .unwrap();
     let drained_in = signalled.elapsed();
 

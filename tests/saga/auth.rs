@@ -224,8 +224,16 @@ async fn idempotency_keys_are_scoped_to_the_api_key_that_used_them(
             .send()
     };
 
-    let a: Value = place(first).await.unwrap().json().await.unwrap();
-    let b: Value = place(second).await.unwrap().json().await.unwrap();
-
-    assert_ne!(a["id"], b["id"], "two clients, two orders");
+    let a = place(first).await.unwrap();
+    let b = place(second).await.unwrap();
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (202, 202));
+    assert!(a.headers().get("idempotent-replayed").is_none());
+    assert!(
+        b.headers().get("idempotent-replayed").is_none(),
+        "not a replay"
+    );
+    let a: Value = a.json().await.unwrap();
+    let b: Value = b.json().await.unwrap();
+    let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    assert_ne!(a, b, "two clients, two orders");
 }

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::system::{DEADLINE, Options, System};
+use crate::system::{Options, System};
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn a_paid_order_completes_with_one_charge_its_stock_taken_and_one_email(
@@ -130,7 +130,7 @@ async fn two_orders_racing_for_the_last_unit_one_completes_and_one_is_refunded(
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
-async fn a_pending_order_cancels_without_a_charge_but_not_once_payment_started(
+async fn a_pending_order_cancels_without_a_charge_and_only_once(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
@@ -164,24 +164,80 @@ async fn a_pending_order_cancels_without_a_charge_but_not_once_payment_started(
         .await
         .unwrap();
     assert_eq!(again.status(), 409);
+}
 
-    // A second order whose payment has started (a worker holds its charge task).
-    let started = system.place("order-2", "tok_visa", &[("MUG", 1)]).await;
-    sqlx::query("UPDATE tasks SET state = 'running', attempts = 1, locked_by = 'w', locked_until = now() + interval '1 hour', attempted_at = now() WHERE order_id = $1::uuid")
-        .bind(&started)
-        .execute(&system.pool)
-        .await
-        .unwrap();
-    let refused = system
-        .http
-        .post(format!("{}/v1/orders/{started}/cancel", system.api))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 409);
-    let problem: Value = refused.json().await.unwrap();
-    assert_eq!(problem["type"], "/problems/order-not-cancellable");
-    assert_eq!(system.order(&started).await["status"], "pending");
-    assert!(system.ledger().await.is_empty(), "nothing was charged");
-    let _ = DEADLINE;
+/// Cancels racing a worker that claims the orders' charges: 40 orders wait,
+/// a worker with two slots starts working through them, and all 40 cancels
+/// go out at once. For every order exactly one side wins. A 200 means the
+/// order ends `cancelled` with nothing charged; a 409 means its payment had
+/// started, and it goes on to `completed` with one charge of its total.
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_cancel_racing_the_charge_has_one_winner_and_the_money_matches_it(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let mut system = System::start(
+        "cancel_race",
+        &db,
+        Options {
+            workers: 0,
+            ..Options::default()
+        },
+    )
+    .await;
+    system.create_product("MUG", 1250, 100).await;
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(
+            system
+                .place(&format!("race-{i}"), "tok_visa", &[("MUG", 1)])
+                .await,
+        );
+    }
+    system
+        .start_worker(0, &[("WORKER_CONCURRENCY", "2".to_owned())])
+        .await;
+    let system = &system;
+    let cancels = ids.iter().map(|id| async move {
+        let cancel = system
+            .http
+            .post(format!("{}/v1/orders/{id}/cancel", system.api))
+            .send()
+            .await
+            .unwrap();
+        let status = cancel.status().as_u16();
+        (id.clone(), status, cancel.json::<Value>().await.unwrap())
+    });
+    let outcomes = futures::future::join_all(cancels).await;
+    let (mut cancelled, mut refused) = (0, 0);
+    for (id, status, answer) in &outcomes {
+        let order = system.settled(id).await;
+        let charges = system.ledger_for(id, "charge").await;
+        let refunds = system.ledger_for(id, "refund").await;
+        match status {
+            200 => {
+                cancelled += 1;
+                assert_eq!(answer["status"], "cancelled");
+                assert_eq!(order["status"], "cancelled", "{order:#}");
+                assert!(
+                    charges.is_empty(),
+                    "a cancelled order was charged: {charges:#?}"
+                );
+            }
+            409 => {
+                refused += 1;
+                assert_eq!(answer["type"], "/problems/order-not-cancellable");
+                assert_eq!(order["status"], "completed", "{order:#}");
+                assert_eq!(charges.len(), 1, "{charges:#?}");
+                assert_eq!(charges[0]["amount"], 1250);
+                assert!(refunds.is_empty());
+            }
+            other => panic!("cancel of {id} answered {other}: {answer:#}"),
+        }
+    }
+    // Both sides won some: the race was run, not just one side of it.
+    assert!(
+        cancelled > 0 && refused > 0,
+        "cancels won {cancelled} and lost {refused} of 40"
+    );
 }

@@ -4,15 +4,18 @@
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::system::{Options, System};
+use std::time::Duration;
+
+use crate::system::{DEADLINE, Options, System, sample};
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn an_operator_sees_a_dead_task_with_its_attempts_and_retries_it(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    // No workers: the test plays the worker that gave up.
-    let system = System::start(
+    // The worker's mail server refuses every connection: the confirmation
+    // step fails every attempt and dies, and the order stays `confirmed`.
+    let mut system = System::start(
         "operations",
         &db,
         Options {
@@ -22,19 +25,39 @@ async fn an_operator_sees_a_dead_task_with_its_attempts_and_retries_it(
     )
     .await;
     system.create_product("MUG", 1250, 5).await;
+    let closed_port = testkit::process::free_port().unwrap();
+    system
+        .start_worker(
+            0,
+            &[("SMTP_URL", format!("smtp://127.0.0.1:{closed_port}"))],
+        )
+        .await;
     let order = system.place("ops-1", "tok_visa", &[("MUG", 1)]).await;
-    sqlx::query(
-        "WITH spent AS (
-             UPDATE tasks SET state = 'dead', attempts = 1, max_attempts = 1, finished_at = now(),
-                              last_error = 'gateway timed out', attempted_at = now()
-             WHERE order_id = $1::uuid RETURNING id)
-         INSERT INTO task_attempts (task_id, attempt, worker_id, started_at, finished_at, outcome, error)
-         SELECT id, 1, 'worker-a', now(), now(), 'failed', 'gateway timed out' FROM spent",
-    )
-    .bind(&order)
-    .execute(&system.pool)
-    .await
-    .unwrap();
+    let until = tokio::time::Instant::now() + DEADLINE;
+    let dead_task = loop {
+        let dead: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM tasks WHERE order_id = $1::uuid AND state = 'dead'")
+                .bind(&order)
+                .fetch_optional(&system.pool)
+                .await
+                .unwrap();
+        if let Some(id) = dead {
+            break id;
+        }
+        assert!(tokio::time::Instant::now() < until, "no task died");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(system.order(&order).await["status"], "confirmed");
+    assert_eq!(
+        sample(
+            &system.scrape(1).await,
+            "asynccheckout_tasks_dead_total",
+            &[("kind", "send_confirmation")]
+        ),
+        Some(1.0)
+    );
+    // The broken worker leaves; the task waits for an operator.
+    system.workers[0].kill().await.unwrap();
 
     let dead: Value = system
         .http
@@ -49,10 +72,23 @@ async fn an_operator_sees_a_dead_task_with_its_attempts_and_retries_it(
         .await
         .unwrap();
     let task = &dead["items"][0];
-    assert_eq!(task["kind"], "charge_payment");
-    assert_eq!(task["history"][0]["outcome"], "failed");
-    assert_eq!(task["history"][0]["worker_id"], "worker-a");
-    assert_eq!(task["last_error"], "gateway timed out");
+    assert_eq!(task["id"], dead_task);
+    assert_eq!(task["kind"], "send_confirmation");
+    let history = task["history"].as_array().unwrap();
+    assert_eq!(history.len(), 12, "every attempt is recorded");
+    let outcomes: Vec<&str> = history
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert!(
+        outcomes[..11].iter().all(|&o| o == "retried") && outcomes[11] == "failed",
+        "{outcomes:?}"
+    );
+    assert_eq!(history[0]["worker_id"], "worker-0");
+    assert!(
+        task["last_error"].as_str().unwrap().contains("SMTP"),
+        "{task:#}"
+    );
     let stats: Value = system
         .http
         .get(format!("{}/v1/queue/stats", system.api))
@@ -76,7 +112,7 @@ async fn an_operator_sees_a_dead_task_with_its_attempts_and_retries_it(
     assert_eq!(retried["state"], "available");
     assert_eq!(
         retried["history"].as_array().unwrap().len(),
-        1,
+        12,
         "history kept"
     );
     let again = system
@@ -111,6 +147,13 @@ async fn an_operator_sees_a_dead_task_with_its_attempts_and_retries_it(
         .iter()
         .find(|c| c["state"] == "available")
         .unwrap();
-    assert_eq!(available["kind"], "charge_payment");
+    assert_eq!(available["kind"], "send_confirmation");
     assert!(available["oldest_run_at"].is_string());
+
+    // With the mail server fixed, a worker runs the retried task: the order
+    // completes and its confirmation arrives.
+    system.start_worker(1, &[]).await;
+    let settled = system.settled(&order).await;
+    assert_eq!(settled["status"], "completed");
+    assert_eq!(system.mail.messages().len(), 1);
 }

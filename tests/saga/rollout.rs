@@ -66,7 +66,6 @@ async fn a_killed_and_a_stopped_worker_mid_load_lose_no_order(
     signal(system.workers[0].id().unwrap(), "-KILL");
     let draining = system.workers[1].id().unwrap();
     signal(draining, "-TERM");
-    let stopped_at = tokio::time::Instant::now();
 
     // Orders keep coming while one worker is dead and one drains.
     for i in 40..80 {
@@ -80,15 +79,19 @@ async fn a_killed_and_a_stopped_worker_mid_load_lose_no_order(
         .await
         .unwrap()
         .unwrap();
-    let drained_in = stopped_at.elapsed();
     assert!(
         status.success(),
         "the SIGTERMed worker exited with {status}"
     );
-    assert!(
-        drained_in < Duration::from_secs(12),
-        "drained in {drained_in:?}, past the 10 s grace"
-    );
+    // It drained: every step it had started finished within the grace, and
+    // none was cut short and handed back.
+    let interrupted: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM task_attempts WHERE worker_id = 'worker-1' AND outcome = 'interrupted'",
+    )
+    .fetch_one(&system.pool)
+    .await
+    .unwrap();
+    assert_eq!(interrupted, 0, "the stopping worker interrupted steps");
 
     let mut settled = Vec::new();
     for id in &placed {
@@ -120,6 +123,6 @@ async fn a_killed_and_a_stopped_worker_mid_load_lose_no_order(
     }
     println!(
         "80 orders; worker-0 SIGKILLed with {killed_with} steps in flight ({rescued} rescued); \
-         worker-1 SIGTERMed, exit 0 after {drained_in:?}"
+         worker-1 SIGTERMed, drained and exited 0"
     );
 }

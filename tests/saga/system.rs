@@ -398,9 +398,11 @@ impl System {
 }
 
 /// The value of the sample `name{labels}` in Prometheus text, summed over
-/// samples whose labels include all of `labels` (0 when there is none).
-pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    text.lines()
+/// samples whose labels include all of `labels`; `None` when there is no such
+/// sample at all (a metric never emitted, or misnamed, is not a zero).
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let values: Vec<f64> = text
+        .lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {
             let (series, value) = line.rsplit_once(' ')?;
@@ -412,5 +414,6 @@ pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
             .then(|| value.parse::<f64>().ok())
             .flatten()
         })
-        .sum()
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
 }

@@ -154,5 +154,7 @@ async fn unstarted_claims_go_back_without_using_an_attempt(pool: PgPool) {
     )
     .await
     .unwrap();
+    // The same three, each still on its first attempt.
+    assert_eq!(again.len(), 3);
     assert!(again.iter().all(|t| t.attempt == 1));
 }

@@ -103,7 +103,16 @@ async fn a_lost_lease_in_a_batch_writes_neither_its_completion_nor_its_follow_up
         follow_ups,
         vec![serde_json::json!({ "after": claimed[1].id })]
     );
-    assert!(ids.contains(&lost));
+    // No attempt of the lost task was recorded as succeeded by anyone.
+    let succeeded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM task_attempts WHERE task_id = $1 AND outcome = 'succeeded'",
+    )
+    .bind(lost.0)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(succeeded, 0);
+    assert_eq!(ids.len(), 2);
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
