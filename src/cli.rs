@@ -98,6 +98,9 @@ pub struct ApiServing {
     pub metrics: MetricsArgs,
     #[command(flatten)]
     pub admission: AdmissionArgs,
+    /// How long a request may run before it is answered 503 with Retry-After.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = api::http::request_id::DEFAULT_REQUEST_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub request_timeout_secs: u64,
 }
 
 /// `asynccheckout mock-gateway`.

@@ -35,6 +35,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// Load shedding for new orders; `None` when off.
     pub admission: Option<std::sync::Arc<admission::Admission>>,
+    /// How long a request may run before it is answered 503.
+    pub request_timeout: Duration,
 }
 
 type Apis = (OrdersApi, CatalogApi, OperationsApi, ProbesApi);
@@ -59,6 +61,7 @@ pub fn openapi_json() -> String {
 
 /// The whole HTTP service.
 pub fn app(state: AppState) -> impl Endpoint {
+    let request_timeout = state.request_timeout;
     let service = service();
     let spec = service.spec();
     let routes = std::sync::Arc::new(http::route_table::RouteTable::from_spec(&spec));
@@ -78,7 +81,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .around(move |next, req| {
             http::route_table::observe(next, req, std::sync::Arc::clone(&routes))
         })
-        .around(http::request_id::request_id)
+        .around(move |next, req| http::request_id::request_id(next, req, request_timeout))
         .data(state)
 }
 

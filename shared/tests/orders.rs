@@ -148,3 +148,66 @@ async fn placing_an_order_does_not_wait_for_a_reservation_of_its_products(pool: 
         4
     );
 }
+
+/// The legal moves that bring a pending order to `status`.
+fn path_to(status: orders::OrderStatus) -> Vec<&'static str> {
+    use orders::OrderStatus::*;
+    match status {
+        Pending => vec![],
+        Paid => vec!["paid"],
+        Confirmed => vec!["paid", "confirmed"],
+        Completed => vec!["paid", "confirmed", "completed"],
+        Failed => vec!["failed"],
+        Cancelled => vec!["cancelled"],
+        Refunding => vec!["refunding"],
+        Refunded => vec!["refunding", "refunded"],
+    }
+}
+
+/// The database refuses every move the order chart does not have, whatever
+/// code asks for it (a raw UPDATE here), and allows every one it has: the
+/// trigger and `OrderStatus::transition_to` agree on all 56 pairs.
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn the_database_refuses_exactly_the_moves_the_order_chart_refuses(pool: PgPool) {
+    let mut checked = 0;
+    for from in orders::OrderStatus::ALL {
+        for to in orders::OrderStatus::ALL {
+            if from == to {
+                continue;
+            }
+            let new = order(&pool).await;
+            let mut conn = pool.acquire().await.unwrap();
+            let key = format!("chart-{from}-{to}");
+            orders::place(&mut conn, "test", &key, &json!({ "k": key }), &new)
+                .await
+                .unwrap();
+            let mut tx = pool.begin().await.unwrap();
+            for step in path_to(from) {
+                sqlx::query("UPDATE orders SET status = $2::order_status WHERE id = $1")
+                    .bind(new.id)
+                    .bind(step)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap_or_else(|e| panic!("legal step to {step} refused: {e}"));
+            }
+            let moved = sqlx::query("UPDATE orders SET status = $2::order_status WHERE id = $1")
+                .bind(new.id)
+                .bind(to.to_string())
+                .execute(&mut *tx)
+                .await;
+            tx.rollback().await.unwrap();
+            let legal = from.transition_to(to).is_ok();
+            match moved {
+                Ok(_) => assert!(legal, "the database let {from} -> {to} through"),
+                Err(sqlx::Error::Database(e)) => {
+                    assert!(!legal, "the database refused legal {from} -> {to}: {e}");
+                    assert_eq!(e.code().as_deref(), Some("23514"), "{e}");
+                    assert!(e.message().contains("an order cannot go from"), "{e}");
+                }
+                Err(e) => panic!("{from} -> {to}: {e}"),
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 56);
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::{AdmissionArgs, ApiArgs};
+use crate::cli::{ApiArgs, ApiServing};
 use crate::{database, metrics_port, shutdown};
 
 pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
@@ -35,7 +35,7 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
         db.pool.clone(),
         shutdown.clone(),
     ));
-    let state = state(&db.pool, &settings.admission);
+    let state = state(&db.pool, settings);
     api::serve(
         bound,
         state,
@@ -49,10 +49,11 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn state(pool: &sqlx::PgPool, admission: &AdmissionArgs) -> api::AppState {
-    let max_wait = Duration::from_secs(admission.admission_max_queue_age_secs);
+pub fn state(pool: &sqlx::PgPool, serving: &ApiServing) -> api::AppState {
+    let max_wait = Duration::from_secs(serving.admission.admission_max_queue_age_secs);
     api::AppState {
         pool: pool.clone(),
         admission: api::admission::Admission::new(max_wait).map(Arc::new),
+        request_timeout: Duration::from_secs(serving.request_timeout_secs),
     }
 }

@@ -80,7 +80,7 @@ pub async fn run(settings: DevArgs) -> anyhow::Result<()> {
         db.pool.clone(),
         port_stop.clone(),
     ));
-    let state = super::api::state(&db.pool, &settings.serving.admission);
+    let state = super::api::state(&db.pool, &settings.serving);
     let api = tokio::spawn(api::serve(bound, state, shutdown.clone(), grace));
 
     println!("ready api=http://{addr} docs=http://{addr}/docs key={key} metrics=http://{metrics}");

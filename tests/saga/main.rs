@@ -13,6 +13,7 @@ mod crash_points;
 mod database_restart;
 mod faults;
 mod flows;
+mod http_edges;
 mod idempotency;
 mod load;
 mod nul_input;

@@ -155,7 +155,7 @@ async fn orders_are_shed_with_retry_after_while_the_backlog_is_too_old(
         admission_max_queue_age_secs: 2,
         ..Options::default()
     };
-    let system = System::start("admission", &db, options).await;
+    let mut system = System::start("admission", &db, options).await;
     system.create_product("MUG", 1250, 100).await;
     system.place("first", "tok_visa", &[("MUG", 1)]).await;
     // Nobody works the queue: its oldest task is made a minute old.
@@ -186,4 +186,22 @@ async fn orders_are_shed_with_retry_after_while_the_backlog_is_too_old(
     assert_eq!(problem["type"], "/problems/service-unavailable");
     let api = system.scrape(0).await;
     assert!(sample(&api, "asynccheckout_orders_shed_total", &[]).is_some_and(|n| n >= 1.0));
+
+    // A worker clears the backlog: shedding stops on its own.
+    system.start_worker(0, &[]).await;
+    let until = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let response = system
+            .post_order(&uuid::Uuid::new_v4().to_string(), &body)
+            .await;
+        if response.status() == 202 {
+            break;
+        }
+        assert_eq!(response.status(), 503);
+        assert!(
+            tokio::time::Instant::now() < until,
+            "orders were still shed after the backlog cleared"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

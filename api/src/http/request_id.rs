@@ -1,6 +1,7 @@
 //! `X-Request-Id`: echoed when the client sends a sane one, generated
 //! otherwise; on every response, and on the request's log span. Every
-//! request also gets a deadline ([`REQUEST_TIMEOUT`]): past it, a 503.
+//! request also gets a deadline (`REQUEST_TIMEOUT_SECS`, default
+//! [`DEFAULT_REQUEST_TIMEOUT`]): past it, a 503 with `Retry-After`.
 
 use std::time::Duration;
 
@@ -10,10 +11,18 @@ use tracing::Instrument;
 
 pub const HEADER: &str = "x-request-id";
 
-/// No request runs longer than this; it gets a 503 instead.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// No request runs longer than this unless configured otherwise; it gets a
+/// 503 instead.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+/// `Retry-After` of a request that ran out of time.
+const TIMED_OUT_RETRY_AFTER_SECS: &str = "1";
+
+pub async fn request_id<E: Endpoint>(
+    next: E,
+    req: Request,
+    timeout: Duration,
+) -> poem::Result<Response> {
     let id = req
         .headers()
         .get(HEADER)
@@ -39,21 +48,24 @@ pub async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Resp
     }
     async move {
         let started = std::time::Instant::now();
-        let mut response = match tokio::time::timeout(REQUEST_TIMEOUT, next.call(req)).await {
+        let mut response = match tokio::time::timeout(timeout, next.call(req)).await {
             Ok(Ok(response)) => response.into_response(),
             Ok(Err(error)) => super::error::to_problem(error).await,
             Err(_) => {
-                tracing::error!(
-                    timeout_secs = REQUEST_TIMEOUT.as_secs(),
-                    "request timed out"
-                );
-                super::error::problem_response(super::problem::Problem::new(
+                tracing::error!(timeout_secs = timeout.as_secs_f64(), "request timed out");
+                let mut response = super::error::problem_response(super::problem::Problem::new(
                     super::problem::ProblemType::ServiceUnavailable,
                     format!(
-                        "the request took longer than {} s; retry it later",
-                        REQUEST_TIMEOUT.as_secs()
+                        "the request took longer than {} s; retry it later (an order \
+                             with the same Idempotency-Key)",
+                        timeout.as_secs_f64()
                     ),
-                ))
+                ));
+                response.headers_mut().insert(
+                    poem::http::header::RETRY_AFTER,
+                    HeaderValue::from_static(TIMED_OUT_RETRY_AFTER_SECS),
+                );
+                response
             }
         };
         let status = response.status().as_u16();

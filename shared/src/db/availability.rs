@@ -35,4 +35,60 @@ mod tests {
         assert!(!is_unavailable(&sqlx::Error::RowNotFound));
         assert!(!is_unavailable(&sqlx::Error::ColumnNotFound("x".into())));
     }
+
+    /// A server error with only a SQLSTATE, as the server would send it.
+    #[derive(Debug)]
+    struct ServerError(&'static str);
+
+    impl std::fmt::Display for ServerError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "server error {}", self.0)
+        }
+    }
+
+    impl std::error::Error for ServerError {}
+
+    impl sqlx::error::DatabaseError for ServerError {
+        fn message(&self) -> &str {
+            "server error"
+        }
+
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    #[test]
+    fn each_connection_loss_sqlstate_is_unavailability_and_others_are_not() {
+        let server = |code| sqlx::Error::Database(Box::new(ServerError(code)));
+        // Connection exceptions (class 08), admin/crash shutdown, cannot
+        // connect now, too many connections.
+        for code in [
+            "08000", "08001", "08003", "08004", "08006", "08007", "08P01", "57P01", "57P02",
+            "57P03", "53300",
+        ] {
+            assert!(is_unavailable(&server(code)), "{code} is a lost connection");
+        }
+        // Constraint, serialization, missing table, statement cancelled,
+        // out of disk: wrong or too slow, not unreachable.
+        for code in ["23505", "40001", "40P01", "42P01", "57014", "53100"] {
+            assert!(!is_unavailable(&server(code)), "{code} is not");
+        }
+    }
 }
