@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::mayhem::MayhemLog;
-use super::shoppers::{Exchange, Outcome};
+use super::shoppers::{Exchange, Purchase};
 
 /// Everything the checks judge.
 pub struct Evidence<'a> {
@@ -31,7 +31,9 @@ pub struct Evidence<'a> {
     /// Confirmations mailed, per order.
     pub mailed: &'a HashMap<Uuid, usize>,
     pub ledger: &'a [LedgerEntry],
-    pub outcomes: &'a [Outcome],
+    pub outcomes: &'a [Purchase],
+    /// Shopper tasks that died (each one's order escaped the other checks).
+    pub shopper_failures: &'a [String],
     pub exchanges: &'a [Exchange],
     pub mayhem: &'a MayhemLog,
     pub initial_stock: &'a BTreeMap<String, i64>,
@@ -40,7 +42,8 @@ pub struct Evidence<'a> {
 /// What the run itself recorded, to go with what is read at the end.
 pub struct RunRecord<'a> {
     pub ledger: &'a [LedgerEntry],
-    pub outcomes: &'a [Outcome],
+    pub outcomes: &'a [Purchase],
+    pub shopper_failures: &'a [String],
     pub exchanges: &'a [Exchange],
     pub mayhem: &'a MayhemLog,
     pub initial_stock: &'a BTreeMap<String, i64>,
@@ -133,6 +136,7 @@ impl<'a> Evidence<'a> {
             mailed: recorded.mailed,
             ledger: recorded.ledger,
             outcomes: recorded.outcomes,
+            shopper_failures: recorded.shopper_failures,
             exchanges: recorded.exchanges,
             mayhem: recorded.mayhem,
             initial_stock: recorded.initial_stock,

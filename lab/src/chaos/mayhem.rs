@@ -47,6 +47,8 @@ pub struct MayhemLog {
     /// When PostgreSQL was down: from the crash to `pg_ctl` reporting it up.
     pub postgres_down: Vec<(Instant, Instant)>,
     pub connections_cut: u64,
+    /// When connections were cut (a request in flight then may be a 503).
+    pub connections_cut_at: Vec<Instant>,
     /// Of the connections cut, those inside a statement or a transaction.
     pub connections_cut_mid_work: u64,
     /// Restocks of the whole catalog carried out (two are scheduled).
@@ -214,6 +216,7 @@ impl Mayhem {
         .await;
         match cut {
             Ok((all, mid_work)) => {
+                log.connections_cut_at.push(Instant::now());
                 log.connections_cut += all as u64;
                 log.connections_cut_mid_work += mid_work as u64;
             }

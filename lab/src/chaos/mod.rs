@@ -211,8 +211,8 @@ async fn run_on(
     let load_started = Instant::now();
     // Mayhem runs until told to stop; ending sooner means it failed (say, a
     // replacement worker did not start), and the run with it.
-    let outcomes = tokio::select! {
-        outcomes = shop(args, seed, &catalog, &shopper, &started) => outcomes,
+    let (outcomes, shopper_failures) = tokio::select! {
+        shopped = shop(args, seed, &catalog, &shopper, &started) => shopped,
         failed = &mut faults => {
             failed??;
             bail!("the fault injector stopped before the load was done");
@@ -270,6 +270,7 @@ async fn run_on(
     let recorded = RunRecord {
         ledger: &ledger,
         outcomes: &outcomes,
+        shopper_failures: &shopper_failures,
         exchanges: &exchanges,
         mayhem: &log,
         initial_stock: &initial_stock,
@@ -327,7 +328,7 @@ async fn shop(
     catalog: &Catalog,
     shopper: &Shopper,
     started: &AtomicU64,
-) -> Vec<shoppers::Outcome> {
+) -> (Vec<shoppers::Purchase>, Vec<String>) {
     let mut shoppers = JoinSet::new();
     let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -344,14 +345,20 @@ async fn shop(
         }
     }
     let mut outcomes = Vec::with_capacity(args.orders as usize);
+    // A shopper that died took its order's story with it: the run fails.
+    let mut failures = Vec::new();
     while let Some(done) = shoppers.join_next().await {
         match done {
             Ok(outcome) => outcomes.push(outcome),
-            Err(error) => tracing::error!(%error, "a shopper task failed"),
+            Err(error) => {
+                tracing::error!(%error, "a shopper task failed");
+                failures.push(format!("a shopper task failed: {error}"));
+            }
         }
     }
     outcomes.sort_by_key(|(n, _)| *n);
-    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+    let purchases = outcomes.into_iter().map(|(_, outcome)| outcome).collect();
+    (purchases, failures)
 }
 
 /// A free address on the loopback for the API, kept across its restart.

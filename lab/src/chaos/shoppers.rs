@@ -76,7 +76,7 @@ pub struct Plan {
 
 /// How one shopper's order went, from the client's side.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct Purchase {
     pub key: String,
     /// The order every 202 named; `None` when no request was ever accepted.
     pub order: Option<Uuid>,
@@ -167,14 +167,14 @@ impl Shopper {
 
     /// Places `plan`'s order (twice at once if it says so), then cancels it
     /// if it says so.
-    pub async fn shop(&self, plan: Plan) -> Outcome {
+    pub async fn shop(&self, plan: Plan) -> Purchase {
         let placements = if plan.duplicate {
             let (a, b) = tokio::join!(self.place(&plan), self.place(&plan));
             vec![a, b]
         } else {
             vec![self.place(&plan).await]
         };
-        let mut outcome = Outcome {
+        let mut outcome = Purchase {
             key: plan.key.clone(),
             order: None,
             ids_answered: Vec::new(),

@@ -9,7 +9,7 @@ use mock_gateway::Injected;
 
 use super::invariants::Check;
 use super::mayhem::MayhemLog;
-use super::shoppers::{Answer, Exchange, Outcome};
+use super::shoppers::{Answer, Exchange, Purchase};
 
 /// Violations shown per check; the rest are counted.
 const SHOWN: usize = 10;
@@ -19,7 +19,7 @@ pub struct Summary<'a> {
     pub by_status: &'a BTreeMap<String, i64>,
     /// Dead tasks by kind (each one is explained or a violation).
     pub dead_tasks: &'a BTreeMap<String, i64>,
-    pub outcomes: &'a [Outcome],
+    pub outcomes: &'a [Purchase],
     pub exchanges: &'a [Exchange],
     pub mayhem: &'a MayhemLog,
     pub gateway: Injected,

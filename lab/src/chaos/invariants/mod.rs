@@ -5,13 +5,18 @@
 //! lists its violations. Nothing here reads anything itself.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::evidence::{Evidence, LedgerEntry, OrderRow};
 use super::mayhem::MayhemLog;
-use super::shoppers::{Answer, Exchange, Outcome};
+use super::shoppers::{Answer, Exchange, Purchase};
+
+/// How long after a fault a 503 is still explained by it: the pools notice
+/// dead connections and open new ones.
+const RECONNECT_SLACK: Duration = Duration::from_secs(2);
 
 /// Terminal order statuses (the README's saga: nothing moves after them).
 const TERMINAL: [&str; 4] = ["completed", "failed", "cancelled", "refunded"];
@@ -50,12 +55,13 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         money(evidence.ledger, orders),
         stock_conserved(evidence),
         duplicates_share_an_order(evidence.outcomes),
-        shoppers_answered_sensibly(evidence.outcomes),
+        shoppers_answered_sensibly(evidence.outcomes, evidence.shopper_failures),
         cancellations_hold(evidence, orders),
         confirmations_mailed(evidence, orders),
         no_panics(evidence),
         faults_happened(evidence.mayhem),
-        api_answered(evidence.exchanges, &evidence.mayhem.api_down),
+        api_answered(evidence.exchanges, evidence.mayhem),
+        enough_cases(evidence),
     ]
 }
 
@@ -224,7 +230,7 @@ fn stock_conserved(evidence: &Evidence) -> Check {
     check
 }
 
-fn duplicates_share_an_order(outcomes: &[Outcome]) -> Check {
+fn duplicates_share_an_order(outcomes: &[Purchase]) -> Check {
     let mut check = Check::new("every duplicate POST got the same order");
     for outcome in outcomes.iter().filter(|o| o.duplicate) {
         let ids = &outcome.ids_answered;
@@ -242,8 +248,11 @@ fn duplicates_share_an_order(outcomes: &[Outcome]) -> Check {
 /// Every request a shopper made was answered as a careful client expects:
 /// no refusal of a well-formed order, no cancel that failed oddly, no giving
 /// up.
-fn shoppers_answered_sensibly(outcomes: &[Outcome]) -> Check {
+fn shoppers_answered_sensibly(outcomes: &[Purchase], failures: &[String]) -> Check {
     let mut check = Check::new("every shopper got the answers it should");
+    for failure in failures {
+        check.look(Some(failure.clone()));
+    }
     for outcome in outcomes {
         check.look(
             (!outcome.problems.is_empty())
@@ -322,23 +331,78 @@ fn faults_happened(mayhem: &MayhemLog) -> Check {
 }
 
 /// Every request got an HTTP answer unless the API was down when it was in
-/// flight, and no answer was a 500.
-fn api_answered(exchanges: &[Exchange], api_down: &[(Instant, Instant)]) -> Check {
-    let mut check = Check::new("the API answered except while killed; no 500s");
-    let overlaps_downtime = |sent: Instant, ended: Instant| {
-        api_down
+/// flight; no answer was a 500; and a 503 came only while a fault explains
+/// it: PostgreSQL down (and the moments after, while connections come back),
+/// or this request's connection cut under it.
+fn api_answered(exchanges: &[Exchange], mayhem: &MayhemLog) -> Check {
+    let mut check = Check::new("the API answered except while killed; 503 only under a fault");
+    let overlaps = |windows: &[(Instant, Instant)], sent: Instant, ended: Instant| {
+        windows
             .iter()
             .any(|&(down, up)| sent <= up && ended >= down)
     };
+    let database_trouble = |sent: Instant, ended: Instant| {
+        let after_restart: Vec<(Instant, Instant)> = mayhem
+            .postgres_down
+            .iter()
+            .map(|&(down, up)| (down, up + RECONNECT_SLACK))
+            .collect();
+        overlaps(&after_restart, sent, ended)
+            || mayhem
+                .connections_cut_at
+                .iter()
+                .any(|&cut| cut + RECONNECT_SLACK >= sent && cut <= ended)
+    };
     for exchange in exchanges {
+        let (sent, ended) = (exchange.sent, exchange.ended);
         check.look(match &exchange.answer {
-            Answer::Status(status) if *status >= 500 && *status != 503 => {
-                Some(format!("answered {status}"))
-            }
+            Answer::Status(503) if database_trouble(sent, ended) => None,
+            Answer::Status(503) => Some("answered 503 with no fault to explain it".to_owned()),
+            Answer::Status(status) if *status >= 500 => Some(format!("answered {status}")),
             Answer::Status(_) => None,
-            Answer::None(_) if overlaps_downtime(exchange.sent, exchange.ended) => None,
+            Answer::None(_) if overlaps(&mayhem.api_down, sent, ended) => None,
             Answer::None(error) => Some(format!("no answer while the API was up: {error}")),
         });
+    }
+    check
+}
+
+/// A check that looked at nothing proves nothing: the run must have
+/// produced enough of each case the checks exist for (cancels that landed,
+/// duplicate POSTs, refunds, confirmations), in proportion to its size.
+fn enough_cases(evidence: &Evidence) -> Check {
+    let mut check = Check::new("the run produced enough of every case checked");
+    let orders = evidence.outcomes.len();
+    let refunded = evidence
+        .orders
+        .values()
+        .filter(|o| o.status == "refunded")
+        .count();
+    let cases = [
+        (
+            "cancels that landed",
+            evidence.outcomes.iter().filter(|o| o.cancelled).count(),
+            1,
+        ),
+        (
+            "duplicate POSTs",
+            evidence.outcomes.iter().filter(|o| o.duplicate).count(),
+            (orders / 100).max(1),
+        ),
+        ("refunded orders", refunded, (orders / 100).max(1)),
+        (
+            "orders mailed a confirmation",
+            evidence.mailed.len(),
+            (orders / 10).max(1),
+        ),
+    ];
+    for (case, seen, floor) in cases {
+        check.look((seen < floor).then(|| {
+            format!(
+                "{case}: {seen}, fewer than the {floor} a run of {orders} orders must see \
+                 (place more orders)"
+            )
+        }));
     }
     check
 }
