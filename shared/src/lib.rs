@@ -8,9 +8,11 @@
 //! - [`keys`]: API keys and their scopes.
 //! - [`trace`]: the W3C trace context that tasks carry.
 //! - [`db`]: the connection pool, the migrations, and the database bootstrap.
+//! - [`error_chain`]: an error and its causes on one line, for every crate.
 
 pub mod catalog;
 pub mod db;
+pub mod error_chain;
 pub mod keys;
 pub mod money;
 pub mod orders;

@@ -188,13 +188,6 @@ fn describe(error: &reqwest::Error) -> String {
     } else if error.is_connect() {
         "could not connect".to_owned()
     } else {
-        let mut text = error.to_string();
-        let mut cause = std::error::Error::source(error);
-        while let Some(e) = cause {
-            text.push_str(": ");
-            text.push_str(&e.to_string());
-            cause = e.source();
-        }
-        text
+        shared::error_chain::describe(error)
     }
 }

@@ -42,15 +42,15 @@ pub trait StepHandler: Send + Sync + 'static {
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
     /// Trying again later may succeed (a timeout, a reset, a 5xx, a 429).
-    #[error("{0}")]
-    Retryable(#[source] BoxError),
+    #[error(transparent)]
+    Retryable(BoxError),
     /// Trying again cannot help (a declined card, a malformed payload).
-    #[error("{0}")]
-    Permanent(#[source] BoxError),
+    #[error(transparent)]
+    Permanent(BoxError),
     /// The step's lease was taken over: its writes were rolled back and the
     /// task belongs to someone else now.
-    #[error("{0}")]
-    LeaseLost(#[source] QueueError),
+    #[error(transparent)]
+    LeaseLost(QueueError),
 }
 
 impl StepError {
@@ -60,18 +60,6 @@ impl StepError {
 
     pub fn permanent(error: impl Into<BoxError>) -> Self {
         Self::Permanent(error.into())
-    }
-
-    /// The error and its causes, one line, for the attempt record.
-    pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut cause = std::error::Error::source(self).and_then(std::error::Error::source);
-        while let Some(err) = cause {
-            text.push_str(": ");
-            text.push_str(&err.to_string());
-            cause = err.source();
-        }
-        text
     }
 }
 
@@ -144,6 +132,9 @@ mod tests {
     #[test]
     fn the_recorded_error_carries_the_whole_cause_chain() {
         let error = StepError::retryable(Timeout(std::io::Error::other("connection reset")));
-        assert_eq!(error.chain(), "gateway timed out: connection reset");
+        assert_eq!(
+            shared::error_chain::describe(&error),
+            "gateway timed out: connection reset"
+        );
     }
 }

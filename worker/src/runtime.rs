@@ -495,7 +495,7 @@ impl Ending<'_> {
             Err(StepError::LeaseLost(e)) => return Err(e),
             Err(error) => error,
         };
-        let text = truncate(error.chain(), MAX_ERROR_LEN);
+        let text = truncate(shared::error_chain::describe(&error), MAX_ERROR_LEN);
         let lease = &self.task.lease;
         let mut tx = self.pool.begin().await?;
         let dead = match error {

@@ -10,6 +10,8 @@ use poem::http::StatusCode;
 use poem_openapi::ApiResponse;
 use poem_openapi::payload::Json;
 
+use shared::error_chain::describe;
+
 use super::problem::{FieldError, Problem, ProblemType};
 
 /// The error responses an operation can return, as documented in the spec.
@@ -105,16 +107,10 @@ impl From<sqlx::Error> for ApiError {
 /// Whether a database error that means "unreachable" is somewhere in the
 /// chain of `error`'s causes.
 fn database_unreachable(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(e) = cause {
-        if e.downcast_ref::<sqlx::Error>()
+    shared::error_chain::causes(error).any(|e| {
+        e.downcast_ref::<sqlx::Error>()
             .is_some_and(shared::db::is_unavailable)
-        {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
+    })
 }
 
 impl From<ApiError> for ErrorResponse {
@@ -125,7 +121,7 @@ impl From<ApiError> for ErrorResponse {
                 ErrorResponse::from_problem(Problem::new(kind, detail))
             }
             ApiError::Unavailable(source) => {
-                tracing::warn!(error = %chain(source.as_ref()), "request failed: database unreachable");
+                tracing::warn!(error = %describe(source.as_ref()), "request failed: database unreachable");
                 ErrorResponse::ServiceUnavailable(
                     Json(Problem::new(
                         ProblemType::ServiceUnavailable,
@@ -138,7 +134,7 @@ impl From<ApiError> for ErrorResponse {
                 )
             }
             ApiError::Internal(source) => {
-                tracing::error!(error = %chain(source.as_ref()), "request failed");
+                tracing::error!(error = %describe(source.as_ref()), "request failed");
                 ErrorResponse::from_problem(Problem::new(
                     ProblemType::Internal,
                     "the request could not be completed; retry it, and quote the X-Request-Id \
@@ -235,17 +231,6 @@ pub async fn to_problem(error: poem::Error) -> Response {
         )
     };
     problem_response(problem)
-}
-
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
 }
 
 #[cfg(test)]
