@@ -7,6 +7,7 @@
 //! - [`queue`]: the durable task queue (enqueue, claim, lease, finish, rescue).
 //! - [`keys`]: API keys and their scopes.
 //! - [`trace`]: the W3C trace context that tasks carry.
+//! - [`validation`]: checking a request field by field.
 //! - [`db`]: the connection pool, the migrations, and the database bootstrap.
 //! - [`error_chain`]: an error and its causes on one line, for every crate.
 
@@ -18,5 +19,6 @@ pub mod money;
 pub mod orders;
 pub mod queue;
 pub mod trace;
+pub mod validation;
 
 pub use db::MIGRATOR;

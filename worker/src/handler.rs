@@ -67,6 +67,7 @@ impl From<QueueError> for StepError {
     fn from(error: QueueError) -> Self {
         match error {
             QueueError::LeaseLost { .. } => Self::LeaseLost(error),
+            QueueError::Misuse(_) => Self::Permanent(error.into()),
             other => Self::Retryable(other.into()),
         }
     }

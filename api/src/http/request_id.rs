@@ -41,13 +41,13 @@ pub async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Resp
         let started = std::time::Instant::now();
         let mut response = match tokio::time::timeout(REQUEST_TIMEOUT, next.call(req)).await {
             Ok(Ok(response)) => response.into_response(),
-            Ok(Err(error)) => super::error::to_problem(error).await,
+            Ok(Err(error)) => super::catch_all::to_problem(error).await,
             Err(_) => {
                 tracing::error!(
                     timeout_secs = REQUEST_TIMEOUT.as_secs(),
                     "request timed out"
                 );
-                super::error::problem_response(super::problem::Problem::new(
+                super::raw_problem::problem_response(super::problem::Problem::new(
                     super::problem::ProblemType::ServiceUnavailable,
                     format!(
                         "the request took longer than {} s; retry it later",

@@ -19,7 +19,6 @@ use shared::orders::{self, Cancellation, NewLine, NewOrder, Placement};
 use shared::trace::TraceParent;
 use uuid::Uuid;
 
-use super::validate::{Violations, char_len, is_email};
 use super::{ApiTags, pagination};
 use crate::AppState;
 use crate::http::auth::ApiKeyAuth;
@@ -27,6 +26,7 @@ use crate::http::error::{ApiError, ErrorResponse};
 use crate::http::problem::ProblemType;
 use crate::http::strict_string::StrictString;
 use crate::views::{OrderStatusView, OrderSummary, OrderView};
+use shared::validation::{Violations, char_len, is_email};
 
 pub struct OrdersApi;
 
@@ -163,7 +163,7 @@ impl OrdersApi {
         // No transaction around pricing and placing: `place` is one statement
         // (its own commit), and a price read just before it is the price the
         // customer saw.
-        let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
+        let mut conn = state.pool.acquire().await?;
         let received = traceparent.0.as_deref().and_then(TraceParent::parse);
         // This request's span when traces are exported; otherwise a child of
         // the caller's context, or a new trace.
@@ -177,8 +177,7 @@ impl OrdersApi {
             &fingerprint,
             &order,
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
         if let Some(id) = placed.order_id() {
             record_order(id);
         }
@@ -256,10 +255,8 @@ impl OrdersApi {
         let limit = pagination::limit(limit.0, &mut violations);
         let before: Option<Uuid> = pagination::cursor(cursor.0.as_deref(), &mut violations);
         violations.finish()?;
-        let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
-        let rows = orders::list(&mut conn, status.0.map(Into::into), before, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+        let mut conn = state.pool.acquire().await?;
+        let rows = orders::list(&mut conn, status.0.map(Into::into), before, limit + 1).await?;
         let (rows, next_cursor) = pagination::page(rows, limit, |o| o.id.to_string());
         Ok(OrderList::Ok(Json(OrderPage {
             items: rows.into_iter().map(OrderSummary::from).collect(),
@@ -285,12 +282,9 @@ impl OrdersApi {
     ) -> Result<FoundOrder, ErrorResponse> {
         auth.0.require(Scope::OrdersWrite)?;
         let id = parse_id(&id.0)?;
-        let mut tx = state.pool.begin().await.map_err(ApiError::from)?;
-        match orders::cancel(&mut tx, id)
-            .await
-            .map_err(ApiError::internal)?
-        {
-            Cancellation::Cancelled => tx.commit().await.map_err(ApiError::from)?,
+        let mut tx = state.pool.begin().await?;
+        match orders::cancel(&mut tx, id).await? {
+            Cancellation::Cancelled => tx.commit().await?,
             Cancellation::NotFound => return Err(order_not_found(id).into()),
             Cancellation::NotCancellable(status) => {
                 return Err(ApiError::problem(
