@@ -6,7 +6,7 @@
 //! unreachable; see [`ApiError::internal`]).
 
 use shared::catalog::CatalogError;
-use shared::orders::OrderError;
+use shared::orders::{OrderError, PricingError};
 use shared::queue::QueueError;
 use shared::validation::InvalidFields;
 
@@ -67,6 +67,15 @@ impl From<OrderError> for ApiError {
             }
             OrderError::Queue(queue) => queue.into(),
             OrderError::Database(_) => Self::internal(error),
+        }
+    }
+}
+
+impl From<PricingError> for ApiError {
+    fn from(error: PricingError) -> Self {
+        match error {
+            PricingError::Invalid(invalid) => invalid.into(),
+            PricingError::NoCurrency | PricingError::Database(_) => Self::internal(error),
         }
     }
 }

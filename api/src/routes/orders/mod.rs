@@ -5,17 +5,12 @@
 //! one transaction (`shared::orders::place`), and answers 202: the saga runs
 //! in the workers from there.
 
-use std::collections::HashMap;
-
 use poem::web::Data;
+use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde_json::json;
-use shared::catalog::{self, Sku};
 use shared::keys::Scope;
-use shared::money::{Cents, Currency};
-use shared::orders::{self, Cancellation, NewLine, NewOrder, Placement};
+use shared::orders::{self, Cancellation, OrderRequest, Placement};
 use shared::trace::TraceParent;
 use uuid::Uuid;
 
@@ -24,104 +19,14 @@ use crate::AppState;
 use crate::http::auth::ApiKeyAuth;
 use crate::http::error::{ApiError, ErrorResponse};
 use crate::http::problem::ProblemType;
-use crate::http::strict_string::StrictString;
 use crate::views::{OrderStatusView, OrderSummary, OrderView};
-use shared::validation::{Violations, char_len, is_email};
+
+mod bodies;
+
+pub use bodies::{FoundOrder, OrderItemInput, OrderList, OrderPage, PlaceOrder, PlacedOrder};
+use shared::validation::Violations;
 
 pub struct OrdersApi;
-
-const MAX_LINES: usize = 100;
-const MAX_QUANTITY: i64 = 1000;
-const MAX_METADATA_ENTRIES: usize = 20;
-const MAX_METADATA_KEY_CHARS: usize = 40;
-const MAX_METADATA_VALUE_CHARS: usize = 500;
-
-/// An order to place. Prices come from the catalog, never from the client.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields, example)]
-pub struct PlaceOrder {
-    /// Where the confirmation goes.
-    pub customer_email: StrictString,
-    /// 1–100 lines, each sku at most once, all priced in one currency.
-    pub items: Vec<OrderItemInput>,
-    /// The payment method token (`tok_visa`, `tok_chargeDeclined`, …).
-    pub payment_token: StrictString,
-    /// Up to 20 string keys (1–40 characters) with string values (up to 500).
-    #[oai(nullable)]
-    pub metadata: Option<HashMap<String, StrictString>>,
-}
-
-impl poem_openapi::types::Example for PlaceOrder {
-    fn example() -> Self {
-        Self {
-            customer_email: "ada@example.com".into(),
-            items: vec![OrderItemInput {
-                sku: "TSHIRT-M".into(),
-                quantity: 2,
-            }],
-            payment_token: "tok_visa".into(),
-            metadata: Some(HashMap::from([("cart_id".to_owned(), "c_123".into())])),
-        }
-    }
-}
-
-/// One line of an order to place.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct OrderItemInput {
-    pub sku: StrictString,
-    /// 1–1000.
-    pub quantity: i64,
-}
-
-/// One page of orders, newest first.
-#[derive(Debug, Object)]
-pub struct OrderPage {
-    pub items: Vec<OrderSummary>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, ApiResponse)]
-#[oai(header(
-    name = "X-Request-Id",
-    ty = "String",
-    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
-))]
-pub enum PlacedOrder {
-    /// Accepted: the order is `pending` and its saga has been queued. A replay
-    /// of an earlier request with the same key answers the same order, as it
-    /// is now, with `Idempotent-Replayed: true`.
-    #[oai(status = 202)]
-    Accepted(
-        Json<OrderView>,
-        #[oai(header = "Location")] String,
-        #[oai(header = "Idempotent-Replayed")] Option<String>,
-    ),
-}
-
-#[derive(Debug, ApiResponse)]
-#[oai(header(
-    name = "X-Request-Id",
-    ty = "String",
-    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
-))]
-pub enum FoundOrder {
-    #[oai(status = 200)]
-    Ok(Json<OrderView>),
-}
-
-#[derive(Debug, ApiResponse)]
-#[oai(header(
-    name = "X-Request-Id",
-    ty = "String",
-    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
-))]
-pub enum OrderList {
-    #[oai(status = 200)]
-    Ok(Json<OrderPage>),
-}
 
 #[OpenApi(tag = "ApiTags::Orders")]
 impl OrdersApi {
@@ -158,8 +63,8 @@ impl OrdersApi {
             )
             .into());
         }
-        let request = body.0;
-        let fingerprint = normalised(&request);
+        let request = OrderRequest::from(body.0);
+        let fingerprint = request.fingerprint();
         // No transaction around pricing and placing: `place` is one statement
         // (its own commit), and a price read just before it is the price the
         // customer saw.
@@ -169,7 +74,7 @@ impl OrdersApi {
         // the caller's context, or a new trace.
         let trace = shared::trace::outgoing(Some(received.unwrap_or_else(TraceParent::new_root)))
             .unwrap_or_else(TraceParent::new_root);
-        let order = price(&mut conn, request, trace).await?;
+        let order = orders::price(&mut conn, request, trace).await?;
         let placed = orders::place(
             &mut conn,
             &auth.0.idempotency_scope(),
@@ -330,135 +235,4 @@ async fn load_on(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<Option<Order
     let history = orders::history(&mut *conn, id).await?;
     let tasks = orders::tasks(&mut *conn, id).await?;
     Ok(Some(OrderView::new(order, lines, history, tasks)))
-}
-
-/// The request as the idempotency key remembers it: parsed, so formatting
-/// and key order don't matter, but every value does.
-fn normalised(request: &PlaceOrder) -> serde_json::Value {
-    json!({
-        "customer_email": request.customer_email,
-        "items": request.items.iter().map(|i| json!({ "sku": i.sku, "quantity": i.quantity })).collect::<Vec<_>>(),
-        "payment_token": request.payment_token,
-        "metadata": request.metadata.clone().unwrap_or_default(),
-    })
-}
-
-/// Validates every field, then prices the lines from the catalog.
-async fn price(
-    conn: &mut sqlx::PgConnection,
-    request: PlaceOrder,
-    traceparent: TraceParent,
-) -> Result<NewOrder, ApiError> {
-    let mut violations = Violations::default();
-    violations.check(
-        is_email(&request.customer_email),
-        "customer_email",
-        "must be an email address such as ada@example.com",
-    );
-    violations.check(
-        (1..=255).contains(&char_len(&request.payment_token)),
-        "payment_token",
-        "must be 1 to 255 characters",
-    );
-    violations.check(
-        (1..=MAX_LINES).contains(&request.items.len()),
-        "items",
-        format!("must have 1 to {MAX_LINES} lines"),
-    );
-    let metadata = request.metadata.unwrap_or_default();
-    violations.check(
-        metadata.len() <= MAX_METADATA_ENTRIES,
-        "metadata",
-        format!("must have at most {MAX_METADATA_ENTRIES} keys"),
-    );
-    let mut keys: Vec<&String> = metadata.keys().collect();
-    keys.sort();
-    for key in keys {
-        violations.check(
-            (1..=MAX_METADATA_KEY_CHARS).contains(&char_len(key)),
-            format!("metadata.{key}"),
-            format!("keys must be 1 to {MAX_METADATA_KEY_CHARS} characters"),
-        );
-        violations.check(
-            char_len(&metadata[key]) <= MAX_METADATA_VALUE_CHARS,
-            format!("metadata.{key}"),
-            format!("values must be at most {MAX_METADATA_VALUE_CHARS} characters"),
-        );
-    }
-    let mut lines: Vec<(Sku, i32)> = Vec::with_capacity(request.items.len());
-    for (i, item) in request.items.iter().enumerate() {
-        let sku = Sku::parse(&item.sku)
-            .map_err(|e| violations.add(format!("items[{i}].sku"), e.to_string()));
-        let quantity = i32::try_from(item.quantity)
-            .ok()
-            .filter(|q| (1..=MAX_QUANTITY).contains(&i64::from(*q)));
-        violations.check(
-            quantity.is_some(),
-            format!("items[{i}].quantity"),
-            format!("must be between 1 and {MAX_QUANTITY}"),
-        );
-        if let Ok(sku) = &sku {
-            if let Some(first) = lines.iter().position(|(seen, _)| seen == sku) {
-                violations.add(
-                    format!("items[{i}].sku"),
-                    format!("repeats items[{first}]; put the whole quantity on one line"),
-                );
-            }
-        }
-        if let (Ok(sku), Some(quantity)) = (sku, quantity) {
-            lines.push((sku, quantity));
-        }
-    }
-    violations.finish()?;
-
-    let skus: Vec<String> = lines.iter().map(|(sku, _)| sku.to_string()).collect();
-    let prices = catalog::price_list(conn, &skus).await?;
-    let mut currency: Option<(usize, String)> = None;
-    let mut total = Cents::ZERO;
-    let mut priced = Vec::with_capacity(lines.len());
-    for (i, (sku, quantity)) in lines.into_iter().enumerate() {
-        let Some((_, unit, line_currency)) = prices.iter().find(|(s, _, _)| s == sku.as_str())
-        else {
-            violations.add(
-                format!("items[{i}].sku"),
-                format!("no product has sku {sku:?}"),
-            );
-            continue;
-        };
-        match &currency {
-            None => currency = Some((i, line_currency.clone())),
-            Some((first, c)) if c != line_currency => violations.add(
-                format!("items[{i}].sku"),
-                format!("is priced in {line_currency}, but items[{first}] is in {c}; one order, one currency"),
-            ),
-            Some(_) => {}
-        }
-        let unit = Cents::new(*unit).unwrap_or(Cents::ZERO);
-        match unit
-            .checked_mul(quantity.unsigned_abs())
-            .and_then(|line| total.checked_add(line))
-        {
-            Some(sum) => total = sum,
-            None => violations.add("items", "the order total is too large"),
-        }
-        priced.push(NewLine {
-            sku,
-            quantity,
-            unit_price: unit,
-        });
-    }
-    violations.finish()?;
-    let currency = currency
-        .and_then(|(_, c)| c.parse::<Currency>().ok())
-        .ok_or_else(|| ApiError::internal("a priced order has no valid currency"))?;
-    Ok(NewOrder {
-        id: Uuid::now_v7(),
-        customer_email: request.customer_email.into(),
-        currency,
-        lines: priced,
-        total,
-        payment_token: request.payment_token.into(),
-        metadata: serde_json::to_value(metadata).map_err(ApiError::internal)?,
-        traceparent: Some(traceparent),
-    })
 }
