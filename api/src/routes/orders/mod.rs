@@ -200,7 +200,6 @@ impl OrdersApi {
             }
         }
         tracing::info!(order_id = %id, "order cancelled");
-        shared::orders::OrderStatus::Cancelled.count_finished();
         let view = load(&state, id).await?.ok_or_else(|| order_not_found(id))?;
         Ok(FoundOrder::Ok(Json(view)))
     }
