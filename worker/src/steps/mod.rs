@@ -21,6 +21,8 @@ mod charge_payment;
 mod refund_payment;
 mod reserve_inventory;
 mod send_confirmation;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
