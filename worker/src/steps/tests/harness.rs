@@ -215,6 +215,17 @@ impl Saga {
             .expect("the tasks read")
     }
 
+    /// Replaces the gateway's faults from now on.
+    pub async fn set_faults(&self, faults: &Faults) {
+        reqwest::Client::new()
+            .put(format!("{}/v1/faults", self.gateway_url))
+            .json(faults)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .expect("the gateway takes the faults");
+    }
+
     /// The idempotency keys of the gateway's ledger entries of `kind`
     /// (`charge` or `refund`), oldest first.
     pub async fn ledger(&self, kind: &str) -> Vec<String> {

@@ -80,15 +80,26 @@ async fn a_charge_refunded_already_needs_no_second_refund(pool: PgPool) {
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn an_unavailable_gateway_keeps_the_refund_retrying(pool: PgPool) {
-    let faults = Faults {
+    let saga = Saga::start(pool, Faults::default(), 5).await;
+    let task = saga.order_at(OrderStatus::Refunding, "tok_visa", 1).await;
+    let order = task.order_id.expect("an order");
+    let charged = charge(&saga, order).await;
+    // The order knows its charge, so the refund itself meets the fault.
+    sqlx::query("UPDATE orders SET charge_id = $2 WHERE id = $1")
+        .bind(order)
+        .bind(&charged)
+        .execute(&saga.pool)
+        .await
+        .expect("the charge id is recorded");
+    saga.set_faults(&Faults {
         fail_next: 1,
         ..Faults::default()
-    };
-    let saga = Saga::start(pool, faults, 5).await;
-    let task = saga.order_at(OrderStatus::Refunding, "tok_visa", 1).await;
+    })
+    .await;
 
     let result = saga.run(&RefundPayment(saga.deps.clone()), &task).await;
 
     assert!(matches!(result, Err(StepError::Retryable(_))), "{result:?}");
     assert_eq!(saga.order(&task).await.status, OrderStatus::Refunding);
+    assert!(saga.ledger("refund").await.is_empty());
 }
