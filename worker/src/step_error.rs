@@ -65,18 +65,17 @@ impl From<OrderError> for StepError {
 
 #[cfg(test)]
 mod tests {
+    use shared::queue::TaskId;
+
     use super::*;
 
-    #[derive(Debug, thiserror::Error)]
-    #[error("gateway timed out")]
-    struct Timeout(#[source] std::io::Error);
-
     #[test]
-    fn the_recorded_error_carries_the_whole_cause_chain() {
-        let error = StepError::retryable(Timeout(std::io::Error::other("connection reset")));
+    fn a_step_error_reads_as_its_cause_alone() {
+        let error = StepError::from(QueueError::NotDead(TaskId(7)));
+        assert!(matches!(error, StepError::Retryable(_)));
         assert_eq!(
             shared::error_chain::describe(&error),
-            "gateway timed out: connection reset"
+            "task 7 is not dead, so there is nothing to retry"
         );
     }
 }

@@ -122,10 +122,7 @@ async fn a_gateway_down_through_the_lookup_refunds_to_be_safe(pool: PgPool) {
     assert_eq!(order.status, OrderStatus::Refunding);
     assert_eq!(order.failure_code.as_deref(), Some("payment_unavailable"));
     assert_eq!(
-        saga.tasks(&task)
-            .await
-            .last()
-            .map(|(kind, _)| kind.as_str()),
+        saga.next_kind(&task).await.as_deref(),
         Some("refund_payment")
     );
 }

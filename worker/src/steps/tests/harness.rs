@@ -215,6 +215,11 @@ impl Saga {
             .expect("the tasks read")
     }
 
+    /// The kind of the order's newest task: the step named next.
+    pub async fn next_kind(&self, task: &ClaimedTask) -> Option<String> {
+        self.tasks(task).await.pop().map(|(kind, _)| kind)
+    }
+
     /// Replaces the gateway's faults from now on.
     pub async fn set_faults(&self, faults: &Faults) {
         reqwest::Client::new()

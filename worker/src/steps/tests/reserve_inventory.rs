@@ -48,10 +48,7 @@ async fn short_stock_takes_none_and_refunds_the_order(pool: PgPool) {
     assert_eq!(order.failure_code.as_deref(), Some("out_of_stock"));
     assert_eq!(stock(&saga).await, 1, "none of the stock was taken");
     assert_eq!(
-        saga.tasks(&task)
-            .await
-            .last()
-            .map(|(kind, _)| kind.as_str()),
+        saga.next_kind(&task).await.as_deref(),
         Some("refund_payment")
     );
 }
