@@ -35,6 +35,7 @@ use crate::hand_back::return_unstarted;
 use crate::handler::bury;
 use crate::heartbeat::{self, InFlight};
 use crate::{Registry, StepError, WorkerConfig, maintenance, metrics, wakeup};
+
 /// Longest pause after the database refused a claim.
 const CLAIM_RETRY_MAX: Duration = Duration::from_secs(5);
 
