@@ -16,33 +16,8 @@
 
 use std::collections::HashMap;
 
-use poem::http::StatusCode;
-use serde_json::Value;
-
+use crate::reply::{Answer, Reply};
 use crate::stripe_error::StripeError;
-
-/// A JSON answer as it is sent and, under a key, stored.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Reply {
-    pub(crate) status: StatusCode,
-    pub(crate) body: Value,
-}
-
-/// A reply and whether it is a replay of a stored one.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Answer {
-    pub(crate) reply: Reply,
-    pub(crate) replayed: bool,
-}
-
-impl Answer {
-    pub(crate) fn fresh(reply: Reply) -> Self {
-        Self {
-            reply,
-            replayed: false,
-        }
-    }
-}
 
 /// The records of one endpoint; `P` is that endpoint's parsed parameters.
 #[derive(Debug)]
@@ -101,6 +76,7 @@ impl<P: PartialEq> IdempotencyRecords<P> {
 
 #[cfg(test)]
 mod tests {
+    use poem::http::StatusCode;
     use serde_json::json;
 
     use super::*;

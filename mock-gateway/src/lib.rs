@@ -31,6 +31,7 @@
 mod faults;
 mod idempotency;
 mod ledger;
+mod reply;
 mod requests;
 mod routes;
 mod state;

@@ -20,7 +20,7 @@ use poem::{Body, Endpoint, EndpointExt, Request, Response, Route, get, handler, 
 use serde_json::{Value, json};
 
 use crate::faults::{Fault, Faults};
-use crate::idempotency::{Answer, Reply};
+use crate::reply::{Answer, Reply};
 use crate::requests;
 use crate::state::Gateway;
 use crate::stripe_error::StripeError;

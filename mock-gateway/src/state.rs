@@ -13,8 +13,9 @@ use poem::http::StatusCode;
 use serde_json::Value;
 
 use crate::faults::{FaultSwitch, Faults};
-use crate::idempotency::{Answer, IdempotencyRecords, Reply};
+use crate::idempotency::IdempotencyRecords;
 use crate::ledger::{Ledger, LedgerEntry};
+use crate::reply::{Answer, Reply};
 use crate::requests::{ChargeParams, RefundParams};
 
 #[derive(Debug)]

@@ -7,7 +7,7 @@
 use poem::http::StatusCode;
 use serde_json::json;
 
-use crate::idempotency::Reply;
+use crate::reply::Reply;
 
 /// One error answer: its HTTP status and the three fields of its body.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,14 +7,18 @@
 //! - [`queue`]: the durable task queue (enqueue, claim, lease, finish, rescue).
 //! - [`keys`]: API keys and their scopes.
 //! - [`trace`]: the W3C trace context that tasks carry.
+//! - [`validation`]: checking a request field by field.
 //! - [`db`]: the connection pool, the migrations, and the database bootstrap.
+//! - [`error_chain`]: an error and its causes on one line, for every crate.
 
 pub mod catalog;
 pub mod db;
+pub mod error_chain;
 pub mod keys;
 pub mod money;
 pub mod orders;
 pub mod queue;
 pub mod trace;
+pub mod validation;
 
 pub use db::MIGRATOR;

@@ -34,7 +34,7 @@ impl StepHandler for NoopHandler {
         if chain > 0 {
             let mut next = NewTask::new(Self::KIND, json!({ "chain": chain - 1 }));
             next.order_id = task.order_id;
-            ctx.then_enqueue(next);
+            ctx.enqueue_next(next);
         }
         Ok(())
     }

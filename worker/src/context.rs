@@ -1,8 +1,8 @@
-//! What a running step can use: the pool, its lease, and a signal that it
-//! should stop.
+//! What a running step can use: the pool, its lease, a signal that it should
+//! stop, and the one way to name the task that follows it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use shared::queue::{self, ClaimedTask, Lease, NewTask};
@@ -23,28 +23,25 @@ pub struct StepContext {
     stop: CancellationToken,
     /// Set once the step completed itself with [`Self::complete_with`].
     completed: AtomicBool,
-    /// Tasks to enqueue together with the runtime's completion of this step.
-    follow_ups: Mutex<Vec<NewTask>>,
+    /// The tasks the step named with [`Self::enqueue_next`], not yet written.
+    next: Mutex<Vec<NewTask>>,
     /// Which successors this worker may take straight from the step.
     hand_off: Option<HandOff>,
-    /// The successor the step enqueued claimed by this worker.
-    handed_off: Mutex<Successor>,
+    /// The successor [`Self::complete_with`] wrote claimed by this worker.
+    successor: Mutex<Option<Successor>>,
 }
 
-/// Where a successor claimed through [`StepContext::enqueue_next`] stands.
-#[derive(Debug, Default)]
+/// A successor written already claimed by this worker, and whether the
+/// transaction that wrote it is known to have committed.
+#[derive(Debug)]
 pub(crate) enum Successor {
-    #[default]
-    None,
-    /// Written in a transaction not yet known to have committed.
-    Pending(ClaimedTask),
-    /// Its transaction was committed by [`StepContext::complete_with`]: the
-    /// worker runs it next, in the same slot.
+    /// Written in a transaction whose commit did not return: the worker
+    /// hands it back, fenced, so it runs at once if it exists and is a no-op
+    /// if it does not.
+    Written(ClaimedTask),
+    /// Its transaction committed: the worker runs it next, in the same slot,
+    /// with no wake-up or claim in between.
     Committed(ClaimedTask),
-    /// Whether it was committed cannot be told (the step enqueued more after
-    /// it, or completed some other way): the worker hands it back, fenced, so
-    /// it runs at once if it exists and is a no-op if it does not.
-    Unsure(ClaimedTask),
 }
 
 /// The kinds this worker runs and the lease it takes: what it needs to claim
@@ -67,56 +64,10 @@ impl StepContext {
             lease,
             stop,
             completed: AtomicBool::new(false),
-            follow_ups: Mutex::new(Vec::new()),
+            next: Mutex::new(Vec::new()),
             hand_off,
-            handed_off: Mutex::new(Successor::None),
+            successor: Mutex::new(None),
         }
-    }
-
-    /// Enqueues the step's successor in the step's transaction `conn`. When
-    /// this worker runs its kind, the successor is written already claimed by
-    /// this worker and, once [`Self::complete_with`] commits that
-    /// transaction, runs in this step's slot with no wake-up or claim in
-    /// between; otherwise it is enqueued as usual. Only a step's first
-    /// successor is taken this way.
-    pub async fn enqueue_next(
-        &self,
-        conn: &mut PgConnection,
-        task: NewTask,
-    ) -> Result<(), StepError> {
-        let eligible = self
-            .hand_off
-            .as_ref()
-            .is_some_and(|h| task.run_at.is_none() && h.kinds.contains(&task.kind));
-        let earlier = std::mem::take(&mut *self.successor());
-        match (&self.hand_off, earlier) {
-            (Some(hand_off), Successor::None) if eligible => {
-                let claimed =
-                    queue::enqueue_claimed(conn, &task, &self.lease.worker, hand_off.lease).await?;
-                *self.successor() = Successor::Pending(claimed);
-            }
-            (_, earlier) => {
-                *self.successor() = match earlier {
-                    Successor::Pending(t) | Successor::Committed(t) | Successor::Unsure(t) => {
-                        Successor::Unsure(t)
-                    }
-                    Successor::None => Successor::None,
-                };
-                queue::enqueue(conn, &task).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The successor claimed through [`Self::enqueue_next`], and where it stands.
-    pub(crate) fn take_successor(&self) -> Successor {
-        std::mem::take(&mut *self.successor())
-    }
-
-    fn successor(&self) -> std::sync::MutexGuard<'_, Successor> {
-        self.handed_off
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -134,42 +85,85 @@ impl StepContext {
         self.stop.cancelled()
     }
 
-    /// Completes the task inside `tx` and commits: the step's own writes and
-    /// its completion land together, or — when the lease was lost — neither.
+    /// Names `task` to follow this step. It is enqueued in the commit that
+    /// completes the step, and only if that commit lands: the step's own
+    /// ([`Self::complete_with`]) or the runtime's, when the step returns
+    /// `Ok` without completing itself. A step that fails enqueues nothing.
+    ///
+    /// When the step completes itself and this worker runs the task's kind,
+    /// the first such task is written already claimed by this worker and runs
+    /// in this step's slot right after the commit.
+    pub fn enqueue_next(&self, task: NewTask) {
+        lock(&self.next).push(task);
+    }
+
+    /// Writes the tasks named with [`Self::enqueue_next`] and completes the
+    /// task inside `tx`, then commits: the step's own writes, its successors
+    /// and its completion land together, or — when the lease was lost —
+    /// none of them.
     pub async fn complete_with(&self, mut tx: Transaction<'_, Postgres>) -> Result<(), StepError> {
+        let next = self.take_next();
+        let claimed = self.write_next(&mut tx, next).await?;
         queue::complete_if_running(&mut tx, &self.lease).await?;
+        *lock(&self.successor) = claimed.map(Successor::Written);
         tx.commit().await?;
         crate::crash::crash_point!("step.after_commit");
         self.completed.store(true, Ordering::Release);
-        let mut successor = self.successor();
-        *successor = match std::mem::take(&mut *successor) {
-            Successor::Pending(task) => Successor::Committed(task),
-            other => other,
-        };
+        let mut successor = lock(&self.successor);
+        if let Some(Successor::Written(task)) = successor.take() {
+            *successor = Some(Successor::Committed(task));
+        }
         Ok(())
     }
 
-    /// Enqueues `task` when the step returns `Ok` and the runtime completes
-    /// it: in the same commit as the completion, and only if it lands. (A
-    /// step that completes itself with [`Self::complete_with`] enqueues in
-    /// its own transaction instead.)
-    pub fn then_enqueue(&self, task: NewTask) {
-        self.follow_ups
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(task);
+    /// Enqueues `tasks` in `conn`, the first one this worker may take claimed
+    /// by it; returns that one.
+    async fn write_next(
+        &self,
+        conn: &mut PgConnection,
+        tasks: Vec<NewTask>,
+    ) -> Result<Option<ClaimedTask>, StepError> {
+        let mut claimed = None;
+        for task in tasks {
+            match &self.hand_off {
+                Some(hand_off) if claimed.is_none() && hand_off.takes(&task) => {
+                    let task =
+                        queue::enqueue_claimed(conn, &task, &self.lease.worker, hand_off.lease)
+                            .await?;
+                    claimed = Some(task);
+                }
+                _ => {
+                    queue::enqueue(conn, &task).await?;
+                }
+            }
+        }
+        Ok(claimed)
     }
 
-    pub(crate) fn take_follow_ups(&self) -> Vec<NewTask> {
-        std::mem::take(
-            &mut *self
-                .follow_ups
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+    /// The tasks named with [`Self::enqueue_next`] and not yet written, for
+    /// the runtime's completion of a step that did not complete itself.
+    pub(crate) fn take_next(&self) -> Vec<NewTask> {
+        std::mem::take(&mut *lock(&self.next))
+    }
+
+    /// The successor [`Self::complete_with`] wrote claimed by this worker.
+    pub(crate) fn take_successor(&self) -> Option<Successor> {
+        lock(&self.successor).take()
     }
 
     pub(crate) fn has_completed(&self) -> bool {
         self.completed.load(Ordering::Acquire)
     }
+}
+
+impl HandOff {
+    /// Whether this worker may run `task` straight away: a kind it runs,
+    /// due now.
+    fn takes(&self, task: &NewTask) -> bool {
+        task.run_at.is_none() && self.kinds.contains(&task.kind)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

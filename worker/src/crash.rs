@@ -13,7 +13,7 @@
 //! | `charge_payment.after_gateway` | the charge succeeded at the gateway, nothing recorded yet |
 //! | `refund_payment.after_gateway` | the refund succeeded at the gateway, nothing recorded yet |
 //! | `step.after_commit` | a step's transaction committed (its successor enqueued), the successor not started |
-//! | `api.after_insert` | (in the API, `api/src/routes/orders.rs`) the order and its first task committed, no answer sent |
+//! | `api.after_insert` | (in the API, `api/src/routes/orders/mod.rs`) the order and its first task committed, no answer sent |
 
 /// Aborts the process here when the crash point `$name` is armed.
 macro_rules! crash_point {

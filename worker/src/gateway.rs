@@ -1,6 +1,8 @@
 //! The payment gateway client: Stripe-shaped charges, refunds and lookups,
-//! with every answer sorted into "the gateway said no" and "the outcome is
-//! unknown". An unknown outcome is never read as "not charged".
+//! with every answer classified for the saga — charged, declined, rejected;
+//! refunded, nothing to refund, rejected; or unavailable, the outcome
+//! unknown — so the steps decide on what the answer means, not on HTTP. An
+//! unknown outcome is never read as "not charged".
 
 use std::time::Duration;
 
@@ -22,20 +24,94 @@ pub struct GatewayConfig {
     pub gateway_timeout_ms: u64,
 }
 
-/// Why a gateway call did not succeed.
+/// No answer we can trust (timeout, connection failure, 5xx, 429): the call
+/// may or may not have taken effect. Retry with the same key.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum GatewayError {
-    /// No answer we can trust (timeout, connection failure, 5xx, 429): the
-    /// call may or may not have taken effect. Retry with the same key.
-    #[error("payment gateway unavailable: {0}")]
-    Unavailable(String),
-    /// The gateway answered, and the answer is no.
+#[error("payment gateway unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+/// Why a charge was not made, as far as the gateway told.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ChargeError {
+    /// The card was declined (a 402): a definite no.
+    #[error("the card was declined ({code}): {message}")]
+    Declined { code: String, message: String },
+    /// The gateway refused the payment for another reason: a definite no.
+    #[error("the payment gateway rejected the payment ({code}): {message}")]
+    Rejected { code: String, message: String },
+    /// The outcome is unknown: it may have been charged.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+}
+
+/// Why a refund was not made, as far as the gateway told.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RefundError {
+    /// The charge does not exist, or is refunded already: nothing is owed.
+    #[error("nothing to refund: {0}")]
+    NothingToRefund(String),
+    /// The gateway refused the refund: trying again cannot help.
     #[error("payment gateway refused ({status} {code}): {message}")]
-    Refused {
+    Rejected {
         status: u16,
         code: String,
         message: String,
     },
+    /// The outcome is unknown: it may have been refunded.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+}
+
+/// A definite no from the gateway, before it is read for one endpoint.
+#[derive(Debug, Clone)]
+struct Refusal {
+    status: u16,
+    code: String,
+    message: String,
+}
+
+/// Why a call did not succeed, before it is read for one endpoint.
+#[derive(Debug, Clone)]
+enum CallError {
+    Unavailable(Unavailable),
+    Refused(Refusal),
+}
+
+impl From<Refusal> for ChargeError {
+    fn from(no: Refusal) -> Self {
+        let Refusal {
+            status,
+            code,
+            message,
+        } = no;
+        if status == 402 {
+            Self::Declined { code, message }
+        } else {
+            Self::Rejected { code, message }
+        }
+    }
+}
+
+impl From<Refusal> for RefundError {
+    fn from(no: Refusal) -> Self {
+        if no.status == 404 || no.code == "charge_already_refunded" {
+            Self::NothingToRefund(no.message)
+        } else {
+            Self::Rejected {
+                status: no.status,
+                code: no.code,
+                message: no.message,
+            }
+        }
+    }
+}
+
+/// `error` read as one endpoint's error `E`.
+fn classify<E: From<Refusal> + From<Unavailable>>(error: CallError) -> E {
+    match error {
+        CallError::Unavailable(e) => e.into(),
+        CallError::Refused(no) => no.into(),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,7 +173,7 @@ impl GatewayClient {
         source: &str,
         order_id: Uuid,
         trace: Option<TraceParent>,
-    ) -> Result<Charge, GatewayError> {
+    ) -> Result<Charge, ChargeError> {
         let body = json!({
             "amount": amount,
             "currency": currency,
@@ -109,7 +185,9 @@ impl GatewayClient {
             .post(format!("{}/v1/charges", self.base))
             .header("Idempotency-Key", key)
             .json(&body);
-        answer(traced(request, trace).send().await).await
+        answer(traced(request, trace).send().await)
+            .await
+            .map_err(classify)
     }
 
     /// The charge made with idempotency key `key`, if there is one.
@@ -117,12 +195,20 @@ impl GatewayClient {
         &self,
         key: &str,
         trace: Option<TraceParent>,
-    ) -> Result<Option<Charge>, GatewayError> {
+    ) -> Result<Option<Charge>, Unavailable> {
         let request = self
             .http
             .get(format!("{}/v1/charges", self.base))
             .query(&[("idempotency_key", key)]);
-        let list: ChargeList = answer(traced(request, trace).send().await).await?;
+        let list: ChargeList = answer(traced(request, trace).send().await)
+            .await
+            .map_err(|e| match e {
+                CallError::Unavailable(e) => e,
+                CallError::Refused(no) => Unavailable(format!(
+                    "looking the charge up was refused ({} {}): {}",
+                    no.status, no.code, no.message
+                )),
+            })?;
         Ok(list.data.into_iter().next())
     }
 
@@ -132,13 +218,15 @@ impl GatewayClient {
         key: &str,
         charge: &str,
         trace: Option<TraceParent>,
-    ) -> Result<Refund, GatewayError> {
+    ) -> Result<Refund, RefundError> {
         let request = self
             .http
             .post(format!("{}/v1/refunds", self.base))
             .header("Idempotency-Key", key)
             .json(&json!({ "charge": charge }));
-        answer(traced(request, trace).send().await).await
+        answer(traced(request, trace).send().await)
+            .await
+            .map_err(classify)
     }
 }
 
@@ -150,27 +238,28 @@ fn traced(request: reqwest::RequestBuilder, trace: Option<TraceParent>) -> reqwe
     }
 }
 
+/// Sorts an answer into success, "no", and "unknown".
 async fn answer<T: serde::de::DeserializeOwned>(
     sent: Result<reqwest::Response, reqwest::Error>,
-) -> Result<T, GatewayError> {
-    let response = sent.map_err(|e| GatewayError::Unavailable(describe(&e)))?;
+) -> Result<T, CallError> {
+    let unavailable = |reason: String| CallError::Unavailable(Unavailable(reason));
+    let response = sent.map_err(|e| unavailable(describe(&e)))?;
     let status = response.status();
     if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        return Err(GatewayError::Unavailable(format!(
-            "the gateway answered {status}"
-        )));
+        return Err(unavailable(format!("the gateway answered {status}")));
     }
-    let bytes = response.bytes().await.map_err(|e| {
-        GatewayError::Unavailable(format!("the answer was cut off: {}", describe(&e)))
-    })?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| unavailable(format!("the answer was cut off: {}", describe(&e))))?;
     if status.is_success() {
         return serde_json::from_slice(&bytes)
-            .map_err(|e| GatewayError::Unavailable(format!("unreadable {status} answer: {e}")));
+            .map_err(|e| unavailable(format!("unreadable {status} answer: {e}")));
     }
     let detail = serde_json::from_slice::<ErrorBody>(&bytes)
         .ok()
         .map(|b| b.error);
-    Err(GatewayError::Refused {
+    Err(CallError::Refused(Refusal {
         status: status.as_u16(),
         code: detail
             .as_ref()
@@ -179,7 +268,7 @@ async fn answer<T: serde::de::DeserializeOwned>(
         message: detail
             .and_then(|d| d.message)
             .unwrap_or_else(|| format!("the gateway answered {status}")),
-    })
+    }))
 }
 
 fn describe(error: &reqwest::Error) -> String {
@@ -188,13 +277,6 @@ fn describe(error: &reqwest::Error) -> String {
     } else if error.is_connect() {
         "could not connect".to_owned()
     } else {
-        let mut text = error.to_string();
-        let mut cause = std::error::Error::source(error);
-        while let Some(e) = cause {
-            text.push_str(": ");
-            text.push_str(&e.to_string());
-            cause = e.source();
-        }
-        text
+        shared::error_chain::describe(error)
     }
 }

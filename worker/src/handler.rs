@@ -1,24 +1,23 @@
-//! The contract between the runtime and the steps it runs: a handler per task
-//! kind, and errors that say whether trying again can help.
+//! The contract between the runtime and the steps it runs: a handler per
+//! task kind, and what a task leaves behind when it dies.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shared::queue::{ClaimedTask, QueueError};
+use shared::queue::{self, ClaimedTask, NewTask};
 use sqlx::PgConnection;
 
-use crate::StepContext;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+use crate::{StepContext, StepError};
 
 /// Runs one kind of task. Delivery is at least once: a step may run again
 /// after a crash or a lost lease, so its outside effects must be idempotent.
 ///
 /// A step either writes its database effects together with its completion,
 /// through [`StepContext::complete_with`], or returns `Ok(())` and lets the
-/// runtime complete it — batched with other steps' completions into one
-/// commit, with any tasks it asked for through [`StepContext::then_enqueue`].
+/// runtime complete it, batched with other steps' completions into one
+/// commit. Either way, the task it names with [`StepContext::enqueue_next`]
+/// is enqueued in the commit that completes it.
 #[async_trait]
 pub trait StepHandler: Send + Sync + 'static {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError>;
@@ -26,70 +25,30 @@ pub trait StepHandler: Send + Sync + 'static {
     /// Called in the transaction that makes a task of this kind dead — a
     /// permanent error, the last attempt failing, or the last attempt's lease
     /// expiring — so the step can record the consequence (say, move its
-    /// order) atomically with the death. `payload` is the task's. Does
-    /// nothing by default.
+    /// order) atomically with the death. `payload` is the task's. Returns the
+    /// task to enqueue with the death, if any. Does nothing by default.
     async fn on_dead(
         &self,
         _payload: &serde_json::Value,
         _error: &str,
         _conn: &mut PgConnection,
-    ) -> Result<(), sqlx::Error> {
-        Ok(())
+    ) -> Result<Option<NewTask>, StepError> {
+        Ok(None)
     }
 }
 
-/// Why a step did not succeed.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    /// Trying again later may succeed (a timeout, a reset, a 5xx, a 429).
-    #[error("{0}")]
-    Retryable(#[source] BoxError),
-    /// Trying again cannot help (a declined card, a malformed payload).
-    #[error("{0}")]
-    Permanent(#[source] BoxError),
-    /// The step's lease was taken over: its writes were rolled back and the
-    /// task belongs to someone else now.
-    #[error("{0}")]
-    LeaseLost(#[source] QueueError),
-}
-
-impl StepError {
-    pub fn retryable(error: impl Into<BoxError>) -> Self {
-        Self::Retryable(error.into())
+/// Runs `handler`'s [`StepHandler::on_dead`] in the death's transaction
+/// `conn`, and enqueues the task it leaves behind there too.
+pub(crate) async fn bury(
+    handler: &dyn StepHandler,
+    payload: &serde_json::Value,
+    error: &str,
+    conn: &mut PgConnection,
+) -> Result<(), StepError> {
+    if let Some(next) = handler.on_dead(payload, error, conn).await? {
+        queue::enqueue(conn, &next).await?;
     }
-
-    pub fn permanent(error: impl Into<BoxError>) -> Self {
-        Self::Permanent(error.into())
-    }
-
-    /// The error and its causes, one line, for the attempt record.
-    pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut cause = std::error::Error::source(self).and_then(std::error::Error::source);
-        while let Some(err) = cause {
-            text.push_str(": ");
-            text.push_str(&err.to_string());
-            cause = err.source();
-        }
-        text
-    }
-}
-
-impl From<QueueError> for StepError {
-    fn from(error: QueueError) -> Self {
-        match error {
-            QueueError::LeaseLost { .. } => Self::LeaseLost(error),
-            other => Self::Retryable(other.into()),
-        }
-    }
-}
-
-impl From<sqlx::Error> for StepError {
-    /// A database error inside a step is assumed transient: the transaction
-    /// rolled back, so trying again is safe.
-    fn from(error: sqlx::Error) -> Self {
-        Self::Retryable(error.into())
-    }
+    Ok(())
 }
 
 /// Which handler runs which task kind. A worker claims only the kinds it has
@@ -130,20 +89,5 @@ impl std::fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("kinds", &self.kinds())
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("gateway timed out")]
-    struct Timeout(#[source] std::io::Error);
-
-    #[test]
-    fn the_recorded_error_carries_the_whole_cause_chain() {
-        let error = StepError::retryable(Timeout(std::io::Error::other("connection reset")));
-        assert_eq!(error.chain(), "gateway timed out: connection reset");
     }
 }

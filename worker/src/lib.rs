@@ -11,23 +11,28 @@
 //! [`steps`] holds the order saga's handlers, with the [`gateway`] client and
 //! the [`mailer`] they call.
 
+mod attempt;
 mod builtin;
 mod completer;
 mod config;
 mod context;
 mod crash;
 pub mod gateway;
+mod hand_back;
 mod handler;
 mod heartbeat;
 pub mod mailer;
 mod maintenance;
 pub mod metrics;
+mod outcome;
 mod runtime;
+mod step_error;
 pub mod steps;
 mod wakeup;
 
 pub use builtin::NoopHandler;
 pub use config::WorkerConfig;
 pub use context::StepContext;
-pub use handler::{Registry, StepError, StepHandler};
+pub use handler::{Registry, StepHandler};
 pub use runtime::{Worker, WorkerError};
+pub use step_error::StepError;

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use rand::Rng;
 use shared::orders;
-use shared::queue::{self, QueueError, Rescued, TaskState};
+use shared::queue::{self, Rescued, TaskState};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::Registry;
+use crate::handler::bury;
+use crate::{Registry, StepError};
 
 /// Rows per rescue or prune statement.
 const BATCH: i64 = 500;
@@ -63,12 +64,12 @@ pub(crate) async fn rescue_loop(
 
 /// One rescue transaction: expired leases back to `available`, or to `dead`
 /// with the kind's `on_dead` consequences.
-async fn rescue_batch(pool: &PgPool, registry: &Registry) -> Result<Vec<Rescued>, QueueError> {
+async fn rescue_batch(pool: &PgPool, registry: &Registry) -> Result<Vec<Rescued>, StepError> {
     let mut tx = pool.begin().await?;
     let rescued = queue::rescue_expired(&mut tx, BATCH).await?;
     for task in rescued.iter().filter(|t| t.state == TaskState::Dead) {
         if let Some(handler) = registry.get(&task.kind) {
-            handler.on_dead(&task.payload, &task.error, &mut tx).await?;
+            bury(handler.as_ref(), &task.payload, &task.error, &mut tx).await?;
         }
     }
     tx.commit().await?;

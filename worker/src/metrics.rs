@@ -1,45 +1,26 @@
 //! The worker's Prometheus metrics, named in one place. The binary installs
 //! the recorder and serves `/metrics`; without one, these are no-ops.
 
+use crate::outcome::StepOutcome;
+
 /// A claim handed this worker `count` tasks of `kind`.
 pub(crate) fn claimed(kind: &str) {
     metrics::counter!("asynccheckout_tasks_claimed_total", "kind" => kind.to_owned()).increment(1);
 }
 
-/// How an attempt ended, for the counters and the duration histogram.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Finish {
-    Succeeded,
-    Retried,
-    Dead,
-    /// The lease was lost (or the outcome could not be written): someone
-    /// else finishes the task.
-    Abandoned,
-}
-
-impl Finish {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Succeeded => "succeeded",
-            Self::Retried => "retried",
-            Self::Dead => "dead",
-            Self::Abandoned => "abandoned",
-        }
-    }
-}
-
-pub(crate) fn finished(kind: &str, finish: Finish, seconds: f64) {
-    let name = match finish {
-        Finish::Succeeded => "asynccheckout_tasks_succeeded_total",
-        Finish::Retried => "asynccheckout_tasks_retried_total",
-        Finish::Dead => "asynccheckout_tasks_dead_total",
-        Finish::Abandoned => "asynccheckout_tasks_abandoned_total",
+/// Counts an attempt's end and records its duration.
+pub(crate) fn finished(kind: &str, outcome: &StepOutcome, seconds: f64) {
+    let name = match outcome {
+        StepOutcome::Succeeded => "asynccheckout_tasks_succeeded_total",
+        StepOutcome::Retried(_) => "asynccheckout_tasks_retried_total",
+        StepOutcome::Dead(_) => "asynccheckout_tasks_dead_total",
+        StepOutcome::Abandoned(_) => "asynccheckout_tasks_abandoned_total",
     };
     metrics::counter!(name, "kind" => kind.to_owned()).increment(1);
     metrics::histogram!(
         "asynccheckout_step_duration_seconds",
         "kind" => kind.to_owned(),
-        "outcome" => finish.as_str()
+        "outcome" => outcome.label()
     )
     .record(seconds);
 }

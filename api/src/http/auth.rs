@@ -11,8 +11,9 @@ use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 use shared::keys::{self, ApiKey, Scope};
 
-use super::error::{ApiError, ErrorResponse, problem_response};
-use super::problem::{Problem, ProblemType};
+use super::error::{ApiError, ErrorResponse};
+use super::problem::ProblemType;
+use super::raw_problem::unauthorized;
 use crate::AppState;
 
 /// `Authorization: Bearer <API key>`.
@@ -48,16 +49,6 @@ impl Caller {
     pub fn idempotency_scope(&self) -> String {
         self.0.id.to_string()
     }
-}
-
-/// The 401 every authentication failure gets.
-pub fn unauthorized(detail: &str) -> poem::Response {
-    let mut response = problem_response(Problem::new(ProblemType::Unauthorized, detail));
-    response.headers_mut().insert(
-        poem::http::header::WWW_AUTHENTICATE,
-        poem::http::HeaderValue::from_static("Bearer realm=\"asynccheckout\""),
-    );
-    response
 }
 
 async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {

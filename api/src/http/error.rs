@@ -1,16 +1,17 @@
-//! One error type for every handler, one place that maps it to a status, and
-//! the catch-all that turns every other failure (a route that does not exist,
-//! a body poem-openapi could not parse) into problem+json too.
+//! One error type for every handler ([`ApiError`]) and the one place that
+//! turns it into a documented response ([`ErrorResponse`]). Domain errors
+//! become an `ApiError` in `domain_errors`, so handlers just use `?`.
 //!
 //! A 500 never carries internals: the log has the cause chain, tied to the
 //! response by its `X-Request-Id`.
 
-use poem::Response;
-use poem::http::StatusCode;
 use poem_openapi::ApiResponse;
 use poem_openapi::payload::Json;
 
+use shared::error_chain::describe;
+
 use super::problem::{FieldError, Problem, ProblemType};
+use super::raw_problem::BEARER_CHALLENGE;
 
 /// The error responses an operation can return, as documented in the spec.
 #[derive(Debug, ApiResponse)]
@@ -96,36 +97,26 @@ impl ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::internal(error)
-    }
-}
-
 /// Whether a database error that means "unreachable" is somewhere in the
 /// chain of `error`'s causes.
 fn database_unreachable(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(e) = cause {
-        if e.downcast_ref::<sqlx::Error>()
+    shared::error_chain::causes(error).any(|e| {
+        e.downcast_ref::<sqlx::Error>()
             .is_some_and(shared::db::is_unavailable)
-        {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
+    })
 }
 
-impl From<ApiError> for ErrorResponse {
-    fn from(error: ApiError) -> Self {
-        match error {
+/// Anything that converts into an [`ApiError`] (a domain error, a database
+/// error) is an error response, so a handler's `?` takes it as it is.
+impl<E: Into<ApiError>> From<E> for ErrorResponse {
+    fn from(error: E) -> Self {
+        match error.into() {
             ApiError::Invalid(errors) => ErrorResponse::from_problem(Problem::invalid(errors)),
             ApiError::Problem(kind, detail) => {
                 ErrorResponse::from_problem(Problem::new(kind, detail))
             }
             ApiError::Unavailable(source) => {
-                tracing::warn!(error = %chain(source.as_ref()), "request failed: database unreachable");
+                tracing::warn!(error = %describe(source.as_ref()), "request failed: database unreachable");
                 ErrorResponse::ServiceUnavailable(
                     Json(Problem::new(
                         ProblemType::ServiceUnavailable,
@@ -138,7 +129,7 @@ impl From<ApiError> for ErrorResponse {
                 )
             }
             ApiError::Internal(source) => {
-                tracing::error!(error = %chain(source.as_ref()), "request failed");
+                tracing::error!(error = %describe(source.as_ref()), "request failed");
                 ErrorResponse::from_problem(Problem::new(
                     ProblemType::Internal,
                     "the request could not be completed; retry it, and quote the X-Request-Id \
@@ -154,7 +145,7 @@ impl ErrorResponse {
         let json = Json(problem);
         match json.0.status {
             400 => Self::BadRequest(json),
-            401 => Self::Unauthorized(json, "Bearer realm=\"asynccheckout\"".to_owned()),
+            401 => Self::Unauthorized(json, BEARER_CHALLENGE.to_owned()),
             403 => Self::Forbidden(json),
             404 => Self::NotFound(json),
             409 => Self::Conflict(json),
@@ -165,87 +156,6 @@ impl ErrorResponse {
             _ => Self::Internal(json),
         }
     }
-}
-
-/// A problem as a raw response, for middleware outside poem-openapi.
-pub fn problem_response(problem: Problem) -> Response {
-    use poem_openapi::types::ToJSON;
-
-    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = problem
-        .to_json()
-        .map(|json| json.to_string())
-        .unwrap_or_default();
-    Response::builder()
-        .status(status)
-        .content_type("application/problem+json")
-        .body(body)
-}
-
-/// Turns any error that reached the top into problem+json. Errors that
-/// already are our responses (built from [`ErrorResponse`]) pass unchanged.
-pub async fn to_problem(error: poem::Error) -> Response {
-    use poem::error::{MethodNotAllowedError, NotFoundError, ReadBodyError};
-    use poem_openapi::error::{
-        AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,
-    };
-
-    if !error.has_source() {
-        return error.into_response();
-    }
-    if error.is::<AuthorizationError>() {
-        return super::auth::unauthorized("send an API key as Authorization: Bearer <key>");
-    }
-    let problem = if error.is::<NotFoundError>() {
-        Problem::new(
-            ProblemType::NotFound,
-            "no such route; see /docs for the API",
-        )
-    } else if error.is::<MethodNotAllowedError>() {
-        Problem::new(
-            ProblemType::MethodNotAllowed,
-            "this route does not take that method",
-        )
-    } else if let Some(e) = error.downcast_ref::<ParseParamError>() {
-        if e.name == "Idempotency-Key" {
-            Problem::new(
-                ProblemType::IdempotencyKeyMissing,
-                "send an Idempotency-Key header (1-255 printable ASCII characters) so that a retry \
-                 cannot place the order twice",
-            )
-        } else {
-            Problem::invalid(vec![FieldError::new(e.name, e.reason.clone())])
-        }
-    } else if let Some(e) = error.downcast_ref::<ParseRequestPayloadError>() {
-        Problem::invalid(vec![FieldError::new("body", e.reason.clone())])
-    } else if let Some(e) = error.downcast_ref::<ContentTypeError>() {
-        Problem::new(
-            ProblemType::UnsupportedMediaType,
-            format!("{e}; send application/json"),
-        )
-    } else if let Some(ReadBodyError::PayloadTooLarge) = error.downcast_ref::<ReadBodyError>() {
-        Problem::new(ProblemType::PayloadTooLarge, "the body is over 1 MiB")
-    } else if error.status().is_client_error() {
-        Problem::new(ProblemType::MalformedRequest, error.to_string())
-    } else {
-        tracing::error!(error = %error, "request failed outside a handler");
-        Problem::new(
-            ProblemType::Internal,
-            "the request could not be completed; quote the X-Request-Id",
-        )
-    };
-    problem_response(problem)
-}
-
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
 }
 
 #[cfg(test)]

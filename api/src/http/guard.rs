@@ -6,9 +6,9 @@
 use poem::http::Method;
 use poem::{Endpoint, IntoResponse, Request, Response};
 
-use super::error::problem_response;
 use super::nul;
 use super::problem::{Problem, ProblemType};
+use super::raw_problem::problem_response;
 
 /// Largest accepted body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -3,10 +3,13 @@
 //! JSON), request ids and timeouts.
 
 pub mod auth;
+pub mod catch_all;
+mod domain_errors;
 pub mod error;
 pub mod guard;
 pub mod nul;
 pub mod problem;
+pub mod raw_problem;
 pub mod request_id;
 pub mod route_table;
 pub mod strict_string;

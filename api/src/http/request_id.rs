@@ -50,17 +50,18 @@ pub async fn request_id<E: Endpoint>(
         let started = std::time::Instant::now();
         let mut response = match tokio::time::timeout(timeout, next.call(req)).await {
             Ok(Ok(response)) => response.into_response(),
-            Ok(Err(error)) => super::error::to_problem(error).await,
+            Ok(Err(error)) => super::catch_all::to_problem(error).await,
             Err(_) => {
                 tracing::error!(timeout_secs = timeout.as_secs_f64(), "request timed out");
-                let mut response = super::error::problem_response(super::problem::Problem::new(
-                    super::problem::ProblemType::ServiceUnavailable,
-                    format!(
-                        "the request took longer than {} s; retry it later (an order \
+                let mut response =
+                    super::raw_problem::problem_response(super::problem::Problem::new(
+                        super::problem::ProblemType::ServiceUnavailable,
+                        format!(
+                            "the request took longer than {} s; retry it later (an order \
                              with the same Idempotency-Key)",
-                        timeout.as_secs_f64()
-                    ),
-                ));
+                            timeout.as_secs_f64()
+                        ),
+                    ));
                 response.headers_mut().insert(
                     poem::http::header::RETRY_AFTER,
                     HeaderValue::from_static(TIMED_OUT_RETRY_AFTER_SECS),

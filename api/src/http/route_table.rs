@@ -80,7 +80,7 @@ pub async fn observe<E: Endpoint>(
     let method = req.method().as_str().to_owned();
     let mut response = match next.call(req).await {
         Ok(response) => response.into_response(),
-        Err(error) => super::error::to_problem(error).await,
+        Err(error) => super::catch_all::to_problem(error).await,
     };
     let status = response.status();
     if status == StatusCode::METHOD_NOT_ALLOWED {

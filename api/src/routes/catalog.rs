@@ -5,17 +5,16 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use shared::catalog::{self, CatalogError, NewProduct, Product, ProductChanges, Sku};
+use shared::catalog::{self, NewProduct, Product, ProductChanges, Sku};
 use shared::keys::Scope;
 use shared::money::{Cents, Currency};
 
-use super::validate::{Violations, char_len};
 use super::{ApiTags, pagination};
 use crate::AppState;
 use crate::http::auth::ApiKeyAuth;
 use crate::http::error::{ApiError, ErrorResponse};
-use crate::http::problem::ProblemType;
 use crate::http::strict_string::StrictString;
+use shared::validation::{Violations, char_len};
 
 pub struct CatalogApi;
 
@@ -219,17 +218,10 @@ impl CatalogApi {
             currency,
             stock,
         };
-        let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
-        match catalog::insert(&mut conn, &product).await {
-            Ok(created) => {
-                let location = format!("/v1/products/{}", created.sku);
-                Ok(CreatedProduct::Created(Json(created.into()), location))
-            }
-            Err(e @ CatalogError::SkuTaken(_)) => {
-                Err(ApiError::problem(ProblemType::Conflict, e.to_string()).into())
-            }
-            Err(e) => Err(ApiError::internal(e).into()),
-        }
+        let mut conn = state.pool.acquire().await?;
+        let created = catalog::insert(&mut conn, &product).await?;
+        let location = format!("/v1/products/{}", created.sku);
+        Ok(CreatedProduct::Created(Json(created.into()), location))
     }
 
     /// Get a product
@@ -246,13 +238,10 @@ impl CatalogApi {
         _auth: ApiKeyAuth,
         sku: Path<String>,
     ) -> Result<FoundProduct, ErrorResponse> {
-        let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
-        let product = catalog::get(&mut conn, &sku.0)
-            .await
-            .map_err(ApiError::from)?;
-        product
-            .map(|p| FoundProduct::Ok(Json(p.into())))
-            .ok_or_else(|| not_found(&sku.0).into())
+        let mut conn = state.pool.acquire().await?;
+        let product = catalog::get(&mut conn, &sku.0).await?;
+        let product = product.ok_or_else(|| not_found(&sku.0))?;
+        Ok(FoundProduct::Ok(Json(product.into())))
     }
 
     /// List products
@@ -274,10 +263,8 @@ impl CatalogApi {
         let mut violations = Violations::default();
         let limit = pagination::limit(limit.0, &mut violations);
         violations.finish()?;
-        let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
-        let rows = catalog::list(&mut conn, cursor.0.as_deref(), limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+        let mut conn = state.pool.acquire().await?;
+        let rows = catalog::list(&mut conn, cursor.0.as_deref(), limit + 1).await?;
         let (rows, next_cursor) = pagination::page(rows, limit, |p| p.sku.clone());
         Ok(ProductList::Ok(Json(ProductPage {
             items: rows.into_iter().map(Into::into).collect(),
@@ -312,13 +299,10 @@ impl CatalogApi {
             name: body.0.name.map(Into::into),
             price,
         };
-        let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
-        let product = catalog::update(&mut conn, &sku.0, &changes)
-            .await
-            .map_err(ApiError::from)?;
-        product
-            .map(|p| FoundProduct::Ok(Json(p.into())))
-            .ok_or_else(|| not_found(&sku.0).into())
+        let mut conn = state.pool.acquire().await?;
+        let product = catalog::update(&mut conn, &sku.0, &changes).await?;
+        let product = product.ok_or_else(|| not_found(&sku.0))?;
+        Ok(FoundProduct::Ok(Json(product.into())))
     }
 
     /// Restock a product
@@ -348,14 +332,10 @@ impl CatalogApi {
             )
             .into());
         };
-        let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
-        match catalog::restock(&mut conn, &sku.0, quantity).await {
-            Ok(Some(product)) => Ok(FoundProduct::Ok(Json(product.into()))),
-            Ok(None) => Err(not_found(&sku.0).into()),
-            Err(e @ CatalogError::StockOverflow { .. }) => {
-                Err(ApiError::problem(ProblemType::Conflict, e.to_string()).into())
-            }
-            Err(e) => Err(ApiError::internal(e).into()),
-        }
+        let mut conn = state.pool.acquire().await?;
+        let product = catalog::restock(&mut conn, &sku.0, quantity)
+            .await?
+            .ok_or_else(|| not_found(&sku.0))?;
+        Ok(FoundProduct::Ok(Json(product.into())))
     }
 }

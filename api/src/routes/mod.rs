@@ -6,7 +6,6 @@ pub mod orders;
 pub mod probes;
 
 mod pagination;
-mod validate;
 
 use poem_openapi::Tags;
 

@@ -14,13 +14,12 @@ use shared::queue::{
 };
 use uuid::Uuid;
 
-use super::validate::Violations;
 use super::{ApiTags, pagination};
 use crate::AppState;
 use crate::http::auth::ApiKeyAuth;
 use crate::http::error::{ApiError, ErrorResponse};
-use crate::http::problem::ProblemType;
 use crate::views::TaskStateView;
+use shared::validation::Violations;
 
 pub struct OperationsApi;
 
@@ -228,15 +227,11 @@ impl OperationsApi {
             order_id: order_id.0,
             before,
         };
-        let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
-        let rows = queue::list_tasks(&mut conn, &filter, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+        let mut conn = state.pool.acquire().await?;
+        let rows = queue::list_tasks(&mut conn, &filter, limit + 1).await?;
         let (rows, next_cursor) = pagination::page(rows, limit, |t| t.id.0.to_string());
         let ids: Vec<TaskId> = rows.iter().map(|t| t.id).collect();
-        let attempts = queue::attempts_of(&mut conn, &ids)
-            .await
-            .map_err(ApiError::from)?;
+        let attempts = queue::attempts_of(&mut conn, &ids).await?;
         Ok(TaskList::Ok(Json(TaskPage {
             items: rows.into_iter().map(|t| view(t, &attempts)).collect(),
             next_cursor,
@@ -261,25 +256,13 @@ impl OperationsApi {
     ) -> Result<RetriedTask, ErrorResponse> {
         auth.0.require(Scope::Admin)?;
         let id = parse_task_id(&id.0)?;
-        let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
-        match queue::retry_dead(&mut conn, id).await {
-            Ok(()) => {}
-            Err(QueueError::NotFound(_)) => {
-                return Err(ApiError::not_found(format!("no task has id {id}")).into());
-            }
-            Err(e @ QueueError::NotDead(_)) => {
-                return Err(ApiError::problem(ProblemType::Conflict, e.to_string()).into());
-            }
-            Err(e) => return Err(ApiError::internal(e).into()),
-        }
+        let mut conn = state.pool.acquire().await?;
+        queue::retry_dead(&mut conn, id).await?;
         tracing::info!(task_id = %id, key = %auth.0.0.name, "dead task retried by an operator");
         let task = queue::get_task(&mut conn, id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found(format!("no task has id {id}")))?;
-        let attempts = queue::attempts_of(&mut conn, &[id])
-            .await
-            .map_err(ApiError::from)?;
+            .await?
+            .ok_or(QueueError::NotFound(id))?;
+        let attempts = queue::attempts_of(&mut conn, &[id]).await?;
         Ok(RetriedTask::Ok(Json(view(task, &attempts))))
     }
 
@@ -294,8 +277,8 @@ impl OperationsApi {
         auth: ApiKeyAuth,
     ) -> Result<Stats, ErrorResponse> {
         auth.0.require(Scope::Admin)?;
-        let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
-        let counts = queue::counts(&mut conn).await.map_err(ApiError::from)?;
+        let mut conn = state.pool.acquire().await?;
+        let counts = queue::counts(&mut conn).await?;
         let mut totals = BTreeMap::new();
         for count in &counts {
             let state: TaskStateView = count.state.into();

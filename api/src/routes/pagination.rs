@@ -1,7 +1,7 @@
 //! Keyset pagination: `limit` and an opaque `cursor` that continues after the
 //! last item of the previous page.
 
-use super::validate::Violations;
+use shared::validation::Violations;
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;

@@ -2,13 +2,15 @@
 //!
 //! Every change of an order's status goes through [`transition`], fenced on
 //! the status the caller expects and written together with its history row.
-//! The API places orders ([`place`]) and cancels them ([`cancel`]); the saga's
+//! The API prices orders ([`price`]), places them ([`place`]) and cancels
+//! them ([`cancel`]); the saga's
 //! steps move them along, each in the transaction that completes its task.
 
 mod cancel;
 mod error;
 mod model;
 mod place;
+mod pricing;
 mod read;
 mod status;
 mod task_kind;
@@ -18,6 +20,7 @@ pub use cancel::{Cancellation, cancel};
 pub use error::OrderError;
 pub use model::{Failure, HistoryEntry, NewLine, NewOrder, Order, OrderLine, OrderTask};
 pub use place::{Accepted, Placement, as_placed, delete_expired_keys, place};
+pub use pricing::{OrderRequest, PricingError, RequestedItem, price};
 pub use read::{get, history, lines, list, tasks};
 pub use status::{IllegalTransition, OrderStatus};
 pub use task_kind::{TaskKind, UnknownTaskKind};

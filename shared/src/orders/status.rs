@@ -85,16 +85,6 @@ impl OrderStatus {
         }
     }
 
-    /// Counts an order that reached this (terminal) status, in the
-    /// `asynccheckout_orders_finished_total` metric. Call it after the commit
-    /// that put the order there.
-    pub fn count_finished(self) {
-        if self.is_terminal() {
-            metrics::counter!("asynccheckout_orders_finished_total", "status" => self.as_str())
-                .increment(1);
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",

@@ -33,7 +33,9 @@ impl<'a> Transition<'a> {
     }
 }
 
-/// Applies `t` if the order is still in `t.from`.
+/// Applies `t` if the order is still in `t.from`. A move to a terminal
+/// status is counted in `asynccheckout_orders_finished_total` here, the one
+/// place orders finish.
 pub async fn transition(conn: &mut PgConnection, t: &Transition<'_>) -> Result<(), OrderError> {
     t.from.transition_to(t.to)?;
     let moved = sqlx::query_scalar!(
@@ -65,6 +67,7 @@ pub async fn transition(conn: &mut PgConnection, t: &Transition<'_>) -> Result<(
     .fetch_optional(&mut *conn)
     .await?;
     if moved.is_some() {
+        count_finished(t.to);
         return Ok(());
     }
     let actual = sqlx::query_scalar!(
@@ -78,4 +81,14 @@ pub async fn transition(conn: &mut PgConnection, t: &Transition<'_>) -> Result<(
         expected: t.from,
         actual,
     })
+}
+
+/// Counts an order that reached `status`, when it is terminal. Counted when
+/// the move is written: a move whose transaction then rolls back (its lease
+/// was lost, or the commit failed) is counted again when it is redone.
+fn count_finished(status: OrderStatus) {
+    if status.is_terminal() {
+        metrics::counter!("asynccheckout_orders_finished_total", "status" => status.as_str())
+            .increment(1);
+    }
 }

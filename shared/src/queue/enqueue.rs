@@ -51,9 +51,9 @@ pub async fn enqueue_claimed(
     lease: Duration,
 ) -> Result<ClaimedTask, QueueError> {
     if task.run_at.is_some() {
-        return Err(QueueError::Database(sqlx::Error::Protocol(
-            "a task with a run_at cannot be enqueued claimed".to_owned(),
-        )));
+        return Err(QueueError::Misuse(
+            "a task with a run_at cannot be enqueued claimed; enqueue it plainly to wait its turn",
+        ));
     }
     let row = sqlx::query!(
         r#"

@@ -15,8 +15,12 @@ pub enum QueueError {
     /// An operator asked to retry a task that is not dead.
     #[error("task {0} is not dead, so there is nothing to retry")]
     NotDead(TaskId),
-    #[error("task {0} does not exist")]
+    #[error("no task has id {0}")]
     NotFound(TaskId),
+    /// The caller asked for something the queue does not do: a bug in the
+    /// caller, never a database failure, so retrying cannot help.
+    #[error("the queue cannot do this: {0}")]
+    Misuse(&'static str),
     /// Kept as the source (not transparent) so that callers can find the
     /// `sqlx::Error` in the chain, e.g. to tell a lost connection apart.
     #[error("database error: {0}")]

@@ -71,3 +71,23 @@ async fn the_database_refuses_tasks_that_break_the_queue_invariants(pool: PgPool
     .await;
     assert!(running_without_lease.is_err());
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_task_that_must_wait_cannot_be_enqueued_claimed(pool: PgPool) {
+    let later = NewTask::new(KIND, serde_json::json!({}))
+        .run_at(chrono::Utc::now() + chrono::Duration::minutes(5));
+    let mut conn = pool.acquire().await.unwrap();
+    let refused = queue::enqueue_claimed(
+        &mut conn,
+        &later,
+        &std::sync::Arc::from("w"),
+        Duration::from_secs(30),
+    )
+    .await;
+
+    assert!(
+        matches!(refused, Err(queue::QueueError::Misuse(_))),
+        "{refused:?}"
+    );
+    assert_eq!(count(&pool, "SELECT count(*) FROM tasks").await, 0);
+}

@@ -10,91 +10,33 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shared::orders::{self, Failure, OrderStatus, TaskKind, Transition};
-use shared::queue::ClaimedTask;
+use shared::orders::{self, Failure, Order, OrderStatus, TaskKind, Transition};
+use shared::queue::{ClaimedTask, NewTask};
 use shared::trace::TraceParent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{SagaDeps, enqueue_next, load, next, order_id, order_of};
-use crate::gateway::GatewayError;
+use super::{SagaDeps, charge_key, next, order_id, order_in};
+use crate::gateway::{ChargeError, Unavailable};
 use crate::{StepContext, StepError, StepHandler};
 
 pub struct ChargePayment(pub Arc<SagaDeps>);
 
-/// The gateway idempotency key of an order's charge.
-pub fn charge_key(order: Uuid) -> String {
-    format!("charge-{order}")
-}
-
 #[async_trait]
 impl StepHandler for ChargePayment {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
-        let id = order_of(task)?;
-        let order = load(&mut *ctx.pool().acquire().await?, id).await?;
-        if order.status != OrderStatus::Pending {
-            return Err(StepError::permanent(format!(
-                "order {id} is {}, not pending",
-                order.status
-            )));
-        }
-        let key = charge_key(id);
-        let gateway = &self.0.gateway;
-        let charged = gateway
-            .charge(
-                &key,
-                order.total_cents,
-                &order.currency,
-                &order.payment_token,
-                id,
-                task.traceparent,
-            )
-            .await;
-        let outcome = match charged {
-            Ok(charge) => Outcome::Paid(charge.id),
-            Err(GatewayError::Refused {
-                status: 402,
-                code,
-                message,
-            }) => Outcome::Failed(Failure::new(
-                "payment_declined",
-                format!("the card was declined ({code}): {message}"),
-            )),
-            Err(GatewayError::Refused { code, message, .. }) => Outcome::Failed(Failure::new(
-                "payment_rejected",
-                format!("the payment gateway rejected the payment ({code}): {message}"),
-            )),
-            Err(e @ GatewayError::Unavailable(_)) if !task.is_last_attempt() => {
-                return Err(StepError::retryable(e));
-            }
-            Err(GatewayError::Unavailable(reason)) => {
-                match gateway.find_charge(&key, task.traceparent).await {
-                    Ok(Some(charge)) => Outcome::Paid(charge.id),
-                    Ok(None) => Outcome::Failed(Failure::new(
-                        "payment_unavailable",
-                        format!(
-                            "the payment gateway could not be reached ({reason}); the card was not charged"
-                        ),
-                    )),
-                    Err(lookup) => Outcome::Unknown(format!(
-                        "{reason}; looking the charge up failed too: {lookup}"
-                    )),
-                }
-            }
-        };
-        if matches!(outcome, Outcome::Paid(_)) {
+        let mut conn = ctx.pool().acquire().await?;
+        let order = order_in(&mut conn, task, OrderStatus::Pending).await?;
+        drop(conn);
+        let decision = self.decide(task, &order).await?;
+        if matches!(decision, PaymentDecision::Paid(_)) {
             crate::crash::crash_point!("charge_payment.after_gateway");
         }
-        let failed = matches!(outcome, Outcome::Failed(_));
         let mut tx = ctx.pool().begin().await?;
-        outcome
-            .record(&mut tx, id, task.traceparent, Some(ctx))
-            .await?;
-        ctx.complete_with(tx).await?;
-        if failed {
-            OrderStatus::Failed.count_finished();
+        if let Some(next) = decision.record(&mut tx, order.id, task.traceparent).await? {
+            ctx.enqueue_next(next);
         }
-        Ok(())
+        ctx.complete_with(tx).await
     }
 
     /// The charge's outcome could not be learned before the task died (its
@@ -104,44 +46,96 @@ impl StepHandler for ChargePayment {
         payload: &serde_json::Value,
         error: &str,
         conn: &mut PgConnection,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<Option<NewTask>, StepError> {
         let Ok(id) = order_id(payload) else {
-            return Ok(());
+            return Ok(None);
         };
-        let unknown = Outcome::Unknown(error.to_owned());
-        match unknown.record(conn, id, None, None).await {
-            Ok(()) => Ok(()),
-            Err(StepError::LeaseLost(_)) | Err(StepError::Permanent(_)) => Ok(()),
-            Err(StepError::Retryable(e)) => Err(sqlx::Error::Protocol(e.to_string())),
+        let unknown = PaymentDecision::Unknown(error.to_owned());
+        match unknown.record(conn, id, None).await {
+            // The order moved on already (or is gone): nothing to record.
+            Err(StepError::LeaseLost(_) | StepError::Permanent(_)) => Ok(None),
+            recorded => recorded,
         }
     }
 }
 
-/// What the charge came to.
-enum Outcome {
+impl ChargePayment {
+    /// Asks the gateway for the order's charge, and decides what its answer
+    /// means. `Err` only when the answer is unknown and attempts remain.
+    async fn decide(
+        &self,
+        task: &ClaimedTask,
+        order: &Order,
+    ) -> Result<PaymentDecision, StepError> {
+        let key = charge_key(order.id);
+        let gateway = &self.0.gateway;
+        let charged = gateway
+            .charge(
+                &key,
+                order.total_cents,
+                &order.currency,
+                &order.payment_token,
+                order.id,
+                task.traceparent,
+            )
+            .await;
+        Ok(match charged {
+            Ok(charge) => PaymentDecision::Paid(charge.id),
+            Err(no @ ChargeError::Declined { .. }) => {
+                PaymentDecision::Failed(Failure::new("payment_declined", no.to_string()))
+            }
+            Err(no @ ChargeError::Rejected { .. }) => {
+                PaymentDecision::Failed(Failure::new("payment_rejected", no.to_string()))
+            }
+            Err(ChargeError::Unavailable(unknown)) if !task.is_last_attempt() => {
+                return Err(StepError::retryable(unknown));
+            }
+            Err(ChargeError::Unavailable(Unavailable(reason))) => {
+                match gateway.find_charge(&key, task.traceparent).await {
+                    Ok(Some(charge)) => PaymentDecision::Paid(charge.id),
+                    Ok(None) => PaymentDecision::Failed(Failure::new(
+                        "payment_unavailable",
+                        format!(
+                            "the payment gateway could not be reached ({reason}); the card was not charged"
+                        ),
+                    )),
+                    Err(lookup) => PaymentDecision::Unknown(format!(
+                        "{reason}; looking the charge up failed too: {lookup}"
+                    )),
+                }
+            }
+        })
+    }
+}
+
+/// What the gateway's answer means for the order.
+#[derive(Debug)]
+enum PaymentDecision {
+    /// Charged, with this charge id: reserve the stock next.
     Paid(String),
+    /// Definitely not charged: the order fails.
     Failed(Failure),
     /// Maybe charged: refund to be safe.
     Unknown(String),
 }
 
-impl Outcome {
+impl PaymentDecision {
+    /// Moves the order accordingly in `conn`; returns the step to run next.
     async fn record(
         self,
         conn: &mut PgConnection,
         id: Uuid,
         trace: Option<TraceParent>,
-        step: Option<&StepContext>,
-    ) -> Result<(), StepError> {
+    ) -> Result<Option<NewTask>, StepError> {
         match self {
-            Outcome::Paid(charge_id) => {
+            Self::Paid(charge_id) => {
                 let mut paid =
                     Transition::new(id, OrderStatus::Pending, OrderStatus::Paid, "payment taken");
                 paid.charge_id = Some(&charge_id);
                 orders::transition(conn, &paid).await?;
-                enqueue_next(conn, step, next(TaskKind::ReserveInventory, id, trace)).await?;
+                Ok(Some(next(TaskKind::ReserveInventory, id, trace)))
             }
-            Outcome::Failed(failure) => {
+            Self::Failed(failure) => {
                 let mut failed = Transition::new(
                     id,
                     OrderStatus::Pending,
@@ -150,8 +144,9 @@ impl Outcome {
                 );
                 failed.failure = Some(&failure);
                 orders::transition(conn, &failed).await?;
+                Ok(None)
             }
-            Outcome::Unknown(reason) => {
+            Self::Unknown(reason) => {
                 let failure = Failure::new(
                     "payment_unavailable",
                     format!(
@@ -166,9 +161,8 @@ impl Outcome {
                 );
                 refunding.failure = Some(&failure);
                 orders::transition(conn, &refunding).await?;
-                enqueue_next(conn, step, next(TaskKind::RefundPayment, id, trace)).await?;
+                Ok(Some(next(TaskKind::RefundPayment, id, trace)))
             }
         }
-        Ok(())
     }
 }

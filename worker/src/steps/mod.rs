@@ -7,20 +7,27 @@
 //! | `send_confirmation` | emails the customer | `completed` |
 //! | `refund_payment` | refunds the charge (key `refund-<order>`) | `refunded` |
 //!
-//! Each step records its outcome, moves its order (with a history row) and
-//! enqueues the next step in the one transaction that completes its task,
-//! fenced on its lease. Calls to the gateway and the mail server happen
-//! before that transaction, never inside it, and are safe to repeat.
+//! Each step reads as a decision: it loads its order ([`order_in`], which
+//! also checks the order is where the step expects it), asks the outside
+//! world (the gateway answers already classified: charged, declined,
+//! nothing to refund, unavailable…), and then records what that means —
+//! moves its order (with a history row) and names the next step
+//! ([`crate::StepContext::enqueue_next`]) — in the one transaction that
+//! completes its task, fenced on its lease. Calls to the gateway and the
+//! mail server happen before that transaction, never inside it, and are safe
+//! to repeat.
 
 mod charge_payment;
 mod refund_payment;
 mod reserve_inventory;
 mod send_confirmation;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
 use serde_json::json;
-use shared::orders::{self, Order, OrderError, TaskKind};
+use shared::orders::{self, Order, OrderStatus, TaskKind};
 use shared::queue::{ClaimedTask, NewTask};
 use shared::trace::TraceParent;
 use sqlx::PgConnection;
@@ -28,7 +35,7 @@ use uuid::Uuid;
 
 use crate::gateway::GatewayClient;
 use crate::mailer::Mailer;
-use crate::{Registry, StepContext, StepError};
+use crate::{Registry, StepError};
 
 /// What the steps talk to beyond the database.
 #[derive(Debug, Clone)]
@@ -67,10 +74,34 @@ fn order_id(payload: &serde_json::Value) -> Result<Uuid, StepError> {
         .ok_or_else(|| StepError::permanent(format!("the task payload names no order: {payload}")))
 }
 
-async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Order, StepError> {
-    orders::get(conn, id)
+/// Every step's prologue: the order `task` moves, which must be `expected`
+/// (any other status means the step has nothing to do, for good).
+async fn order_in(
+    conn: &mut PgConnection,
+    task: &ClaimedTask,
+    expected: OrderStatus,
+) -> Result<Order, StepError> {
+    let id = order_id(&task.payload)?;
+    let order = orders::get(conn, id)
         .await?
-        .ok_or_else(|| StepError::permanent(format!("order {id} does not exist")))
+        .ok_or_else(|| StepError::permanent(format!("order {id} does not exist")))?;
+    if order.status != expected {
+        return Err(StepError::permanent(format!(
+            "order {id} is {}, not {expected}",
+            order.status
+        )));
+    }
+    Ok(order)
+}
+
+/// The gateway idempotency key of an order's charge.
+pub fn charge_key(order: Uuid) -> String {
+    format!("charge-{order}")
+}
+
+/// The gateway idempotency key of an order's refund.
+pub fn refund_key(order: Uuid) -> String {
+    format!("refund-{order}")
 }
 
 /// The task that runs `kind` for `order`, continuing the trace of the step
@@ -81,36 +112,4 @@ fn next(kind: TaskKind, order: Uuid, trace: Option<TraceParent>) -> NewTask {
         .for_order(order);
     task.traceparent = shared::trace::outgoing(trace);
     task
-}
-
-/// Enqueues the next step through the running step, which may hand it to
-/// its own worker, or plainly when there is no running step (`on_dead`).
-async fn enqueue_next(
-    conn: &mut PgConnection,
-    step: Option<&StepContext>,
-    task: NewTask,
-) -> Result<(), StepError> {
-    match step {
-        Some(ctx) => ctx.enqueue_next(conn, task).await,
-        None => {
-            shared::queue::enqueue(conn, &task).await?;
-            Ok(())
-        }
-    }
-}
-
-fn order_of(task: &ClaimedTask) -> Result<Uuid, StepError> {
-    order_id(&task.payload)
-}
-
-impl From<OrderError> for StepError {
-    fn from(error: OrderError) -> Self {
-        match error {
-            OrderError::Queue(e) => e.into(),
-            OrderError::Database(e) => e.into(),
-            e @ (OrderError::Illegal(_) | OrderError::NotInExpectedState { .. }) => {
-                StepError::permanent(e)
-            }
-        }
-    }
 }

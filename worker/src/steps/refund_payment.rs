@@ -8,12 +8,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shared::orders::{self, OrderStatus, Transition};
-use shared::queue::ClaimedTask;
+use shared::queue::{ClaimedTask, NewTask};
 use sqlx::PgConnection;
 
-use super::charge_payment::charge_key;
-use super::{SagaDeps, load, order_id, order_of};
-use crate::gateway::GatewayError;
+use super::{SagaDeps, charge_key, order_id, order_in, refund_key};
+use crate::gateway::RefundError;
 use crate::{StepContext, StepError, StepHandler};
 
 pub struct RefundPayment(pub Arc<SagaDeps>);
@@ -21,14 +20,10 @@ pub struct RefundPayment(pub Arc<SagaDeps>);
 #[async_trait]
 impl StepHandler for RefundPayment {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
-        let id = order_of(task)?;
-        let order = load(&mut *ctx.pool().acquire().await?, id).await?;
-        if order.status != OrderStatus::Refunding {
-            return Err(StepError::permanent(format!(
-                "order {id} is {}, not refunding",
-                order.status
-            )));
-        }
+        let mut conn = ctx.pool().acquire().await?;
+        let order = order_in(&mut conn, task, OrderStatus::Refunding).await?;
+        drop(conn);
+        let id = order.id;
         let gateway = &self.0.gateway;
         let charge_id = match order.charge_id {
             Some(charge) => Some(charge),
@@ -41,26 +36,23 @@ impl StepHandler for RefundPayment {
         let refund_id = match &charge_id {
             None => None,
             Some(charge) => match gateway
-                .refund(&format!("refund-{id}"), charge, task.traceparent)
+                .refund(&refund_key(id), charge, task.traceparent)
                 .await
             {
                 Ok(refund) => Some(refund.id),
-                // Nothing to give back: the charge does not exist, or is refunded already.
-                Err(GatewayError::Refused { status: 404, .. }) => None,
-                Err(GatewayError::Refused { code, .. }) if code == "charge_already_refunded" => {
-                    None
+                Err(RefundError::NothingToRefund(_)) => None,
+                Err(no @ RefundError::Rejected { .. }) => return Err(StepError::permanent(no)),
+                Err(unknown @ RefundError::Unavailable(_)) => {
+                    return Err(StepError::retryable(unknown));
                 }
-                Err(e @ GatewayError::Refused { .. }) => return Err(StepError::permanent(e)),
-                Err(e @ GatewayError::Unavailable(_)) => return Err(StepError::retryable(e)),
             },
         };
-        if refund_id.is_some() {
-            crate::crash::crash_point!("refund_payment.after_gateway");
-        }
-        let reason = if refund_id.is_some() {
-            "refund made"
-        } else {
-            "nothing was charged; nothing to refund"
+        let reason = match refund_id {
+            Some(_) => {
+                crate::crash::crash_point!("refund_payment.after_gateway");
+                "refund made"
+            }
+            None => "nothing was charged; nothing to refund",
         };
         let mut refunded =
             Transition::new(id, OrderStatus::Refunding, OrderStatus::Refunded, reason);
@@ -68,9 +60,7 @@ impl StepHandler for RefundPayment {
         refunded.refund_id = refund_id.as_deref();
         let mut tx = ctx.pool().begin().await?;
         orders::transition(&mut tx, &refunded).await?;
-        ctx.complete_with(tx).await?;
-        OrderStatus::Refunded.count_finished();
-        Ok(())
+        ctx.complete_with(tx).await
     }
 
     async fn on_dead(
@@ -78,7 +68,7 @@ impl StepHandler for RefundPayment {
         payload: &serde_json::Value,
         error: &str,
         _conn: &mut PgConnection,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<Option<NewTask>, StepError> {
         let order = order_id(payload)
             .map(|id| id.to_string())
             .unwrap_or_default();
@@ -88,6 +78,6 @@ impl StepHandler for RefundPayment {
             alarm = "refund_dead",
             "a refund has given up: money is owed to a customer; retry the task once the gateway is back"
         );
-        Ok(())
+        Ok(None)
     }
 }

@@ -7,7 +7,7 @@ use shared::catalog::{self, Reservation};
 use shared::orders::{self, Failure, OrderStatus, TaskKind, Transition};
 use shared::queue::ClaimedTask;
 
-use super::{load, next, order_of};
+use super::{next, order_in};
 use crate::{StepContext, StepError, StepHandler};
 
 pub struct ReserveInventory;
@@ -15,21 +15,14 @@ pub struct ReserveInventory;
 #[async_trait]
 impl StepHandler for ReserveInventory {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
-        let id = order_of(task)?;
         let mut tx = ctx.pool().begin().await?;
-        let order = load(&mut tx, id).await?;
-        if order.status != OrderStatus::Paid {
-            return Err(StepError::permanent(format!(
-                "order {id} is {}, not paid",
-                order.status
-            )));
-        }
+        let id = order_in(&mut tx, task, OrderStatus::Paid).await?.id;
         let lines: Vec<(String, i32)> = orders::lines(&mut tx, id)
             .await?
             .into_iter()
             .map(|l| (l.sku, l.quantity))
             .collect();
-        match catalog::reserve(&mut tx, &lines).await? {
+        let next = match catalog::reserve(&mut tx, &lines).await? {
             Reservation::Reserved => {
                 let confirmed = Transition::new(
                     id,
@@ -38,11 +31,7 @@ impl StepHandler for ReserveInventory {
                     "stock reserved",
                 );
                 orders::transition(&mut tx, &confirmed).await?;
-                ctx.enqueue_next(
-                    &mut tx,
-                    next(TaskKind::SendConfirmation, id, task.traceparent),
-                )
-                .await?;
+                next(TaskKind::SendConfirmation, id, task.traceparent)
             }
             Reservation::Short {
                 sku,
@@ -61,10 +50,10 @@ impl StepHandler for ReserveInventory {
                 );
                 refunding.failure = Some(&failure);
                 orders::transition(&mut tx, &refunding).await?;
-                ctx.enqueue_next(&mut tx, next(TaskKind::RefundPayment, id, task.traceparent))
-                    .await?;
+                next(TaskKind::RefundPayment, id, task.traceparent)
             }
-        }
+        };
+        ctx.enqueue_next(next);
         ctx.complete_with(tx).await
     }
 }

@@ -11,7 +11,7 @@ use lettre::message::header::ContentType;
 use shared::orders::{self, Order, OrderLine, OrderStatus, Transition};
 use shared::queue::ClaimedTask;
 
-use super::{SagaDeps, load, order_of};
+use super::{SagaDeps, order_in};
 use crate::{StepContext, StepError, StepHandler};
 
 pub struct SendConfirmation(pub Arc<SagaDeps>);
@@ -19,18 +19,13 @@ pub struct SendConfirmation(pub Arc<SagaDeps>);
 #[async_trait]
 impl StepHandler for SendConfirmation {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
-        let id = order_of(task)?;
         let (order, lines) = {
             let mut conn = ctx.pool().acquire().await?;
-            let order = load(&mut conn, id).await?;
-            (order, orders::lines(&mut conn, id).await?)
+            let order = order_in(&mut conn, task, OrderStatus::Confirmed).await?;
+            let lines = orders::lines(&mut conn, order.id).await?;
+            (order, lines)
         };
-        if order.status != OrderStatus::Confirmed {
-            return Err(StepError::permanent(format!(
-                "order {id} is {}, not confirmed",
-                order.status
-            )));
-        }
+        let id = order.id;
         let to = order.customer_email.parse().map_err(|e| {
             StepError::permanent(format!("cannot mail {:?}: {e}", order.customer_email))
         })?;
@@ -56,9 +51,7 @@ impl StepHandler for SendConfirmation {
             "confirmation sent",
         );
         orders::transition(&mut tx, &completed).await?;
-        ctx.complete_with(tx).await?;
-        OrderStatus::Completed.count_finished();
-        Ok(())
+        ctx.complete_with(tx).await
     }
 }
 

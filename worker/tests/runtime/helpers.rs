@@ -158,8 +158,8 @@ impl StepHandler for Failing {
         _payload: &serde_json::Value,
         _error: &str,
         _conn: &mut sqlx::PgConnection,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<Option<NewTask>, StepError> {
         self.buried.fetch_add(1, Ordering::SeqCst);
-        Ok(())
+        Ok(None)
     }
 }

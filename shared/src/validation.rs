@@ -1,15 +1,38 @@
-//! Collecting every invalid field of a request before answering, so a client
-//! learns all its mistakes in one 422 rather than one per round trip.
+//! Checking a request field by field: every invalid field is collected
+//! before answering, so a client learns all its mistakes in one answer
+//! rather than one per round trip.
 
-use crate::http::error::ApiError;
-use crate::http::problem::FieldError;
+/// One field that is not as it must be, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field's path, e.g. `items[2].quantity` or `metadata.cart_id`.
+    pub field: String,
+    pub message: String,
+}
 
+/// Every invalid field of a request, in the order they were found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the request is invalid: {}", describe(.0))]
+pub struct InvalidFields(pub Vec<FieldViolation>);
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{} {}", v.field, v.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Collects the violations of one request.
 #[derive(Debug, Default)]
-pub struct Violations(Vec<FieldError>);
+pub struct Violations(Vec<FieldViolation>);
 
 impl Violations {
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError::new(field, message));
+        self.0.push(FieldViolation {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 
     /// Records `message` for `field` unless `ok`.
@@ -20,11 +43,11 @@ impl Violations {
     }
 
     /// `Err` with every violation so far, if there were any.
-    pub fn finish(&mut self) -> Result<(), ApiError> {
+    pub fn finish(&mut self) -> Result<(), InvalidFields> {
         if self.0.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::Invalid(std::mem::take(&mut self.0)))
+            Err(InvalidFields(std::mem::take(&mut self.0)))
         }
     }
 }

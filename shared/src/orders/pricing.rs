@@ -1,0 +1,190 @@
+//! Pricing an order: every field of the request checked against the
+//! order's limits, then every line priced from the catalog, in one currency,
+//! with a total that cannot overflow. Prices come from the catalog, never
+//! from the client.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{NewLine, NewOrder};
+use crate::catalog::{self, Sku};
+use crate::money::{Cents, Currency};
+use crate::trace::TraceParent;
+use crate::validation::{InvalidFields, Violations, char_len, is_email};
+
+pub const MAX_LINES: usize = 100;
+pub const MAX_QUANTITY: i64 = 1000;
+pub const MAX_METADATA_ENTRIES: usize = 20;
+pub const MAX_METADATA_KEY_CHARS: usize = 40;
+pub const MAX_METADATA_VALUE_CHARS: usize = 500;
+
+/// An order as a client asked for it, before it is checked and priced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub customer_email: String,
+    pub items: Vec<RequestedItem>,
+    pub payment_token: String,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// One line as asked for: a sku and a quantity, both still unchecked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestedItem {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+/// Why an order could not be priced.
+#[derive(Debug, thiserror::Error)]
+pub enum PricingError {
+    /// Fields the client must fix, each named.
+    #[error(transparent)]
+    Invalid(#[from] InvalidFields),
+    /// Every line priced, yet no currency came out: a bug, not the client's.
+    #[error("a priced order has no valid currency")]
+    NoCurrency,
+    /// Kept as the source so that callers can tell a lost connection apart.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl OrderRequest {
+    /// The request as an idempotency key remembers it: parsed, so formatting
+    /// and key order don't matter, but every value does.
+    pub fn fingerprint(&self) -> serde_json::Value {
+        json!({
+            "customer_email": self.customer_email,
+            "items": self.items.iter().map(|i| json!({ "sku": i.sku, "quantity": i.quantity })).collect::<Vec<_>>(),
+            "payment_token": self.payment_token,
+            "metadata": self.metadata,
+        })
+    }
+}
+
+/// Validates every field, then prices the lines from the catalog.
+pub async fn price(
+    conn: &mut PgConnection,
+    request: OrderRequest,
+    traceparent: TraceParent,
+) -> Result<NewOrder, PricingError> {
+    let mut violations = Violations::default();
+    violations.check(
+        is_email(&request.customer_email),
+        "customer_email",
+        "must be an email address such as ada@example.com",
+    );
+    violations.check(
+        (1..=255).contains(&char_len(&request.payment_token)),
+        "payment_token",
+        "must be 1 to 255 characters",
+    );
+    violations.check(
+        (1..=MAX_LINES).contains(&request.items.len()),
+        "items",
+        format!("must have 1 to {MAX_LINES} lines"),
+    );
+    let metadata = request.metadata;
+    violations.check(
+        metadata.len() <= MAX_METADATA_ENTRIES,
+        "metadata",
+        format!("must have at most {MAX_METADATA_ENTRIES} keys"),
+    );
+    let mut keys: Vec<&String> = metadata.keys().collect();
+    keys.sort();
+    for key in keys {
+        violations.check(
+            (1..=MAX_METADATA_KEY_CHARS).contains(&char_len(key)),
+            format!("metadata.{key}"),
+            format!("keys must be 1 to {MAX_METADATA_KEY_CHARS} characters"),
+        );
+        violations.check(
+            char_len(&metadata[key]) <= MAX_METADATA_VALUE_CHARS,
+            format!("metadata.{key}"),
+            format!("values must be at most {MAX_METADATA_VALUE_CHARS} characters"),
+        );
+    }
+    let mut lines: Vec<(Sku, i32)> = Vec::with_capacity(request.items.len());
+    for (i, item) in request.items.iter().enumerate() {
+        let sku = Sku::parse(&item.sku)
+            .map_err(|e| violations.add(format!("items[{i}].sku"), e.to_string()));
+        let quantity = i32::try_from(item.quantity)
+            .ok()
+            .filter(|q| (1..=MAX_QUANTITY).contains(&i64::from(*q)));
+        violations.check(
+            quantity.is_some(),
+            format!("items[{i}].quantity"),
+            format!("must be between 1 and {MAX_QUANTITY}"),
+        );
+        if let Ok(sku) = &sku {
+            if let Some(first) = lines.iter().position(|(seen, _)| seen == sku) {
+                violations.add(
+                    format!("items[{i}].sku"),
+                    format!("repeats items[{first}]; put the whole quantity on one line"),
+                );
+            }
+        }
+        if let (Ok(sku), Some(quantity)) = (sku, quantity) {
+            lines.push((sku, quantity));
+        }
+    }
+    violations.finish()?;
+
+    let skus: Vec<String> = lines.iter().map(|(sku, _)| sku.to_string()).collect();
+    let prices = catalog::price_list(conn, &skus).await?;
+    let mut currency: Option<(usize, String)> = None;
+    let mut total = Cents::ZERO;
+    let mut priced = Vec::with_capacity(lines.len());
+    for (i, (sku, quantity)) in lines.into_iter().enumerate() {
+        let Some((_, unit, line_currency)) = prices.iter().find(|(s, _, _)| s == sku.as_str())
+        else {
+            violations.add(
+                format!("items[{i}].sku"),
+                format!("no product has sku {sku:?}"),
+            );
+            continue;
+        };
+        match &currency {
+            None => currency = Some((i, line_currency.clone())),
+            Some((first, c)) if c != line_currency => violations.add(
+                format!("items[{i}].sku"),
+                format!("is priced in {line_currency}, but items[{first}] is in {c}; one order, one currency"),
+            ),
+            Some(_) => {}
+        }
+        let unit = Cents::new(*unit).unwrap_or(Cents::ZERO);
+        match unit
+            .checked_mul(quantity.unsigned_abs())
+            .and_then(|line| total.checked_add(line))
+        {
+            Some(sum) => total = sum,
+            None => violations.add("items", "the order total is too large"),
+        }
+        priced.push(NewLine {
+            sku,
+            quantity,
+            unit_price: unit,
+        });
+    }
+    violations.finish()?;
+    let currency = currency
+        .and_then(|(_, c)| c.parse::<Currency>().ok())
+        .ok_or(PricingError::NoCurrency)?;
+    Ok(NewOrder {
+        id: Uuid::now_v7(),
+        customer_email: request.customer_email,
+        currency,
+        lines: priced,
+        total,
+        payment_token: request.payment_token,
+        metadata: serde_json::Value::Object(
+            metadata
+                .into_iter()
+                .map(|(key, value)| (key, serde_json::Value::String(value)))
+                .collect(),
+        ),
+        traceparent: Some(traceparent),
+    })
+}

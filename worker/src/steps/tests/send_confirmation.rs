@@ -1,0 +1,49 @@
+//! `send_confirmation`: one email, then the order is completed.
+
+use mock_gateway::Faults;
+use shared::orders::OrderStatus;
+use sqlx::PgPool;
+
+use super::harness::Saga;
+use crate::StepError;
+use crate::steps::send_confirmation::SendConfirmation;
+
+fn mails(saga: &Saga) -> usize {
+    std::fs::read_dir(&saga.mail_dir)
+        .map(|dir| dir.count())
+        .unwrap_or(0)
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_confirmed_order_is_mailed_once_and_completed(pool: PgPool) {
+    let saga = Saga::start(pool, Faults::default(), 5).await;
+    let task = saga.order_at(OrderStatus::Confirmed, "tok_visa", 1).await;
+
+    saga.run(&SendConfirmation(saga.deps.clone()), &task)
+        .await
+        .expect("the step succeeds");
+
+    assert_eq!(saga.order(&task).await.status, OrderStatus::Completed);
+    assert_eq!(mails(&saga), 1);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn an_order_that_is_not_confirmed_is_not_mailed_and_never_will_be(pool: PgPool) {
+    let saga = Saga::start(pool, Faults::default(), 5).await;
+    let task = saga.order_at(OrderStatus::Confirmed, "tok_visa", 1).await;
+    let mut conn = saga.pool.acquire().await.expect("a connection");
+    let completed = shared::orders::Transition::new(
+        task.order_id.expect("an order"),
+        OrderStatus::Confirmed,
+        OrderStatus::Completed,
+        "completed elsewhere",
+    );
+    shared::orders::transition(&mut conn, &completed)
+        .await
+        .expect("a charted move");
+
+    let result = saga.run(&SendConfirmation(saga.deps.clone()), &task).await;
+
+    assert!(matches!(result, Err(StepError::Permanent(_))), "{result:?}");
+    assert_eq!(mails(&saga), 0);
+}
