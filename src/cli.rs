@@ -10,7 +10,7 @@ use mock_gateway::Faults;
 use secrecy::SecretString;
 use shared::keys::Scope;
 use worker::WorkerConfig;
-use worker::gateway::GatewayConfig;
+use worker::gateway::{GatewayCalls, GatewayConfig};
 use worker::mailer::MailConfig;
 
 /// Order orchestration on PostgreSQL alone: the API, the saga workers and the
@@ -124,9 +124,8 @@ pub struct DevArgs {
     /// Use this payment gateway instead of starting the mock one in-process.
     #[arg(long, env = "GATEWAY_URL")]
     pub gateway_url: Option<String>,
-    /// Per-call timeout of gateway calls.
-    #[arg(long, env = "GATEWAY_TIMEOUT_MS", default_value_t = 5_000)]
-    pub gateway_timeout_ms: u64,
+    #[command(flatten)]
+    pub gateway_calls: GatewayCalls,
     #[command(flatten)]
     pub mail: MailConfig,
     #[command(flatten)]

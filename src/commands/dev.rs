@@ -56,7 +56,7 @@ pub async fn run(settings: DevArgs) -> anyhow::Result<()> {
     tracing::info!(gateway = %gateway_url, "payment gateway");
     let gateway_config = GatewayConfig {
         gateway_url,
-        gateway_timeout_ms: settings.gateway_timeout_ms,
+        calls: settings.gateway_calls,
     };
     let deps = saga_deps(&gateway_config, &settings.mail)?;
     let grace = settings.worker.shutdown_grace();

@@ -2,6 +2,7 @@
 //! processes, a real SMTP server, and a fresh database per test.
 #![allow(clippy::unwrap_used)]
 
+mod keys_cli;
 mod mail_sink;
 mod system;
 

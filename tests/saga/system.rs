@@ -13,9 +13,9 @@ use sqlx::{ConnectOptions, PgPool};
 use testkit::process;
 
 pub use crate::mail_sink::MailSink;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_asynccheckout");
+pub const BINARY: &str = env!("CARGO_BIN_EXE_asynccheckout");
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
 pub struct Options {
@@ -46,7 +46,7 @@ pub struct System {
     pub api: String,
     /// The admin key (BOOTSTRAP_ADMIN_KEY) the API was started with.
     pub admin_key: String,
-    database_url: String,
+    pub database_url: String,
     pub gateway: String,
     /// Sends the admin key (BOOTSTRAP_ADMIN_KEY) with every request.
     pub http: reqwest::Client,
@@ -203,47 +203,6 @@ impl System {
         .await;
         self.metrics.push(field(&ready, "metrics"));
         self.workers.push(worker);
-    }
-
-    /// Creates an API key with `scopes` through `asynccheckout keys create`,
-    /// and returns (its id, its secret).
-    pub async fn create_key(&self, name: &str, scopes: &[&str]) -> (String, String) {
-        let mut args = vec!["keys", "create", "--name", name];
-        for scope in scopes {
-            args.extend(["--scope", scope]);
-        }
-        let out = Command::new(BINARY)
-            .args(&args)
-            .env("DATABASE_URL", &self.database_url)
-            .output()
-            .await
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "keys create failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        let line = |label: &str| {
-            stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(label))
-                .map(|v| v.trim().to_owned())
-                .unwrap()
-        };
-        (line("id:"), line("key:"))
-    }
-
-    /// Runs `asynccheckout keys <args>` and returns whether it succeeded.
-    pub async fn keys_command(&self, args: &[&str]) -> bool {
-        let out = Command::new(BINARY)
-            .arg("keys")
-            .args(args)
-            .env("DATABASE_URL", &self.database_url)
-            .output()
-            .await
-            .unwrap();
-        out.status.success()
     }
 
     /// The Prometheus text of metrics port `i` (0: the API; 1..: the workers).

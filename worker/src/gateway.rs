@@ -18,6 +18,14 @@ pub struct GatewayConfig {
     #[arg(long, env = "GATEWAY_URL", default_value = "http://127.0.0.1:8081")]
     pub gateway_url: String,
 
+    #[command(flatten)]
+    pub calls: GatewayCalls,
+}
+
+/// How gateway calls are made, wherever the gateway is (`dev` takes these
+/// with a gateway of its own).
+#[derive(Debug, Clone, clap::Args)]
+pub struct GatewayCalls {
     /// Per-call timeout; a call that takes longer has an unknown outcome and
     /// is retried with the same idempotency key.
     #[arg(long, env = "GATEWAY_TIMEOUT_MS", default_value_t = 5_000)]
@@ -153,8 +161,10 @@ pub struct GatewayClient {
 impl GatewayClient {
     pub fn new(config: &GatewayConfig) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(config.gateway_timeout_ms))
-            .connect_timeout(Duration::from_millis(config.gateway_timeout_ms.min(2_000)))
+            .timeout(Duration::from_millis(config.calls.gateway_timeout_ms))
+            .connect_timeout(Duration::from_millis(
+                config.calls.gateway_timeout_ms.min(2_000),
+            ))
             .pool_idle_timeout(Duration::from_secs(30))
             .build()?;
         Ok(Self {

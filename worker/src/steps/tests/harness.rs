@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::context::{HandOff, Successor};
-use crate::gateway::{GatewayClient, GatewayConfig};
+use crate::gateway::{GatewayCalls, GatewayClient, GatewayConfig};
 use crate::mailer::{MailConfig, Mailer};
 use crate::steps::{SagaDeps, next};
 use crate::{StepContext, StepError, StepHandler};
@@ -53,7 +53,9 @@ impl Saga {
         tokio::spawn(gateway.run(stop.clone()));
         let client = GatewayClient::new(&GatewayConfig {
             gateway_url: gateway_url.clone(),
-            gateway_timeout_ms: 1_000,
+            calls: GatewayCalls {
+                gateway_timeout_ms: 1_000,
+            },
         })
         .expect("a gateway client");
         let mail_dir = std::env::temp_dir().join(format!("asynccheckout-steps-{}", Uuid::new_v4()));

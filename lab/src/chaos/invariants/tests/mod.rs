@@ -3,132 +3,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use tokio::time::Instant;
+use uuid::Uuid;
+
 use super::*;
-use crate::chaos::evidence::OpenTask;
 
-/// What a run could have left behind, owned, to lend to an [`Evidence`].
-#[derive(Default)]
-struct World {
-    orders: Vec<OrderRow>,
-    open_tasks: Vec<OpenTask>,
-    stock: Vec<(String, i64)>,
-    sold: HashMap<String, i64>,
-    logs: Vec<(String, Option<String>)>,
-    mailed: HashMap<Uuid, usize>,
-    ledger: Vec<LedgerEntry>,
-    outcomes: Vec<Purchase>,
-    shopper_failures: Vec<String>,
-    exchanges: Vec<Exchange>,
-    mayhem: MayhemLog,
-    initial_stock: BTreeMap<String, i64>,
-}
+mod world;
 
-impl World {
-    fn evidence(&self) -> Evidence<'_> {
-        Evidence {
-            orders: self
-                .orders
-                .iter()
-                .map(|o| {
-                    (
-                        o.id,
-                        OrderRow {
-                            id: o.id,
-                            status: o.status.clone(),
-                            total_cents: o.total_cents,
-                            charge_id: o.charge_id.clone(),
-                        },
-                    )
-                })
-                .collect(),
-            open_tasks: self
-                .open_tasks
-                .iter()
-                .map(|t| OpenTask {
-                    id: t.id,
-                    kind: t.kind.clone(),
-                    state: t.state.clone(),
-                    due: t.due,
-                    order_id: t.order_id.clone(),
-                    last_error: t.last_error.clone(),
-                })
-                .collect(),
-            settled_tasks: 0,
-            stock: self.stock.clone(),
-            sold: self.sold.clone(),
-            logs: self.logs.clone(),
-            mailed: &self.mailed,
-            ledger: &self.ledger,
-            outcomes: &self.outcomes,
-            shopper_failures: &self.shopper_failures,
-            exchanges: &self.exchanges,
-            mayhem: &self.mayhem,
-            initial_stock: &self.initial_stock,
-        }
-    }
-
-    /// The violations of the check called `name`, run on this world.
-    fn violations(&self, name: &str) -> Vec<String> {
-        let checks = check(&self.evidence());
-        checks
-            .into_iter()
-            .find(|c| c.name.starts_with(name))
-            .unwrap_or_else(|| panic!("no check called {name}"))
-            .violations
-    }
-}
-
-fn purchase(key: &str, order: Option<Uuid>) -> Purchase {
-    Purchase {
-        key: key.to_owned(),
-        order,
-        ids_answered: order.into_iter().collect(),
-        duplicate: false,
-        cancelled: false,
-        problems: Vec::new(),
-    }
-}
-
-fn task(id: i64, kind: &str, state: &str, due: bool, order: Option<Uuid>) -> OpenTask {
-    OpenTask {
-        id,
-        kind: kind.to_owned(),
-        state: state.to_owned(),
-        due,
-        order_id: order.map(|o| o.to_string()),
-        last_error: Some("boom".to_owned()),
-    }
-}
-
-/// Asserts that each of `expected` is found in one of `found`.
-fn names(found: &[String], expected: &[&str]) {
-    assert_eq!(found.len(), expected.len(), "{found:#?}");
-    for e in expected {
-        assert!(
-            found.iter().any(|f| f.contains(e)),
-            "{e:?} not in {found:#?}"
-        );
-    }
-}
-
-fn order(status: &str, total: i64, charge: Option<&str>) -> OrderRow {
-    OrderRow {
-        id: Uuid::now_v7(),
-        status: status.to_owned(),
-        total_cents: total,
-        charge_id: charge.map(str::to_owned),
-    }
-}
-
-fn entry(id: &str, kind: &str, amount: i64, order: Uuid, charge: Option<&str>) -> LedgerEntry {
-    LedgerEntry {
-        id: id.to_owned(),
-        kind: kind.to_owned(),
-        amount,
-        order_id: Some(order.to_string()),
-        charge: charge.map(str::to_owned),
-    }
-}
+use world::{World, entry, names, order, purchase, task};
 
 #[test]
 fn the_money_check_passes_a_right_ledger_and_names_each_kind_of_wrong_one() {

@@ -1,0 +1,159 @@
+//! The system's own record: the queue drained, no process panicked or died,
+//! every scheduled fault happened, the API answered as it should under
+//! them, and the run produced enough of every case.
+
+use std::collections::HashMap;
+
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::{Answer, Check, Evidence, Exchange, MayhemLog, OrderRow, RECONNECT_SLACK, TERMINAL};
+
+pub(super) fn queue_drained(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> Check {
+    let mut check = Check::new("no task running or overdue; every dead task explained");
+    check.checked += evidence.settled_tasks;
+    for task in &evidence.open_tasks {
+        let status = task
+            .order_id
+            .as_deref()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .and_then(|id| orders.get(&id))
+            .map(|o| o.status.as_str());
+        let error = task.last_error.as_deref().unwrap_or("no error recorded");
+        check.look(match (task.state.as_str(), status) {
+            ("running", _) => Some(format!("task {} ({}) is still running", task.id, task.kind)),
+            ("available", _) if task.due => Some(format!(
+                "task {} ({}) is available past its run_at",
+                task.id, task.kind
+            )),
+            ("available", _) => Some(format!(
+                "task {} ({}) is still waiting for a retry",
+                task.id, task.kind
+            )),
+            // A dead refund is an operator alarm: money may be owed back.
+            ("dead", _) if task.kind == "refund_payment" => {
+                Some(format!("refund task {} is dead: {error}", task.id))
+            }
+            // Dead with its order settled: explained by its error; the money
+            // checks decide whether the order ended right.
+            ("dead", Some(status)) if TERMINAL.contains(&status) => None,
+            (state, status) => Some(format!(
+                "task {} ({}) is {state} and its order is {}: {error}",
+                task.id,
+                task.kind,
+                status.unwrap_or("missing")
+            )),
+        });
+    }
+    check
+}
+
+pub(super) fn no_panics(evidence: &Evidence) -> Check {
+    let mut check = Check::new("no process panicked (logs scanned) or exited on its own");
+    for exit in &evidence.mayhem.exited {
+        check.look(Some(exit.clone()));
+    }
+    for (log, panic) in &evidence.logs {
+        check.look(panic.as_ref().map(|line| format!("{log}: {line}")));
+    }
+    check
+}
+
+/// The run proves nothing about a fault that never happened: each scheduled
+/// one must have been injected before the load ended.
+pub(super) fn faults_happened(mayhem: &MayhemLog) -> Check {
+    let mut check = Check::new("every scheduled fault was injected");
+    let hint = "the load ended first: place more orders, or lower --rate";
+    let faults = [
+        ("a worker SIGKILLed", mayhem.workers_killed > 0),
+        ("connections cut", mayhem.connections_cut > 0),
+        ("the API SIGKILLed", !mayhem.api_down.is_empty()),
+        (
+            "every worker SIGKILLed at once",
+            !mayhem.workers_out.is_empty(),
+        ),
+        ("PostgreSQL crashed", !mayhem.postgres_down.is_empty()),
+        ("restocks", mayhem.restocks_done == 2),
+    ];
+    for (fault, happened) in faults {
+        check.look((!happened).then(|| format!("{fault}: never happened ({hint})")));
+    }
+    check
+}
+
+/// Every request got an HTTP answer unless the API was down when it was in
+/// flight; no answer was a 500; and a 503 came only while a fault explains
+/// it: PostgreSQL down (and the moments after, while connections come back),
+/// or this request's connection cut under it.
+pub(super) fn api_answered(exchanges: &[Exchange], mayhem: &MayhemLog) -> Check {
+    let mut check = Check::new("the API answered except while killed; 503 only under a fault");
+    let overlaps = |windows: &[(Instant, Instant)], sent: Instant, ended: Instant| {
+        windows
+            .iter()
+            .any(|&(down, up)| sent <= up && ended >= down)
+    };
+    let database_trouble = |sent: Instant, ended: Instant| {
+        let after_restart: Vec<(Instant, Instant)> = mayhem
+            .postgres_down
+            .iter()
+            .map(|&(down, up)| (down, up + RECONNECT_SLACK))
+            .collect();
+        overlaps(&after_restart, sent, ended)
+            || mayhem
+                .connections_cut_at
+                .iter()
+                .any(|&cut| cut + RECONNECT_SLACK >= sent && cut <= ended)
+    };
+    for exchange in exchanges {
+        let (sent, ended) = (exchange.sent, exchange.ended);
+        check.look(match &exchange.answer {
+            Answer::Status(503) if database_trouble(sent, ended) => None,
+            Answer::Status(503) => Some("answered 503 with no fault to explain it".to_owned()),
+            Answer::Status(status) if *status >= 500 => Some(format!("answered {status}")),
+            Answer::Status(_) => None,
+            Answer::None(_) if overlaps(&mayhem.api_down, sent, ended) => None,
+            Answer::None(error) => Some(format!("no answer while the API was up: {error}")),
+        });
+    }
+    check
+}
+
+/// A check that looked at nothing proves nothing: the run must have
+/// produced enough of each case the checks exist for (cancels that landed,
+/// duplicate POSTs, refunds, confirmations), in proportion to its size.
+pub(super) fn enough_cases(evidence: &Evidence) -> Check {
+    let mut check = Check::new("the run produced enough of every case checked");
+    let orders = evidence.outcomes.len();
+    let refunded = evidence
+        .orders
+        .values()
+        .filter(|o| o.status == "refunded")
+        .count();
+    let cases = [
+        (
+            "cancels that landed",
+            evidence.outcomes.iter().filter(|o| o.cancelled).count(),
+            1,
+        ),
+        (
+            "duplicate POSTs",
+            evidence.outcomes.iter().filter(|o| o.duplicate).count(),
+            (orders / 100).max(1),
+        ),
+        ("refunded orders", refunded, (orders / 100).max(1)),
+        (
+            "orders mailed a confirmation",
+            evidence.mailed.len(),
+            (orders / 10).max(1),
+        ),
+    ];
+    for (case, seen, floor) in cases {
+        check.look((seen < floor).then(|| {
+            format!(
+                "{case}: {seen}, fewer than the {floor} a run of {orders} orders must see \
+                 (place more orders)"
+            )
+        }));
+    }
+    check
+}
