@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
-use secrecy::SecretString;
+use clap::{Parser, Subcommand};
 
 /// Measure AsyncCheckout and break it on purpose: `bench` and `chaos`.
 #[derive(Debug, Parser)]
@@ -24,7 +23,7 @@ pub enum Command {
     /// this machine, in scratch databases (see BENCHMARKS.md).
     Bench {
         #[command(flatten)]
-        database: ServerArgs,
+        database: crate::bench::ServerArgs,
         #[command(flatten)]
         bench: crate::bench::BenchArgs,
     },
@@ -36,18 +35,4 @@ pub enum Command {
         #[command(flatten)]
         chaos: crate::chaos::ChaosArgs,
     },
-}
-
-/// The PostgreSQL server the bench makes its scratch databases on.
-#[derive(Debug, Clone, Args)]
-pub struct ServerArgs {
-    /// PostgreSQL connection string (its database is only used to connect).
-    /// When unset: a server on 127.0.0.1:5432 (as $PGUSER, default postgres)
-    /// if one answers, otherwise a private cluster in DATA_DIR.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<SecretString>,
-
-    /// Folder for the private PostgreSQL cluster, when one is needed.
-    #[arg(long, env = "DATA_DIR", default_value = ".asynccheckout")]
-    pub data_dir: PathBuf,
 }

@@ -19,9 +19,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use indicatif::MultiProgress;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::cli::ServerArgs;
 use ceiling::{Ceiling, CeilingPlan};
 use report::{Measure, Report};
 
@@ -122,6 +121,20 @@ pub struct BenchArgs {
     /// Where the processes' logs go (default: a folder under the temp dir).
     #[arg(long)]
     pub logs: Option<PathBuf>,
+}
+
+/// The PostgreSQL server the bench makes its scratch databases on.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// PostgreSQL connection string (its database is only used to connect).
+    /// When unset: a server on 127.0.0.1:5432 (as $PGUSER, default postgres)
+    /// if one answers, otherwise a private cluster in DATA_DIR.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+
+    /// Folder for the private PostgreSQL cluster, when one is needed.
+    #[arg(long, env = "DATA_DIR", default_value = ".asynccheckout")]
+    pub data_dir: PathBuf,
 }
 
 impl BenchArgs {
