@@ -1,5 +1,5 @@
 //! `soak`: the saga at a fixed rate for a long time (30 minutes documented,
-//! at 70% of `saga`'s maximum), with completed tasks pruned as they would be
+//! below `saga`'s maximum), with completed tasks pruned as they would be
 //! in production: throughput and p99 per window, and the tasks table's size
 //! and dead tuples over time.
 
