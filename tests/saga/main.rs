@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod keys_cli;
+mod leases;
 mod mail_sink;
 mod system;
 
