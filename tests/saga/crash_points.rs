@@ -129,6 +129,35 @@ async fn a_crash_after_a_step_committed_leaves_its_successor_to_be_rescued(
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_crash_after_mailing_the_confirmation_completes_the_order_and_mails_again(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let (system, id) =
+        crash_then_recover("crash_after_mail", &db, "send_confirmation.after_send", 5).await;
+
+    let order = assert_completed_and_charged_once(&system, &id).await;
+    assert_eq!(task(&order, "send_confirmation")["attempts"], 2, "{order}");
+    // At least once, as documented: the mail taken before the crash, and the
+    // one sent again by the worker that took over, with the same Message-ID.
+    let until = tokio::time::Instant::now() + crate::system::DEADLINE;
+    while system.mail.messages().len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the confirmation was not sent again"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let messages = system.mail.messages();
+    assert_eq!(messages.len(), 2);
+    let message_id = format!("<order-{id}@asynccheckout>");
+    assert!(
+        messages.iter().all(|m| m.contains(&message_id)),
+        "{messages:#?}"
+    );
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn a_crash_mid_refund_refunds_exactly_once(_: PgPoolOptions, db: PgConnectOptions) {
     // No stock: paid, then out of stock, then refunded.
     let (system, id) =

@@ -12,6 +12,7 @@
 //! | `worker.after_claim` | tasks claimed (leased), none started |
 //! | `charge_payment.after_gateway` | the charge succeeded at the gateway, nothing recorded yet |
 //! | `refund_payment.after_gateway` | the refund succeeded at the gateway, nothing recorded yet |
+//! | `send_confirmation.after_send` | the mail server took the confirmation, nothing recorded yet |
 //! | `step.after_commit` | a step's transaction committed (its successor enqueued), the successor not started |
 //! | `api.after_insert` | (in the API, `api/src/routes/orders/mod.rs`) the order and its first task committed, no answer sent |
 

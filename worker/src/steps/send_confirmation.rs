@@ -42,6 +42,7 @@ impl StepHandler for SendConfirmation {
             .send(message)
             .await
             .map_err(StepError::retryable)?;
+        crate::crash::crash_point!("send_confirmation.after_send");
 
         let mut tx = ctx.pool().begin().await?;
         let completed = Transition::new(
