@@ -42,6 +42,40 @@ async fn a_paid_order_completes_with_one_charge_its_stock_taken_and_one_email(
     assert!(mails[0].contains("To: ada@example.com"));
 }
 
+/// A token the gateway does not know is refused with a 400: a definite no
+/// that is not a decline. The order fails `payment_rejected` at once, with
+/// one attempt and nothing charged.
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_payment_the_gateway_rejects_fails_the_order_at_once_uncharged(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start("rejected", &db, Options::default()).await;
+    system.create_product("MUG", 1250, 5).await;
+
+    let id = system
+        .place("order-1", "tok_nobodyKnowsMe", &[("MUG", 1)])
+        .await;
+    let order = system.settled(&id).await;
+
+    assert_eq!(order["status"], "failed");
+    assert_eq!(order["failure"]["code"], "payment_rejected", "{order:#}");
+    assert!(
+        order["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("No such token"),
+        "{order:#}"
+    );
+    assert_eq!(System::statuses(&order), ["pending", "failed"]);
+    assert_eq!(
+        order["tasks"][0]["attempts"], 1,
+        "a definite no is not retried"
+    );
+    assert!(system.ledger_for(&id, "charge").await.is_empty());
+    assert_eq!(system.stock("MUG").await, 5);
+}
+
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn a_declined_card_fails_the_order_without_charging_or_touching_stock(
     _: PgPoolOptions,

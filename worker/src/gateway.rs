@@ -290,3 +290,90 @@ fn describe(error: &reqwest::Error) -> String {
         shared::error_chain::describe(error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A gateway that answers every request with `status` and `body`, as a
+    /// real server on a free port would.
+    async fn gateway_answering(status: &'static str, body: &'static str) -> GatewayClient {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let addr = listener.local_addr().expect("its address");
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = [0_u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        GatewayClient::new(&GatewayConfig {
+            gateway_url: format!("http://{addr}"),
+            calls: GatewayCalls {
+                gateway_timeout_ms: 2_000,
+            },
+        })
+        .expect("a client")
+    }
+
+    async fn charge_answered(
+        status: &'static str,
+        body: &'static str,
+    ) -> Result<Charge, ChargeError> {
+        gateway_answering(status, body)
+            .await
+            .charge("key", 100, "usd", "tok_visa", Uuid::nil(), None)
+            .await
+    }
+
+    const STRIPE_ERROR: &str = r#"{"error": {"code": "some_code", "message": "no"}}"#;
+
+    #[tokio::test]
+    async fn a_429_or_a_5xx_is_an_unknown_outcome_never_a_no() {
+        for status in [
+            "429 Too Many Requests",
+            "500 Internal Server Error",
+            "503 Service Unavailable",
+        ] {
+            let answer = charge_answered(status, STRIPE_ERROR).await;
+            assert!(
+                matches!(answer, Err(ChargeError::Unavailable(_))),
+                "{status}: {answer:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_402_is_declined_and_another_4xx_is_rejected() {
+        let declined = charge_answered("402 Payment Required", STRIPE_ERROR).await;
+        assert!(
+            matches!(&declined, Err(ChargeError::Declined { code, .. }) if code == "some_code"),
+            "{declined:?}"
+        );
+        for status in ["400 Bad Request", "409 Conflict"] {
+            let rejected = charge_answered(status, STRIPE_ERROR).await;
+            assert!(
+                matches!(&rejected, Err(ChargeError::Rejected { code, .. }) if code == "some_code"),
+                "{status}: {rejected:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_2xx_that_cannot_be_read_is_an_unknown_outcome() {
+        let answer = charge_answered("200 OK", "not json").await;
+        assert!(
+            matches!(answer, Err(ChargeError::Unavailable(_))),
+            "{answer:?}"
+        );
+    }
+}
