@@ -89,3 +89,16 @@ pub fn peak_kib(pid: u32) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// Sends `signal` (as `kill` names it: `-STOP`, `-CONT`, `-TERM`, `-KILL`)
+/// to process `pid`.
+pub fn signal(pid: u32, signal: &str) -> anyhow::Result<()> {
+    let sent = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .context("cannot run kill")?;
+    if !sent.success() {
+        bail!("kill {signal} {pid} failed ({sent})");
+    }
+    Ok(())
+}

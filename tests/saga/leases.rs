@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use testkit::process::signal;
+
 use crate::system::{DEADLINE, Options, System};
 
 fn short_leases() -> Vec<(&'static str, String)> {
@@ -57,14 +59,6 @@ async fn a_step_longer_than_its_lease_keeps_it(_: PgPoolOptions, db: PgConnectOp
     assert_eq!(system.ledger_for(&id, "charge").await.len(), 1);
 }
 
-fn signal(pid: u32, signal: &str) {
-    let sent = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success(), "kill {signal} {pid}");
-}
-
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn a_worker_that_lost_its_lease_is_stopped_and_writes_nothing(
     _: PgPoolOptions,
@@ -102,7 +96,7 @@ async fn a_worker_that_lost_its_lease_is_stopped_and_writes_nothing(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let frozen = system.workers[0].id().unwrap();
-    signal(frozen, "-STOP");
+    signal(frozen, "-STOP").unwrap();
     // Another worker rescues the expired lease and finishes the order.
     system.start_worker(1, &[]).await;
     let order = system.settled(&id).await;
@@ -110,7 +104,7 @@ async fn a_worker_that_lost_its_lease_is_stopped_and_writes_nothing(
 
     // Thawed, worker-0 finds its lease gone: it stops the step or its
     // fenced write is refused, and says so.
-    signal(frozen, "-CONT");
+    signal(frozen, "-CONT").unwrap();
     let until = tokio::time::Instant::now() + DEADLINE;
     loop {
         let log = system.log("worker-0");

@@ -8,6 +8,18 @@ use std::time::Duration;
 
 use crate::system::{DEADLINE, Options, System, sample};
 
+async fn queue_stats(system: &System) -> Value {
+    system
+        .http
+        .get(format!("{}/v1/queue/stats", system.api))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn an_operator_sees_a_dead_task_with_its_attempts_and_retries_it(
     _: PgPoolOptions,
@@ -89,15 +101,7 @@ async fn an_operator_sees_a_dead_task_with_its_attempts_and_retries_it(
         task["last_error"].as_str().unwrap().contains("SMTP"),
         "{task:#}"
     );
-    let stats: Value = system
-        .http
-        .get(format!("{}/v1/queue/stats", system.api))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = queue_stats(&system).await;
     assert_eq!(stats["totals"]["dead"], 1);
 
     let id = task["id"].as_i64().unwrap();
@@ -130,15 +134,7 @@ async fn an_operator_sees_a_dead_task_with_its_attempts_and_retries_it(
         .unwrap();
     assert_eq!(missing.status(), 404);
 
-    let stats: Value = system
-        .http
-        .get(format!("{}/v1/queue/stats", system.api))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = queue_stats(&system).await;
     assert_eq!(stats["totals"]["available"], 1);
     assert!(stats["totals"].get("dead").is_none());
     let available = stats["counts"]

@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use testkit::process::signal;
+
 use crate::system::{DEADLINE, Options, System};
 
 async fn running_on(system: &System, worker: &str) -> i64 {
@@ -16,14 +18,6 @@ async fn running_on(system: &System, worker: &str) -> i64 {
         .fetch_one(&system.pool)
         .await
         .unwrap()
-}
-
-fn signal(pid: u32, signal: &str) {
-    let sent = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success(), "kill {signal} {pid}");
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
@@ -63,9 +57,9 @@ async fn a_killed_and_a_stopped_worker_mid_load_lose_no_order(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let killed_with = running_on(&system, "worker-0").await;
-    signal(system.workers[0].id().unwrap(), "-KILL");
+    signal(system.workers[0].id().unwrap(), "-KILL").unwrap();
     let draining = system.workers[1].id().unwrap();
-    signal(draining, "-TERM");
+    signal(draining, "-TERM").unwrap();
 
     // Orders keep coming while one worker is dead and one drains.
     for i in 40..80 {

@@ -28,25 +28,25 @@ pub struct Evidence<'a> {
     pub sold: HashMap<String, i64>,
     /// Each log file with the first line that says a thread panicked.
     pub logs: Vec<(String, Option<String>)>,
-    /// Confirmations mailed, per order.
-    pub mailed: &'a HashMap<Uuid, usize>,
-    pub ledger: &'a [LedgerEntry],
-    pub outcomes: &'a [Purchase],
-    /// Shopper tasks that died (each one's order escaped the other checks).
-    pub shopper_failures: &'a [String],
-    pub exchanges: &'a [Exchange],
-    pub mayhem: &'a MayhemLog,
-    pub initial_stock: &'a BTreeMap<String, i64>,
+    /// What the run itself recorded on the way.
+    pub run: RunRecord<'a>,
 }
 
 /// What the run itself recorded, to go with what is read at the end.
 pub struct RunRecord<'a> {
+    /// The gateway's ledger.
     pub ledger: &'a [LedgerEntry],
+    /// How each shopper's order went.
     pub outcomes: &'a [Purchase],
+    /// Shopper tasks that died (each one's order escaped the other checks).
     pub shopper_failures: &'a [String],
+    /// Every request the shoppers sent, with its answer.
     pub exchanges: &'a [Exchange],
+    /// The faults injected, and when.
     pub mayhem: &'a MayhemLog,
+    /// Each product's stock before the run.
     pub initial_stock: &'a BTreeMap<String, i64>,
+    /// Confirmations mailed, per order.
     pub mailed: &'a HashMap<Uuid, usize>,
 }
 
@@ -133,13 +133,7 @@ impl<'a> Evidence<'a> {
             stock,
             sold,
             logs: first_panics(logs)?,
-            mailed: recorded.mailed,
-            ledger: recorded.ledger,
-            outcomes: recorded.outcomes,
-            shopper_failures: recorded.shopper_failures,
-            exchanges: recorded.exchanges,
-            mayhem: recorded.mayhem,
-            initial_stock: recorded.initial_stock,
+            run: recorded,
         })
     }
 }

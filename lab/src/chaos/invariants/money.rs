@@ -89,14 +89,14 @@ pub(super) fn stock_conserved(evidence: &Evidence) -> Check {
     let mut check = Check::new("stock: initial + restocks = current + sold, per sku");
     for (sku, stock) in &evidence.stock {
         let stock = *stock;
-        let initial = evidence.initial_stock.get(sku).copied().unwrap_or(0);
-        let restocked = evidence.mayhem.restocked.get(sku).copied().unwrap_or(0);
+        let initial = evidence.run.initial_stock.get(sku).copied().unwrap_or(0);
+        let restocked = evidence.run.mayhem.restocked.get(sku).copied().unwrap_or(0);
         let sold = evidence.sold.get(sku).copied().unwrap_or(0);
         check.look((initial + restocked != stock + sold).then(|| {
             format!("{sku}: {initial} + {restocked} restocked != {stock} left + {sold} sold")
         }));
     }
-    for problem in &evidence.mayhem.restock_problems {
+    for problem in &evidence.run.mayhem.restock_problems {
         check.look(Some(format!("{problem}: its effect on stock is unknown")));
     }
     check

@@ -13,7 +13,7 @@ pub(super) fn accepted_orders_are_terminal(
     orders: &HashMap<Uuid, OrderRow>,
 ) -> Check {
     let mut check = Check::new("every accepted order exists and is terminal");
-    for outcome in evidence.outcomes {
+    for outcome in evidence.run.outcomes {
         let Some(id) = outcome.order else {
             check.look(Some(format!(
                 "{}: never accepted ({})",
@@ -38,7 +38,12 @@ pub(super) fn no_order_without_a_202(
     orders: &HashMap<Uuid, OrderRow>,
 ) -> Check {
     let mut check = Check::new("every order in the database was answered 202");
-    let answered: HashSet<Uuid> = evidence.outcomes.iter().filter_map(|o| o.order).collect();
+    let answered: HashSet<Uuid> = evidence
+        .run
+        .outcomes
+        .iter()
+        .filter_map(|o| o.order)
+        .collect();
     for id in orders.keys() {
         check.look((!answered.contains(id)).then(|| format!("order {id} was never answered 202")));
     }
@@ -79,7 +84,7 @@ pub(super) fn shoppers_answered_sensibly(outcomes: &[Purchase], failures: &[Stri
 
 pub(super) fn cancellations_hold(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> Check {
     let mut check = Check::new("every cancel answered 200 ended cancelled");
-    for outcome in evidence.outcomes.iter().filter(|o| o.cancelled) {
+    for outcome in evidence.run.outcomes.iter().filter(|o| o.cancelled) {
         let Some(id) = outcome.order else { continue };
         let status = orders.get(&id).map(|o| o.status.as_str());
         check.look(
@@ -95,7 +100,7 @@ pub(super) fn cancellations_hold(evidence: &Evidence, orders: &HashMap<Uuid, Ord
 pub(super) fn confirmations_mailed(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> Check {
     let mut check = Check::new("confirmation mailed iff completed (at least once)");
     for order in orders.values() {
-        let sent = evidence.mailed.get(&order.id).copied().unwrap_or(0);
+        let sent = evidence.run.mailed.get(&order.id).copied().unwrap_or(0);
         let completed = order.status == "completed";
         check.look(match (completed, sent) {
             (true, 0) => Some(format!(

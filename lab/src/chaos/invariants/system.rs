@@ -50,7 +50,7 @@ pub(super) fn queue_drained(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow
 
 pub(super) fn no_panics(evidence: &Evidence) -> Check {
     let mut check = Check::new("no process panicked (logs scanned) or exited on its own");
-    for exit in &evidence.mayhem.exited {
+    for exit in &evidence.run.mayhem.exited {
         check.look(Some(exit.clone()));
     }
     for (log, panic) in &evidence.logs {
@@ -123,7 +123,7 @@ pub(super) fn api_answered(exchanges: &[Exchange], mayhem: &MayhemLog) -> Check 
 /// duplicate POSTs, refunds, confirmations), in proportion to its size.
 pub(super) fn enough_cases(evidence: &Evidence) -> Check {
     let mut check = Check::new("the run produced enough of every case checked");
-    let orders = evidence.outcomes.len();
+    let orders = evidence.run.outcomes.len();
     let refunded = evidence
         .orders
         .values()
@@ -132,18 +132,18 @@ pub(super) fn enough_cases(evidence: &Evidence) -> Check {
     let cases = [
         (
             "cancels that landed",
-            evidence.outcomes.iter().filter(|o| o.cancelled).count(),
+            evidence.run.outcomes.iter().filter(|o| o.cancelled).count(),
             1,
         ),
         (
             "duplicate POSTs",
-            evidence.outcomes.iter().filter(|o| o.duplicate).count(),
+            evidence.run.outcomes.iter().filter(|o| o.duplicate).count(),
             (orders / 100).max(1),
         ),
         ("refunded orders", refunded, (orders / 100).max(1)),
         (
             "orders mailed a confirmation",
-            evidence.mailed.len(),
+            evidence.run.mailed.len(),
             (orders / 10).max(1),
         ),
     ];

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 use super::super::*;
-use crate::chaos::evidence::OpenTask;
+use crate::chaos::evidence::{OpenTask, RunRecord};
 
 /// What a run could have left behind, owned, to lend to an [`Evidence`].
 #[derive(Default)]
@@ -58,13 +58,15 @@ impl World {
             stock: self.stock.clone(),
             sold: self.sold.clone(),
             logs: self.logs.clone(),
-            mailed: &self.mailed,
-            ledger: &self.ledger,
-            outcomes: &self.outcomes,
-            shopper_failures: &self.shopper_failures,
-            exchanges: &self.exchanges,
-            mayhem: &self.mayhem,
-            initial_stock: &self.initial_stock,
+            run: RunRecord {
+                mailed: &self.mailed,
+                ledger: &self.ledger,
+                outcomes: &self.outcomes,
+                shopper_failures: &self.shopper_failures,
+                exchanges: &self.exchanges,
+                mayhem: &self.mayhem,
+                initial_stock: &self.initial_stock,
+            },
         }
     }
 
