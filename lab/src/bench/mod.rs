@@ -167,7 +167,7 @@ impl BenchArgs {
 
 /// What a scenario hands back: its measures and its processes' peak memory.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub struct ScenarioResult {
     pub measures: Vec<Measure>,
     pub peak_rss_mb: std::collections::BTreeMap<String, f64>,
     /// Time series and the like, for the JSON report.

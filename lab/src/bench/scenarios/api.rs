@@ -8,13 +8,13 @@ use crate::bench::ceiling::API_WRITE;
 use crate::bench::load::{Shop, percentile};
 use crate::bench::progress::spinner;
 use crate::bench::report::{Measure, Target};
-use crate::bench::{Bench, Outcome};
+use crate::bench::{Bench, ScenarioResult};
 use testkit::process::admin_key;
 
 pub const CONNECTIONS: usize = 32;
 const WARM_UP: Duration = Duration::from_secs(1);
 
-pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
+pub async fn run(bench: &Bench) -> anyhow::Result<ScenarioResult> {
     let (db, pool, mut system) = prepare(bench, "api").await?;
     let key = admin_key();
     let api = system.start_api(&key, bench.args.api_connections).await?;
@@ -48,7 +48,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
         tracing::warn!(refused = load.refused, first = %first, "the API refused requests");
     }
     let peak_rss_mb = finish("api", db, pool, system).await?;
-    Ok(Outcome {
+    Ok(ScenarioResult {
         measures,
         peak_rss_mb,
         details: None,

@@ -9,14 +9,14 @@ use super::{finish, prepare};
 use crate::bench::ceiling::BATCH_100;
 use crate::bench::progress::bar;
 use crate::bench::report::{Measure, Target};
-use crate::bench::{Bench, Outcome, SAMPLE_EVERY};
+use crate::bench::{Bench, SAMPLE_EVERY, ScenarioResult};
 
 /// Longest a drain may take before the scenario gives up.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(1_800);
 
 /// `queue`: a backlog of no-op tasks, one worker process then two.
-pub async fn queue(bench: &Bench) -> anyhow::Result<Outcome> {
-    let mut outcome = Outcome::default();
+pub async fn queue(bench: &Bench) -> anyhow::Result<ScenarioResult> {
+    let mut outcome = ScenarioResult::default();
     for workers in [1, 2] {
         let label = format!("queue-{workers}w");
         let drain = drain(bench, &label, workers, bench.args.tasks, 0).await?;
@@ -36,8 +36,8 @@ pub async fn queue(bench: &Bench) -> anyhow::Result<Outcome> {
 
 /// `chain`: three-hop chains, each hop enqueued by its predecessor's
 /// completion, with one worker process then two.
-pub async fn chain(bench: &Bench) -> anyhow::Result<Outcome> {
-    let mut outcome = Outcome::default();
+pub async fn chain(bench: &Bench) -> anyhow::Result<ScenarioResult> {
+    let mut outcome = ScenarioResult::default();
     for workers in [1, 2] {
         let label = format!("chain-{workers}w");
         let chains = bench.args.chains;

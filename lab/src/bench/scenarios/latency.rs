@@ -11,10 +11,10 @@ use super::{finish, prepare};
 use crate::bench::load::{completion_latencies, hop_latencies, percentile};
 use crate::bench::progress::bar;
 use crate::bench::report::{Measure, Target};
-use crate::bench::{Bench, Outcome};
+use crate::bench::{Bench, ScenarioResult};
 use testkit::queue::drained;
 
-pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
+pub async fn run(bench: &Bench) -> anyhow::Result<ScenarioResult> {
     let (db, pool, mut system) = prepare(bench, "latency").await?;
     let shop = start_saga(bench, &pool, &mut system, &[]).await?;
     let rate = bench.args.latency_rate;
@@ -68,7 +68,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
         ));
     }
     let peak_rss_mb = finish("latency", db, pool, system).await?;
-    Ok(Outcome {
+    Ok(ScenarioResult {
         measures,
         peak_rss_mb,
         details: None,

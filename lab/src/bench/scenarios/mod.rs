@@ -11,15 +11,15 @@ use anyhow::Context;
 use sqlx::PgPool;
 
 use super::scratch::ScratchDatabase;
-use super::{Bench, Outcome, Scenario};
+use super::{Bench, Scenario, ScenarioResult};
 use testkit::system::System;
 
 pub use api::CONNECTIONS as API_CONNECTIONS;
 
-pub async fn run(scenario: Scenario, bench: &Bench) -> anyhow::Result<Outcome> {
+pub async fn run(scenario: Scenario, bench: &Bench) -> anyhow::Result<ScenarioResult> {
     match scenario {
         // Measured before any scenario runs; nothing more to do.
-        Scenario::Ceiling | Scenario::All => Ok(Outcome::default()),
+        Scenario::Ceiling | Scenario::All => Ok(ScenarioResult::default()),
         Scenario::Queue => backlog::queue(bench).await,
         Scenario::Chain => backlog::chain(bench).await,
         Scenario::Api => api::run(bench).await,

@@ -12,7 +12,7 @@ use crate::bench::ceiling::API_WRITE;
 use crate::bench::load::{Placements, completion_latencies, percentile};
 use crate::bench::progress::bar;
 use crate::bench::report::{Measure, Target};
-use crate::bench::{Bench, Outcome};
+use crate::bench::{Bench, ScenarioResult};
 use testkit::queue::drained;
 
 /// The p99 POST → completed above which a rate does not count as sustained.
@@ -66,7 +66,7 @@ pub async fn measure_step(pool: &PgPool, rate: f64, load: &Placements) -> anyhow
     })
 }
 
-pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
+pub async fn run(bench: &Bench) -> anyhow::Result<ScenarioResult> {
     let (db, pool, mut system) = prepare(bench, "saga").await?;
     let shop = start_saga(bench, &pool, &mut system, &[]).await?;
     let seconds = Duration::from_secs(bench.args.seconds);
@@ -132,7 +132,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
             Measure::new(format!("peak RSS {process}"), *mb, "MB").target(Target::AtMost(50.0)),
         );
     }
-    Ok(Outcome {
+    Ok(ScenarioResult {
         measures,
         peak_rss_mb,
         details: None,

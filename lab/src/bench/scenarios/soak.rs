@@ -15,7 +15,7 @@ use crate::bench::ceiling::API_WRITE;
 use crate::bench::load::{completion_latencies, percentile};
 use crate::bench::progress::bar;
 use crate::bench::report::{Measure, Target};
-use crate::bench::{Bench, Outcome};
+use crate::bench::{Bench, ScenarioResult};
 use testkit::queue::drained;
 
 /// One sample of the tasks table.
@@ -42,7 +42,7 @@ async fn sample_table(pool: &PgPool) -> anyhow::Result<TableSample> {
     })
 }
 
-pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
+pub async fn run(bench: &Bench) -> anyhow::Result<ScenarioResult> {
     let (db, pool, mut system) = prepare(bench, "soak").await?;
     // Completed tasks are pruned at each retention pass (every minute)
     // rather than kept for a week, so the soak shows the table bounded.
@@ -148,7 +148,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
         "tasks_table": samples,
     });
     let peak_rss_mb = finish("soak", db, pool, system).await?;
-    Ok(Outcome {
+    Ok(ScenarioResult {
         measures,
         peak_rss_mb,
         details: Some(details),
