@@ -5,9 +5,9 @@ use shared::orders::{self, OrderStatus};
 use sqlx::PgPool;
 
 use super::harness::{PRICE, Saga};
-use crate::StepError;
 use crate::steps::refund_payment::RefundPayment;
 use crate::steps::{charge_key, refund_key};
+use crate::{StepError, StepHandler};
 
 /// Charges the order at the gateway as its charge step would have.
 async fn charge(saga: &Saga, order: uuid::Uuid) -> String {
@@ -102,4 +102,56 @@ async fn an_unavailable_gateway_keeps_the_refund_retrying(pool: PgPool) {
     assert!(matches!(result, Err(StepError::Retryable(_))), "{result:?}");
     assert_eq!(saga.order(&task).await.status, OrderStatus::Refunding);
     assert!(saga.ledger("refund").await.is_empty());
+}
+
+/// What the process logs, kept for the test to read.
+#[derive(Clone, Default)]
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("not poisoned").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = Self;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_dead_refund_raises_the_alarm(pool: PgPool) {
+    let saga = Saga::start(pool, Faults::default(), 5).await;
+    let task = saga.order_at(OrderStatus::Refunding, "tok_visa", 1).await;
+    let logs = CapturedLogs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(logs.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mut conn = saga.pool.acquire().await.expect("a connection");
+    let then = RefundPayment(saga.deps.clone())
+        .on_dead(&task.payload, "the gateway is gone", &mut conn)
+        .await
+        .expect("on_dead succeeds");
+
+    assert!(then.is_none(), "nothing follows a dead refund");
+    let text = String::from_utf8(logs.0.lock().expect("not poisoned").clone()).expect("utf-8");
+    let order = task.order_id.expect("an order").to_string();
+    let alarm = text
+        .lines()
+        .find(|line| line.contains(r#""alarm":"refund_dead""#))
+        .unwrap_or_else(|| panic!("no refund_dead alarm in {text}"));
+    assert!(alarm.contains(r#""level":"ERROR""#), "{alarm}");
+    assert!(alarm.contains(&order), "{alarm}");
+    assert!(alarm.contains("the gateway is gone"), "{alarm}");
 }
