@@ -95,6 +95,12 @@ async fn bad_orders_get_a_clear_4xx_problem_never_a_5xx(_: PgPoolOptions, db: Pg
             fields.contains(&field),
             "{case}: expected an error on {field}, got {problem:#}"
         );
+        // Messages are for people: no Rust debug formatting of our types.
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(!detail.contains("Sku(") && !detail.contains("Some("), "{case}: {detail}");
+        if case == "unknown sku" {
+            assert_eq!(detail, r#"items[0].sku no product has sku "NOPE""#);
+        }
     }
 
     let url = format!("{}/v1/orders", system.api);

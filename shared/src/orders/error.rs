@@ -11,7 +11,7 @@ pub enum OrderError {
     #[error(transparent)]
     Illegal(#[from] IllegalTransition),
     /// The order is not where the caller thought (`None`: it does not exist).
-    #[error("order {order} is {actual:?}, not {expected}")]
+    #[error("order {order} is {}, not {expected}", actual.map_or("missing".to_owned(), |s| s.to_string()))]
     NotInExpectedState {
         order: Uuid,
         expected: OrderStatus,

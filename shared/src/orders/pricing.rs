@@ -142,7 +142,7 @@ pub async fn price(
         else {
             violations.add(
                 format!("items[{i}].sku"),
-                format!("no product has sku {sku:?}"),
+                format!("no product has sku \"{sku}\""),
             );
             continue;
         };
