@@ -117,6 +117,10 @@ pub struct MockGatewayArgs {
 /// gateway's faults (its shutdown grace is the worker's).
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
+    /// Start over with empty development data: drop the database and
+    /// delete the mail folder and the development key first.
+    #[arg(long)]
+    pub reset: bool,
     #[command(flatten)]
     pub serving: ApiServing,
     #[command(flatten)]

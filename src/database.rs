@@ -20,9 +20,35 @@ pub struct Database {
 /// Settles on a server, makes sure the database exists and, when asked,
 /// applies the migrations.
 pub async fn open(args: &DatabaseArgs, application_name: &str) -> anyhow::Result<Database> {
+    open_with(args, application_name, Start::AsItIs).await
+}
+
+/// Whether the database is kept or made anew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    AsItIs,
+    /// Dropped (with every connection to it) and created empty: `dev --reset`.
+    Afresh,
+}
+
+/// [`open`], dropping the database first when `start` says so.
+pub async fn open_with(
+    args: &DatabaseArgs,
+    application_name: &str,
+    start: Start,
+) -> anyhow::Result<Database> {
     let configured = args.database_url.as_ref().map(|url| url.expose_secret());
     let found = bootstrap::resolve(configured, &args.data_dir).await?;
     tracing::info!(source = found.source, "using PostgreSQL");
+    if start == Start::Afresh {
+        use sqlx::migrate::MigrateDatabase;
+        if sqlx::Postgres::database_exists(&found.url).await? {
+            sqlx::Postgres::force_drop_database(&found.url)
+                .await
+                .context("could not drop the development database to start afresh")?;
+            tracing::warn!("dropped the development database: starting afresh");
+        }
+    }
     db::ensure_database_exists(&found.url)
         .await
         .context("could not reach PostgreSQL to create the database (is DATABASE_URL right?)")?;

@@ -33,8 +33,9 @@ impl Drop for Telemetry {
     }
 }
 
-/// Sets up logging for `service`, and trace export when configured.
-pub fn init<W>(format: LogFormat, sink: W, service: &str) -> Telemetry
+/// Sets up logging for `service`, and trace export when configured. The
+/// pretty format is coloured only when `colour` (a terminal, no `NO_COLOR`).
+pub fn init<W>(format: LogFormat, colour: bool, sink: W, service: &str) -> Telemetry
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -57,7 +58,12 @@ where
             )
             .try_init(),
         LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().compact().with_writer(sink))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .with_ansi(colour)
+                    .with_writer(sink),
+            )
             .try_init(),
     };
     if let Err(e) = installed {

@@ -15,7 +15,13 @@ async fn main() -> anyhow::Result<()> {
     #[cfg(feature = "failpoints")]
     let _crash_points = fail::FailScenario::setup();
     let cli = cli::Cli::parse();
-    let _logs_and_traces =
-        logs_and_traces::init(cli.log_format, std::io::stderr, &cli.command.service_name());
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
+    let _logs_and_traces = logs_and_traces::init(
+        cli.log_format,
+        colour,
+        std::io::stderr,
+        &cli.command.service_name(),
+    );
     commands::run(cli.command).await
 }

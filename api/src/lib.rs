@@ -12,6 +12,7 @@
 
 pub mod admission;
 pub mod http;
+pub mod openapi_document;
 pub mod routes;
 pub mod views;
 
@@ -56,19 +57,27 @@ fn service() -> OpenApiService<Apis, ()> {
 
 /// The OpenAPI document, exactly as served at `/openapi.json`.
 pub fn openapi_json() -> String {
-    service().spec()
+    openapi_document::refine(&service().spec())
 }
 
 /// The whole HTTP service.
 pub fn app(state: AppState) -> impl Endpoint {
     let request_timeout = state.request_timeout;
     let service = service();
-    let spec = service.spec();
+    let raw_spec = service.spec();
+    let spec = openapi_document::refine(&raw_spec);
+    // Swagger UI shows the refined document: poem-openapi's page embeds the
+    // raw one, which is swapped for it.
+    let docs_html = std::sync::Arc::new(service.swagger_ui_html().replace(&raw_spec, &spec));
+    let docs_page = move || {
+        let html = std::sync::Arc::clone(&docs_html);
+        poem::endpoint::make_sync(move |_| poem::web::Html(html.as_str().to_owned()))
+    };
     let routes = std::sync::Arc::new(http::route_table::RouteTable::from_spec(&spec));
-    let docs = service.swagger_ui();
     Route::new()
         .nest("/", service)
-        .nest("/docs", docs)
+        .at("/docs", docs_page())
+        .at("/docs/", docs_page())
         .at(
             "/openapi.json",
             poem::endpoint::make_sync(move |_| {
@@ -77,12 +86,23 @@ pub fn app(state: AppState) -> impl Endpoint {
                     .body(spec.clone())
             }),
         )
+        .around(to_the_docs)
         .around(http::guard::guard)
         .around(move |next, req| {
             http::route_table::observe(next, req, std::sync::Arc::clone(&routes))
         })
         .around(move |next, req| http::request_id::request_id(next, req, request_timeout))
         .data(state)
+}
+
+/// A person who opens the bare address (`GET /`) lands on the docs.
+async fn to_the_docs<E: Endpoint>(next: E, req: poem::Request) -> poem::Result<poem::Response> {
+    use poem::IntoResponse;
+
+    if req.uri().path() == "/" && req.method() == poem::http::Method::GET {
+        return Ok(poem::web::Redirect::see_other("/docs").into_response());
+    }
+    next.call(req).await.map(IntoResponse::into_response)
 }
 
 /// A bound socket, ready to serve.

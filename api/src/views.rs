@@ -178,17 +178,14 @@ pub fn example_time() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+/// The example is what a 202 answers: an order just placed, its payment
+/// waiting to be taken.
 impl poem_openapi::types::Example for OrderView {
     fn example() -> Self {
         let at = example_time();
-        let history = |status| HistoryView {
-            status,
-            at,
-            reason: None,
-        };
         Self {
             id: Uuid::from_u128(0x01a2_1436_b906_7687_8cd3_6050_832a_b317),
-            status: OrderStatusView::Completed,
+            status: OrderStatusView::Pending,
             customer_email: "ada@example.com".to_owned(),
             currency: "USD".to_owned(),
             total_cents: 3998,
@@ -198,24 +195,23 @@ impl poem_openapi::types::Example for OrderView {
                 unit_price_cents: 1999,
             }],
             payment: PaymentView {
-                charge_id: Some("ch_3MmlLrLkdIwHu7ix0snN0B15".to_owned()),
+                charge_id: None,
                 refund_id: None,
             },
             failure: None,
             metadata: HashMap::from([("cart_id".to_owned(), "c_123".to_owned())]),
             created_at: at,
             updated_at: at,
-            history: vec![
-                history(OrderStatusView::Pending),
-                history(OrderStatusView::Paid),
-                history(OrderStatusView::Confirmed),
-                history(OrderStatusView::Completed),
-            ],
+            history: vec![HistoryView {
+                status: OrderStatusView::Pending,
+                at,
+                reason: None,
+            }],
             tasks: vec![TaskView {
                 id: 1,
                 kind: "charge_payment".to_owned(),
-                state: TaskStateView::Completed,
-                attempts: 1,
+                state: TaskStateView::Available,
+                attempts: 0,
                 max_attempts: 8,
                 last_error: None,
                 run_at: at,

@@ -17,7 +17,8 @@ use worker::gateway::GatewayConfig;
 
 use super::worker::{registry, saga_deps};
 use crate::cli::DevArgs;
-use crate::{database, metrics_port, shutdown};
+use crate::database::{self, Start};
+use crate::{metrics_port, shutdown};
 
 /// sku, name, price in cents, stock. The poster is scarce on purpose: order
 /// two at once to see a refund.
@@ -31,16 +32,21 @@ const DEMO_CATALOG: [(&str, &str, i64, i32); 4] = [
 pub async fn run(settings: DevArgs) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
     let recorder = metrics_port::install_recorder()?;
-    let db = database::open(&settings.serving.database, "asynccheckout-dev").await?;
+    let data_dir = &settings.serving.database.data_dir;
+    let start = if settings.reset {
+        let _ = std::fs::remove_file(data_dir.join(DEV_KEY_FILE));
+        if settings.mail.smtp_url.is_none() {
+            let _ = std::fs::remove_dir_all(&settings.mail.mail_dir);
+        }
+        Start::Afresh
+    } else {
+        Start::AsItIs
+    };
+    let db = database::open_with(&settings.serving.database, "asynccheckout-dev", start).await?;
     seed(&db.pool).await?;
     let key = match super::keys::register_bootstrap(&db.pool, &settings.serving.bootstrap).await? {
         Some(key) => key,
-        None => {
-            let mut conn = db.pool.acquire().await?;
-            keys::create(&mut conn, "dev", &[Scope::Admin])
-                .await?
-                .secret
-        }
+        None => dev_key(&db.pool, data_dir).await?,
     };
 
     // The gateway outlives the worker's drain: steps in flight still call it.
@@ -95,6 +101,49 @@ pub async fn run(settings: DevArgs) -> anyhow::Result<()> {
     worked?;
     db.pool.close().await;
     Ok(())
+}
+
+/// Where `dev` keeps its admin key between starts, beside the development
+/// database's folder (mode 0600).
+const DEV_KEY_FILE: &str = "dev-admin-key";
+
+/// The development admin key: the one kept from an earlier start while the
+/// database still knows it, else a new one, kept for the next start. One key
+/// serves every start instead of a new live admin key each time.
+async fn dev_key(pool: &PgPool, data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join(DEV_KEY_FILE);
+    let mut conn = pool.acquire().await?;
+    if let Ok(kept) = std::fs::read_to_string(&path) {
+        let kept = kept.trim();
+        let known = keys::authenticate(&mut conn, kept).await?;
+        if known.is_some_and(|key| key.scopes.contains(&Scope::Admin)) {
+            return Ok(kept.to_owned());
+        }
+    }
+    let secret = keys::create(&mut conn, "dev", &[Scope::Admin])
+        .await?
+        .secret;
+    if let Err(e) = keep_secret(&path, &secret) {
+        tracing::warn!(error = %e, file = %path.display(), "could not keep the development key; the next start makes another");
+    }
+    Ok(secret)
+}
+
+/// Writes `secret` to `path`, readable by its owner only.
+fn keep_secret(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(secret.as_bytes())
 }
 
 /// Adds the demo products that are missing; leaves existing ones alone.

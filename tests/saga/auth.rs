@@ -156,6 +156,50 @@ async fn every_operation_checks_the_key_and_its_scope(_: PgPoolOptions, db: PgCo
     }
 }
 
+/// The slips people make pasting a key get a 401 that names the slip.
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_key_pasted_with_bearer_or_key_equals_gets_a_401_naming_the_mistake(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start(
+        "pasting_mistakes",
+        &db,
+        Options {
+            workers: 0,
+            ..Options::default()
+        },
+    )
+    .await;
+    let key = &system.admin_key;
+    let cases = [
+        (format!("Bearer Bearer {key}"), "says Bearer twice"),
+        (format!("Bearer key={key}"), "`key=` label"),
+    ];
+    for (header, mistake) in cases {
+        let response = reqwest::Client::new()
+            .get(format!("{}/v1/orders", system.api))
+            .header("authorization", &header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{header}");
+        let problem: Value = response.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains(mistake),
+            "{header}: {problem:#}"
+        );
+    }
+    // The key itself works.
+    let fine = reqwest::Client::new()
+        .get(format!("{}/v1/orders", system.api))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fine.status(), 200);
+}
+
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn a_revoked_key_stops_working_at_once(_: PgPoolOptions, db: PgConnectOptions) {
     let system = System::start(

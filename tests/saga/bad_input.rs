@@ -97,7 +97,10 @@ async fn bad_orders_get_a_clear_4xx_problem_never_a_5xx(_: PgPoolOptions, db: Pg
         );
         // Messages are for people: no Rust debug formatting of our types.
         let detail = problem["detail"].as_str().unwrap();
-        assert!(!detail.contains("Sku(") && !detail.contains("Some("), "{case}: {detail}");
+        assert!(
+            !detail.contains("Sku(") && !detail.contains("Some("),
+            "{case}: {detail}"
+        );
         if case == "unknown sku" {
             assert_eq!(detail, r#"items[0].sku no product has sku "NOPE""#);
         }

@@ -101,6 +101,33 @@ async fn every_answer_carries_a_request_id_and_a_405_its_allow(
         .await
         .unwrap();
     assert_eq!(echoed.headers()["x-request-id"], "my-trace-123");
+
+    // An order reads as a person reads it: its id first, then its status.
+    let placed = system
+        .post_order("rid-order", &System::order_body("tok_visa", &[("MUG", 1)]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(placed.starts_with(r#"{"id":""#), "{placed}");
+    assert!(
+        placed.contains(r#"","status":"pending","customer_email":"#),
+        "{placed}"
+    );
+
+    // The bare address sends a person to the docs.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let root = no_redirects.get(format!("{api}/")).send().await.unwrap();
+    assert_eq!(root.status(), 303);
+    assert_eq!(root.headers()["location"], "/docs");
+
+    // Logs written to a file carry no terminal colour codes.
+    let log = system.log("api");
+    assert!(log.contains("API listening"), "{log}");
+    assert!(!log.contains('\u{1b}'), "ANSI escapes in a log file");
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
@@ -153,4 +180,43 @@ async fn a_request_past_its_deadline_is_a_503_with_retry_after(
     assert_eq!(retried.status(), 200);
     let product: Value = retried.json().await.unwrap();
     assert_eq!(product["name"], "Renamed mug");
+}
+
+/// A client that writes a whole oversized body before it reads, as Python's
+/// urllib does, gets the 413 rather than a reset connection.
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_body_too_large_sent_in_one_go_still_gets_its_413(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let system = System::start(
+        "too_large_in_one_go",
+        &db,
+        Options {
+            workers: 0,
+            ..Options::default()
+        },
+    )
+    .await;
+    let body = vec![b'x'; 4 * 1024 * 1024];
+    let address = system.api.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /v1/products HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        system.admin_key,
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket
+        .write_all(&body)
+        .await
+        .expect("the server kept reading the body");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), socket.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("/problems/payload-too-large"), "{answer}");
 }

@@ -1,11 +1,13 @@
 //! Sending email: over SMTP (lettre) when `SMTP_URL` is set, otherwise to a
-//! folder, one `.eml` file per message, for development.
+//! folder, one `.eml` file per message, for development, named after the
+//! message's id (`order-<order id>.eml`, then `.2.eml`… if it is sent again)
+//! so that a person finds an order's mail by its id.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lettre::message::Mailbox;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// Where confirmation emails go.
 #[derive(Debug, Clone, clap::Args)]
@@ -40,8 +42,8 @@ pub enum MailError {
     Build(#[from] lettre::error::Error),
     #[error("the SMTP server did not take the message: {0}")]
     Smtp(#[from] lettre::transport::smtp::Error),
-    #[error("the message could not be written: {0}")]
-    File(#[from] lettre::transport::file::Error),
+    #[error("the message could not be written to {0}: {1}")]
+    File(PathBuf, #[source] std::io::Error),
 }
 
 /// The configured transport and sender.
@@ -54,7 +56,7 @@ pub struct Mailer {
 #[derive(Clone)]
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Folder(AsyncFileTransport<Tokio1Executor>, PathBuf),
+    Folder(PathBuf),
 }
 
 impl std::fmt::Debug for Mailer {
@@ -79,10 +81,7 @@ impl Mailer {
             None => {
                 std::fs::create_dir_all(&config.mail_dir)
                     .map_err(|e| MailError::Folder(config.mail_dir.clone(), e))?;
-                Transport::Folder(
-                    AsyncFileTransport::new(&config.mail_dir),
-                    config.mail_dir.clone(),
-                )
+                Transport::Folder(config.mail_dir.clone())
             }
         };
         Ok(Self { transport, from })
@@ -92,7 +91,7 @@ impl Mailer {
     pub fn describe(&self) -> String {
         match &self.transport {
             Transport::Smtp(_) => "SMTP".to_owned(),
-            Transport::Folder(_, dir) => format!("the folder {}", dir.display()),
+            Transport::Folder(dir) => format!("the folder {}", dir.display()),
         }
     }
 
@@ -101,11 +100,80 @@ impl Mailer {
             Transport::Smtp(smtp) => {
                 smtp.send(message).await?;
             }
-            Transport::Folder(folder, dir) => {
-                let id = folder.send(message).await?;
-                tracing::info!(file = %dir.join(format!("{id}.eml")).display(), "email written to the mail folder");
+            Transport::Folder(dir) => {
+                let file = write_new(dir, &file_stem(&message), &message.formatted()).await?;
+                tracing::info!(file = %file.display(), "email written to the mail folder");
             }
         }
         Ok(())
     }
 }
+
+/// The file name for `message`: its Message-ID's left part (`order-<id>`),
+/// or a fresh id when it has none; only characters safe in a file name.
+fn file_stem(message: &Message) -> String {
+    let id = message
+        .headers()
+        .get_raw("Message-ID")
+        .and_then(|id| {
+            id.trim()
+                .trim_start_matches('<')
+                .split('@')
+                .next()
+                .map(str::to_owned)
+        })
+        .filter(|id| !id.is_empty());
+    let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Writes `bytes` to `<dir>/<stem>.eml`, or `<stem>.2.eml`, `<stem>.3.eml`…
+/// when that exists: a message sent again never overwrites the first.
+async fn write_new(dir: &Path, stem: &str, bytes: &[u8]) -> Result<PathBuf, MailError> {
+    use tokio::io::AsyncWriteExt;
+
+    for n in 1..=MAX_COPIES {
+        let name = if n == 1 {
+            format!("{stem}.eml")
+        } else {
+            format!("{stem}.{n}.eml")
+        };
+        let path = dir.join(name);
+        match tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await
+        {
+            Ok(mut file) => {
+                file.write_all(bytes)
+                    .await
+                    .map_err(|e| MailError::File(path.clone(), e))?;
+                file.flush()
+                    .await
+                    .map_err(|e| MailError::File(path.clone(), e))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(MailError::File(path, e)),
+        }
+    }
+    Err(MailError::File(
+        dir.join(format!("{stem}.eml")),
+        std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{MAX_COPIES} copies are there already"),
+        ),
+    ))
+}
+
+/// How many times one message may be written to the folder.
+const MAX_COPIES: u32 = 1_000;

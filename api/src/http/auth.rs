@@ -16,7 +16,8 @@ use super::problem::ProblemType;
 use super::raw_problem::unauthorized;
 use crate::AppState;
 
-/// `Authorization: Bearer <API key>`.
+/// An API key (`ak_…`), sent as `Authorization: Bearer ak_…`. In Swagger
+/// UI's Authorize dialog, paste the key alone: it adds `Bearer ` itself.
 #[derive(Debug, SecurityScheme)]
 #[oai(
     ty = "bearer",
@@ -52,6 +53,9 @@ impl Caller {
 }
 
 async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
+    if let Some(mistake) = pasting_mistake(&bearer.token) {
+        return Err(poem::Error::from_response(unauthorized(mistake)));
+    }
     let state = req
         .data::<AppState>()
         .ok_or_else(|| poem::Error::from_response(unauthorized("the server has no key store")))?;
@@ -64,6 +68,25 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
         None => Err(poem::Error::from_response(unauthorized(
             "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>",
         ))),
+    }
+}
+
+/// What is wrong with a token that was pasted with more than the key: the
+/// usual slips when copying a key into Swagger UI or a client.
+fn pasting_mistake(token: &str) -> Option<&'static str> {
+    let lower = token.trim_start().to_ascii_lowercase();
+    if lower.starts_with("bearer ") || lower == "bearer" {
+        Some(
+            "the Authorization header says Bearer twice; send `Authorization: Bearer ak_…` \
+             (in Swagger UI's Authorize dialog, paste the key alone)",
+        )
+    } else if lower.starts_with("key=") {
+        Some(
+            "the key was sent with its `key=` label from the ready line; send the key alone, \
+             as `Authorization: Bearer ak_…`",
+        )
+    } else {
+        None
     }
 }
 

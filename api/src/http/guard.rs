@@ -45,6 +45,7 @@ async fn check_body(req: &mut Request) -> Option<Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        discard_body(req).await;
         return Some(too_large());
     }
     let body = match req.take_body().into_bytes_limit(MAX_BODY_BYTES).await {
@@ -84,6 +85,32 @@ async fn check_body(req: &mut Request) -> Option<Response> {
     }
     req.set_body(body);
     None
+}
+
+/// Most of a refused body that is read and dropped before the 413.
+const DISCARD_AT_MOST_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Longest a refused body is read for before the 413.
+const DISCARD_AT_MOST: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads and drops a body the guard refuses, up to a bound, so that a client
+/// that writes its whole body before it reads (Python's urllib, most simple
+/// clients) gets the 413 instead of a connection reset under its write. A
+/// client that asked `Expect: 100-continue` is waiting to be told, so nothing
+/// is read from it.
+async fn discard_body(req: &mut Request) {
+    use tokio::io::AsyncReadExt;
+
+    if req.headers().contains_key(poem::http::header::EXPECT) {
+        return;
+    }
+    let mut body = req
+        .take_body()
+        .into_async_read()
+        .take(DISCARD_AT_MOST_BYTES);
+    let mut sink = tokio::io::sink();
+    let drained = tokio::io::copy(&mut body, &mut sink);
+    let _ = tokio::time::timeout(DISCARD_AT_MOST, drained).await;
 }
 
 /// `application/json`, or any `application/*+json`, with any parameters.

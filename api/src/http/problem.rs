@@ -120,11 +120,13 @@ impl ProblemType {
     }
 }
 
-/// An error, as `application/problem+json` (RFC 9457).
+/// An error, as `application/problem+json` (RFC 9457). Each error response
+/// of the OpenAPI document has an example of its own (see
+/// [`crate::openapi_document`]), so none sits on the schema.
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
 pub struct Problem {
-    /// A stable identifier of the kind of problem.
+    // Documented on `ProblemType` itself: a description here would wrap the
+    // reference in `allOf`, which client generators read badly.
     #[oai(rename = "type")]
     pub problem_type: ProblemType,
     /// A short, human-readable summary of the kind of problem.
@@ -153,15 +155,6 @@ impl FieldError {
             field: field.into(),
             message: message.into(),
         }
-    }
-}
-
-impl poem_openapi::types::Example for Problem {
-    fn example() -> Self {
-        Self::invalid(vec![FieldError::new(
-            "items[1].quantity",
-            "must be between 1 and 1000",
-        )])
     }
 }
 

@@ -8,10 +8,21 @@ use super::harness::Saga;
 use crate::StepError;
 use crate::steps::send_confirmation::SendConfirmation;
 
+/// The names of the files in the mail folder, sorted.
+fn mail_files(saga: &Saga) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(&saga.mail_dir)
+        .map(|dir| {
+            dir.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 fn mails(saga: &Saga) -> usize {
-    std::fs::read_dir(&saga.mail_dir)
-        .map(|dir| dir.count())
-        .unwrap_or(0)
+    mail_files(saga).len()
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
@@ -24,7 +35,32 @@ async fn a_confirmed_order_is_mailed_once_and_completed(pool: PgPool) {
         .expect("the step succeeds");
 
     assert_eq!(saga.order(&task).await.status, OrderStatus::Completed);
-    assert_eq!(mails(&saga), 1);
+    let order = task.order_id.expect("an order");
+    assert_eq!(
+        mail_files(&saga),
+        [format!("order-{order}.eml")],
+        "named after the order"
+    );
+
+    // Sent again (a crash between sending and recording): a second file,
+    // the first kept.
+    saga.deps
+        .mailer
+        .send(
+            lettre::Message::builder()
+                .from(saga.deps.mailer.from.clone())
+                .to(saga.deps.mailer.from.clone())
+                .subject("again")
+                .message_id(Some(format!("<order-{order}@asynccheckout>")))
+                .body(String::from("again"))
+                .expect("a message"),
+        )
+        .await
+        .expect("written");
+    assert_eq!(
+        mail_files(&saga),
+        [format!("order-{order}.2.eml"), format!("order-{order}.eml")]
+    );
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]

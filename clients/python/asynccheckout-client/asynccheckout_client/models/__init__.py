@@ -1,0 +1,65 @@
+""" Contains all the data models used in inputs/outputs """
+
+from .attempt import Attempt
+from .attempt_outcome import AttemptOutcome
+from .create_product import CreateProduct
+from .failure import Failure
+from .field_error import FieldError
+from .history_entry import HistoryEntry
+from .order import Order
+from .order_item import OrderItem
+from .order_item_input import OrderItemInput
+from .order_metadata import OrderMetadata
+from .order_page import OrderPage
+from .order_status import OrderStatus
+from .order_summary import OrderSummary
+from .order_task import OrderTask
+from .patch_product import PatchProduct
+from .payment import Payment
+from .place_order import PlaceOrder
+from .place_order_metadata_type_0 import PlaceOrderMetadataType0
+from .probe_status import ProbeStatus
+from .problem import Problem
+from .problem_type import ProblemType
+from .product import Product
+from .product_page import ProductPage
+from .queue_count import QueueCount
+from .queue_stats import QueueStats
+from .queue_stats_totals import QueueStatsTotals
+from .restock import Restock
+from .task import Task
+from .task_page import TaskPage
+from .task_state import TaskState
+
+__all__ = (
+    "Attempt",
+    "AttemptOutcome",
+    "CreateProduct",
+    "Failure",
+    "FieldError",
+    "HistoryEntry",
+    "Order",
+    "OrderItem",
+    "OrderItemInput",
+    "OrderMetadata",
+    "OrderPage",
+    "OrderStatus",
+    "OrderSummary",
+    "OrderTask",
+    "PatchProduct",
+    "Payment",
+    "PlaceOrder",
+    "PlaceOrderMetadataType0",
+    "ProbeStatus",
+    "Problem",
+    "ProblemType",
+    "Product",
+    "ProductPage",
+    "QueueCount",
+    "QueueStats",
+    "QueueStatsTotals",
+    "Restock",
+    "Task",
+    "TaskPage",
+    "TaskState",
+)

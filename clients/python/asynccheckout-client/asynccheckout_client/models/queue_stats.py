@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from typing import cast
+
+if TYPE_CHECKING:
+  from ..models.queue_count import QueueCount
+  from ..models.queue_stats_totals import QueueStatsTotals
+
+
+
+
+
+T = TypeVar("T", bound="QueueStats")
+
+
+
+@_attrs_define
+class QueueStats:
+    """ 
+        Attributes:
+            counts (list[QueueCount]): Per kind and state.
+            totals (QueueStatsTotals): Per state, over all kinds.
+     """
+
+    counts: list[QueueCount]
+    totals: QueueStatsTotals
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.queue_count import QueueCount # noqa: PLC0415
+        from ..models.queue_stats_totals import QueueStatsTotals # noqa: PLC0415
+        counts = []
+        for counts_item_data in self.counts:
+            counts_item = counts_item_data.to_dict()
+            counts.append(counts_item)
+
+
+
+        totals = self.totals.to_dict()
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "counts": counts,
+            "totals": totals,
+        })
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.queue_count import QueueCount # noqa: PLC0415
+        from ..models.queue_stats_totals import QueueStatsTotals # noqa: PLC0415
+        d = dict(src_dict)
+        counts = []
+        _counts = d.pop("counts")
+        for counts_item_data in (_counts):
+            counts_item = QueueCount.from_dict(counts_item_data)
+
+
+
+            counts.append(counts_item)
+
+
+        totals = QueueStatsTotals.from_dict(d.pop("totals"))
+
+
+
+
+        queue_stats = cls(
+            counts=counts,
+            totals=totals,
+        )
+
+
+        queue_stats.additional_properties = d
+        return queue_stats
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
