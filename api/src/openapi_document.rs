@@ -15,6 +15,7 @@ pub fn refine(spec: &str) -> String {
         return spec.to_owned();
     };
     plain_nullable_references(&mut document);
+    named_metadata(&mut document);
     let operations = document["paths"]
         .as_object_mut()
         .into_iter()
@@ -68,6 +69,50 @@ fn plain_nullable_references(document: &mut Value) {
         if parts.len() == 2 && parts[0].get("$ref").is_some() && only_annotations(&parts[1]) {
             parts.truncate(1);
         }
+    }
+}
+
+/// An order's metadata, a map of strings, as one named schema: inline and
+/// nullable, generators named it after its place (`PlaceOrderMetadataType0`).
+fn named_metadata(document: &mut Value) {
+    let Some(schemas) = document["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    let mut used = false;
+    for schema in schemas.values_mut() {
+        let Some(metadata) = schema
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("metadata"))
+        else {
+            continue;
+        };
+        if metadata["type"] != "object" || metadata["additionalProperties"]["type"] != "string" {
+            continue;
+        }
+        let mut reference = serde_json::Map::new();
+        if let Some(description) = metadata.get("description") {
+            reference.insert("description".to_owned(), description.clone());
+        }
+        if metadata["nullable"] == true {
+            reference.insert("nullable".to_owned(), Value::Bool(true));
+        }
+        reference.insert(
+            "allOf".to_owned(),
+            serde_json::json!([{ "$ref": "#/components/schemas/Metadata" }]),
+        );
+        *metadata = Value::Object(reference);
+        used = true;
+    }
+    if used {
+        schemas.insert(
+            "Metadata".to_owned(),
+            serde_json::json!({
+                "type": "object",
+                "title": "Metadata",
+                "description": "The client's own keys and values, kept with the order and returned as sent.",
+                "additionalProperties": { "type": "string" }
+            }),
+        );
     }
 }
 

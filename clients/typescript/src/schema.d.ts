@@ -398,9 +398,7 @@ export interface components {
             payment: components["schemas"]["Payment"];
             /** @description Why the order failed or was refunded; `null` otherwise. */
             failure?: components["schemas"]["Failure"] | null;
-            metadata: {
-                [key: string]: string;
-            };
+            metadata: components["schemas"]["Metadata"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -532,9 +530,7 @@ export interface components {
             /** @description The payment method token (`tok_visa`, `tok_chargeDeclined`, …). */
             payment_token: string;
             /** @description Up to 20 string keys (1–40 characters) with string values (up to 500). */
-            metadata?: {
-                [key: string]: string;
-            } | null;
+            metadata?: components["schemas"]["Metadata"] | null;
         };
         /** ProbeStatus */
         ProbeStatus: {
@@ -690,6 +686,13 @@ export interface components {
          * @enum {string}
          */
         TaskState: "available" | "running" | "completed" | "dead" | "cancelled";
+        /**
+         * Metadata
+         * @description The client's own keys and values, kept with the order and returned as sent.
+         */
+        Metadata: {
+            [key: string]: string;
+        };
     };
     responses: never;
     parameters: never;

@@ -6,10 +6,10 @@ from .create_product import CreateProduct
 from .failure import Failure
 from .field_error import FieldError
 from .history_entry import HistoryEntry
+from .metadata import Metadata
 from .order import Order
 from .order_item import OrderItem
 from .order_item_input import OrderItemInput
-from .order_metadata import OrderMetadata
 from .order_page import OrderPage
 from .order_status import OrderStatus
 from .order_summary import OrderSummary
@@ -17,7 +17,6 @@ from .order_task import OrderTask
 from .patch_product import PatchProduct
 from .payment import Payment
 from .place_order import PlaceOrder
-from .place_order_metadata_type_0 import PlaceOrderMetadataType0
 from .probe_status import ProbeStatus
 from .problem import Problem
 from .problem_type import ProblemType
@@ -38,10 +37,10 @@ __all__ = (
     "Failure",
     "FieldError",
     "HistoryEntry",
+    "Metadata",
     "Order",
     "OrderItem",
     "OrderItemInput",
-    "OrderMetadata",
     "OrderPage",
     "OrderStatus",
     "OrderSummary",
@@ -49,7 +48,6 @@ __all__ = (
     "PatchProduct",
     "Payment",
     "PlaceOrder",
-    "PlaceOrderMetadataType0",
     "ProbeStatus",
     "Problem",
     "ProblemType",

@@ -17,8 +17,8 @@ import datetime
 if TYPE_CHECKING:
   from ..models.failure import Failure
   from ..models.history_entry import HistoryEntry
+  from ..models.metadata import Metadata
   from ..models.order_item import OrderItem
-  from ..models.order_metadata import OrderMetadata
   from ..models.order_task import OrderTask
   from ..models.payment import Payment
 
@@ -52,7 +52,7 @@ class Order:
             total_cents (int): Sum of quantity × unit price over the lines, in minor units.
             items (list[OrderItem]):
             payment (Payment): The gateway's references for the order's money.
-            metadata (OrderMetadata):
+            metadata (Metadata): The client's own keys and values, kept with the order and returned as sent.
             created_at (datetime.datetime):
             updated_at (datetime.datetime):
             history (list[HistoryEntry]): Every status the order has had, oldest first.
@@ -67,7 +67,7 @@ class Order:
     total_cents: int
     items: list[OrderItem]
     payment: Payment
-    metadata: OrderMetadata
+    metadata: Metadata
     created_at: datetime.datetime
     updated_at: datetime.datetime
     history: list[HistoryEntry]
@@ -82,8 +82,8 @@ class Order:
     def to_dict(self) -> dict[str, Any]:
         from ..models.failure import Failure # noqa: PLC0415
         from ..models.history_entry import HistoryEntry # noqa: PLC0415
+        from ..models.metadata import Metadata # noqa: PLC0415
         from ..models.order_item import OrderItem # noqa: PLC0415
-        from ..models.order_metadata import OrderMetadata # noqa: PLC0415
         from ..models.order_task import OrderTask # noqa: PLC0415
         from ..models.payment import Payment # noqa: PLC0415
         id = str(self.id)
@@ -161,8 +161,8 @@ class Order:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.failure import Failure # noqa: PLC0415
         from ..models.history_entry import HistoryEntry # noqa: PLC0415
+        from ..models.metadata import Metadata # noqa: PLC0415
         from ..models.order_item import OrderItem # noqa: PLC0415
-        from ..models.order_metadata import OrderMetadata # noqa: PLC0415
         from ..models.order_task import OrderTask # noqa: PLC0415
         from ..models.payment import Payment # noqa: PLC0415
         d = dict(src_dict)
@@ -197,7 +197,7 @@ class Order:
 
 
 
-        metadata = OrderMetadata.from_dict(d.pop("metadata"))
+        metadata = Metadata.from_dict(d.pop("metadata"))
 
 
 

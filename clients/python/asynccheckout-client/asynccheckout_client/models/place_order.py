@@ -12,8 +12,8 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
+  from ..models.metadata import Metadata
   from ..models.order_item_input import OrderItemInput
-  from ..models.place_order_metadata_type_0 import PlaceOrderMetadataType0
 
 
 
@@ -35,14 +35,13 @@ class PlaceOrder:
             customer_email (str): Where the confirmation goes.
             items (list[OrderItemInput]): 1–100 lines, each sku at most once, all priced in one currency.
             payment_token (str): The payment method token (`tok_visa`, `tok_chargeDeclined`, …).
-            metadata (None | PlaceOrderMetadataType0 | Unset): Up to 20 string keys (1–40 characters) with string values (up
-                to 500).
+            metadata (Metadata | None | Unset): Up to 20 string keys (1–40 characters) with string values (up to 500).
      """
 
     customer_email: str
     items: list[OrderItemInput]
     payment_token: str
-    metadata: None | PlaceOrderMetadataType0 | Unset = UNSET
+    metadata: Metadata | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -50,8 +49,8 @@ class PlaceOrder:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.metadata import Metadata # noqa: PLC0415
         from ..models.order_item_input import OrderItemInput # noqa: PLC0415
-        from ..models.place_order_metadata_type_0 import PlaceOrderMetadataType0 # noqa: PLC0415
         customer_email = self.customer_email
 
         items = []
@@ -66,7 +65,7 @@ class PlaceOrder:
         metadata: dict[str, Any] | None | Unset
         if isinstance(self.metadata, Unset):
             metadata = UNSET
-        elif isinstance(self.metadata, PlaceOrderMetadataType0):
+        elif isinstance(self.metadata, Metadata):
             metadata = self.metadata.to_dict()
         else:
             metadata = self.metadata
@@ -88,8 +87,8 @@ class PlaceOrder:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.metadata import Metadata # noqa: PLC0415
         from ..models.order_item_input import OrderItemInput # noqa: PLC0415
-        from ..models.place_order_metadata_type_0 import PlaceOrderMetadataType0 # noqa: PLC0415
         d = dict(src_dict)
         customer_email = d.pop("customer_email")
 
@@ -105,7 +104,7 @@ class PlaceOrder:
 
         payment_token = d.pop("payment_token")
 
-        def _parse_metadata(data: object) -> None | PlaceOrderMetadataType0 | Unset:
+        def _parse_metadata(data: object) -> Metadata | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -113,14 +112,14 @@ class PlaceOrder:
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                metadata_type_0 = PlaceOrderMetadataType0.from_dict(data)
+                metadata_type_1 = Metadata.from_dict(data)
 
 
 
-                return metadata_type_0
+                return metadata_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PlaceOrderMetadataType0 | Unset, data)
+            return cast(Metadata | None | Unset, data)
 
         metadata = _parse_metadata(d.pop("metadata", UNSET))
 

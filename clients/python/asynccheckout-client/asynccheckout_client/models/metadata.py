@@ -14,13 +14,15 @@ from ..types import UNSET, Unset
 
 
 
-T = TypeVar("T", bound="OrderMetadata")
+T = TypeVar("T", bound="Metadata")
 
 
 
 @_attrs_define
-class OrderMetadata:
-    
+class Metadata:
+    """ The client's own keys and values, kept with the order and returned as sent.
+
+     """
 
     additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
 
@@ -40,12 +42,12 @@ class OrderMetadata:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        order_metadata = cls(
+        metadata = cls(
         )
 
 
-        order_metadata.additional_properties = d
-        return order_metadata
+        metadata.additional_properties = d
+        return metadata
 
     @property
     def additional_keys(self) -> list[str]:
