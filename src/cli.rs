@@ -118,9 +118,13 @@ pub struct MockGatewayArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
     /// Start over with empty development data: drop the database and
-    /// delete the mail folder and the development key first.
+    /// delete the development key and the mailed confirmations first. When
+    /// DATABASE_URL names the database, `--yes` must confirm the drop.
     #[arg(long)]
     pub reset: bool,
+    /// Confirms that `--reset` may drop the database DATABASE_URL names.
+    #[arg(long, requires = "reset")]
+    pub yes: bool,
     #[command(flatten)]
     pub serving: ApiServing,
     #[command(flatten)]

@@ -126,13 +126,38 @@ async fn dev_keeps_one_key_across_starts_and_reset_starts_over(
 
     // --reset: an empty database (the demo catalog seeded again), a new key,
     // no mail.
-    let reset = Dev::start(&db, &data, &["--reset"], "dev-3.log").await;
+    // With DATABASE_URL set, --reset wants --yes before it drops anything.
+    let refused = tokio::process::Command::new(BINARY)
+        .args(["dev", "--reset"])
+        .env("DATABASE_URL", db.to_url_lossy().to_string())
+        .env("DATA_DIR", &data)
+        .env("MAIL_DIR", data.join("mail"))
+        .output()
+        .await
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("add --yes to confirm"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(
+        data.join("mail").join(format!("order-{id}.eml")).exists(),
+        "nothing deleted"
+    );
+    std::fs::write(data.join("mail").join("notes.txt"), "mine").unwrap();
+
+    let reset = Dev::start(&db, &data, &["--reset", "--yes"], "dev-3.log").await;
     assert_ne!(reset.key, key, "a new key for the new data");
     let orders = reset.get("/v1/orders").await;
     assert_eq!(orders["items"].as_array().unwrap().len(), 0, "{orders:#}");
     let mug = reset.get("/v1/products/MUG").await;
     assert_eq!(mug["sku"], "MUG");
     assert!(!data.join("mail").join(format!("order-{id}.eml")).exists());
+    assert!(
+        data.join("mail").join("notes.txt").exists(),
+        "only confirmations are deleted"
+    );
     reset.stop().await;
     std::fs::remove_dir_all(&data).unwrap();
 }

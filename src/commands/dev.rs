@@ -34,9 +34,16 @@ pub async fn run(settings: DevArgs) -> anyhow::Result<()> {
     let recorder = metrics_port::install_recorder()?;
     let data_dir = &settings.serving.database.data_dir;
     let start = if settings.reset {
+        if settings.serving.database.database_url.is_some() && !settings.yes {
+            anyhow::bail!(
+                "dev --reset would drop the database DATABASE_URL names, with every connection \
+                 to it; add --yes to confirm, or unset DATABASE_URL to reset the development \
+                 database dev finds itself"
+            );
+        }
         let _ = std::fs::remove_file(data_dir.join(DEV_KEY_FILE));
         if settings.mail.smtp_url.is_none() {
-            let _ = std::fs::remove_dir_all(&settings.mail.mail_dir);
+            remove_confirmations(&settings.mail.mail_dir);
         }
         Start::Afresh
     } else {
@@ -129,7 +136,9 @@ async fn dev_key(pool: &PgPool, data_dir: &std::path::Path) -> anyhow::Result<St
     Ok(secret)
 }
 
-/// Writes `secret` to `path`, readable by its owner only.
+/// Writes `secret` to `path`, readable by its owner only: written to a new
+/// file of mode 0600 and renamed over `path`, so neither an older file's
+/// mode nor a link at `path` decides where the key goes or who reads it.
 fn keep_secret(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -137,13 +146,31 @@ fn keep_secret(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
+    let fresh = path.with_extension("new");
+    let _ = std::fs::remove_file(&fresh);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
-        .open(path)?;
-    file.write_all(secret.as_bytes())
+        .open(&fresh)?;
+    file.write_all(secret.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&fresh, path)
+}
+
+/// Deletes the confirmations `dev` wrote to `mail_dir` (`order-*.eml`),
+/// and nothing else a person may keep there.
+fn remove_confirmations(mail_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(mail_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("order-") && name.ends_with(".eml") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Adds the demo products that are missing; leaves existing ones alone.

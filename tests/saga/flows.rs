@@ -231,6 +231,23 @@ async fn a_cancel_racing_the_charge_has_one_winner_and_the_money_matches_it(
     system
         .start_worker(0, &[("WORKER_CONCURRENCY", "2".to_owned())])
         .await;
+    // The worker has started on the charges: the cancels race it, not an
+    // idle queue.
+    let until = tokio::time::Instant::now() + crate::system::DEADLINE;
+    loop {
+        let started: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks WHERE attempts > 0")
+            .fetch_one(&system.pool)
+            .await
+            .unwrap();
+        if started > 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the worker never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
     let system = &system;
     let cancels = ids.iter().map(|id| async move {
         let cancel = system

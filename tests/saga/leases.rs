@@ -103,12 +103,13 @@ async fn a_worker_that_lost_its_lease_is_stopped_and_writes_nothing(
     assert_eq!(order["status"], "completed");
 
     // Thawed, worker-0 finds its lease gone: it stops the step or its
-    // fenced write is refused, and says so.
+    // fenced write is refused. Either way the attempt ends by saying so,
+    // and only then is it safe to look for what it wrote.
     signal(frozen, "-CONT").unwrap();
     let until = tokio::time::Instant::now() + DEADLINE;
     loop {
         let log = system.log("worker-0");
-        if log.contains("lease lost") {
+        if log.contains("lease lost before the outcome was recorded; nothing was written") {
             break;
         }
         assert!(
@@ -117,7 +118,6 @@ async fn a_worker_that_lost_its_lease_is_stopped_and_writes_nothing(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Give it every chance to write something it should not.
     let order = system.settled(&id).await;
     assert_eq!(
         System::statuses(&order),

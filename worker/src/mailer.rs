@@ -154,12 +154,15 @@ async fn write_new(dir: &Path, stem: &str, bytes: &[u8]) -> Result<PathBuf, Mail
             .await
         {
             Ok(mut file) => {
-                file.write_all(bytes)
-                    .await
-                    .map_err(|e| MailError::File(path.clone(), e))?;
-                file.flush()
-                    .await
-                    .map_err(|e| MailError::File(path.clone(), e))?;
+                let written = match file.write_all(bytes).await {
+                    Ok(()) => file.flush().await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = written {
+                    // No half-written message under the name people open.
+                    let _ = tokio::fs::remove_file(&path).await;
+                    return Err(MailError::File(path, e));
+                }
                 return Ok(path);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
