@@ -86,15 +86,7 @@ async fn call(
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn every_operation_checks_the_key_and_its_scope(_: PgPoolOptions, db: PgConnectOptions) {
-    let system = System::start(
-        "auth_matrix",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("auth_matrix", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 100).await;
     let order = system
         .place("matrix-order", "tok_visa", &[("MUG", 1)])
@@ -162,15 +154,7 @@ async fn a_key_pasted_with_bearer_or_key_equals_gets_a_401_naming_the_mistake(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let system = System::start(
-        "pasting_mistakes",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("pasting_mistakes", &db, Options::without_workers()).await;
     let key = &system.admin_key;
     let cases = [
         (format!("Bearer Bearer {key}"), "says Bearer twice"),
@@ -202,15 +186,7 @@ async fn a_key_pasted_with_bearer_or_key_equals_gets_a_401_naming_the_mistake(
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn a_revoked_key_stops_working_at_once(_: PgPoolOptions, db: PgConnectOptions) {
-    let system = System::start(
-        "revoked_key",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("revoked_key", &db, Options::without_workers()).await;
     let (id, key) = system.create_key("storefront", &["orders:read"]).await;
     let read = || {
         reqwest::Client::new()
@@ -246,15 +222,7 @@ async fn idempotency_keys_are_scoped_to_the_api_key_that_used_them(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let system = System::start(
-        "scoped_idempotency",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("scoped_idempotency", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 5).await;
     let (_, first) = system.create_key("shop-a", &["orders:write"]).await;
     let (_, second) = system.create_key("shop-b", &["orders:write"]).await;

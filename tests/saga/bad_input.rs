@@ -21,15 +21,7 @@ async fn expect_problem(response: reqwest::Response, status: u16, problem: &str)
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn bad_orders_get_a_clear_4xx_problem_never_a_5xx(_: PgPoolOptions, db: PgConnectOptions) {
-    let system = System::start(
-        "bad_input",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("bad_input", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 5).await;
     let order = |items: Value| json!({ "customer_email": "ada@example.com", "items": items, "payment_token": "tok_visa" });
     let item = |sku: &str, quantity: i64| json!({ "sku": sku, "quantity": quantity });
@@ -185,15 +177,7 @@ async fn the_catalog_validates_products_and_pages_through_them(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let system = System::start(
-        "catalog",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("catalog", &db, Options::without_workers()).await;
     let url = format!("{}/v1/products", system.api);
     for sku in ["A", "B", "C"] {
         system.create_product(sku, 100, 1).await;
@@ -287,15 +271,7 @@ async fn orders_are_listed_newest_first_by_status_in_pages_and_the_spec_is_serve
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let system = System::start(
-        "order_list",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("order_list", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 50).await;
     let mut ids = Vec::new();
     for i in 0..5 {

@@ -1,6 +1,6 @@
 //! Gateway faults: 503s, lost responses, and a gateway that stays down.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::system::{Options, System};
@@ -108,15 +108,9 @@ async fn a_charge_made_but_never_answered_and_never_found_is_refunded_in_full(
     let id = system.place("order-1", "tok_visa", &[("MUG", 1)]).await;
     let order = system.settled(&id).await;
 
-    let injected: Value = system
-        .http
-        .get(format!("{}/v1/faults/injected", system.gateway))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let injected = system
+        .get_json(format!("{}/v1/faults/injected", system.gateway))
+        .await;
     assert_eq!(injected["lost_responses"], 9, "{injected:#}");
     assert_eq!(order["status"], "refunded", "{order:#}");
     assert_eq!(

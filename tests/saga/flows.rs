@@ -169,15 +169,7 @@ async fn a_pending_order_cancels_without_a_charge_and_only_once(
     db: PgConnectOptions,
 ) {
     // No workers yet: the order stays pending with its payment unstarted.
-    let system = System::start(
-        "cancel",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("cancel", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 5).await;
     let id = system.place("order-1", "tok_visa", &[("MUG", 1)]).await;
 
@@ -210,15 +202,7 @@ async fn a_cancel_racing_the_charge_has_one_winner_and_the_money_matches_it(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let mut system = System::start(
-        "cancel_race",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let mut system = System::start("cancel_race", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 100).await;
     let mut ids = Vec::new();
     for i in 0..40 {

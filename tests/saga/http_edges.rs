@@ -14,15 +14,7 @@ async fn every_answer_carries_a_request_id_and_a_405_its_allow(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let system = System::start(
-        "http_edges",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("http_edges", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 5).await;
     let api = &system.api;
     let anonymous = reqwest::Client::new();
@@ -191,15 +183,7 @@ async fn a_body_too_large_sent_in_one_go_still_gets_its_413(
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let system = System::start(
-        "too_large_in_one_go",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("too_large_in_one_go", &db, Options::without_workers()).await;
     let body = vec![b'x'; 4 * 1024 * 1024];
     let address = system.api.trim_start_matches("http://");
     let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();

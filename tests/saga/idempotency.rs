@@ -10,15 +10,7 @@ async fn the_same_key_and_body_replays_the_order_and_another_body_is_refused(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let system = System::start(
-        "replay",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("replay", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 5).await;
     let body = System::order_body("tok_visa", &[("MUG", 1)]);
 
@@ -69,15 +61,7 @@ async fn fifty_concurrent_posts_with_one_key_make_one_order_and_one_task(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let system = System::start(
-        "concurrent_key",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("concurrent_key", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 5).await;
     let body = System::order_body("tok_visa", &[("MUG", 1)]);
 
@@ -114,15 +98,7 @@ async fn idempotency_keys_of_different_bodies_each_make_their_own_order(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let system = System::start(
-        "distinct_keys",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("distinct_keys", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 5).await;
     let a = system.place("key-a", "tok_visa", &[("MUG", 1)]).await;
     let b = system.place("key-b", "tok_visa", &[("MUG", 1)]).await;

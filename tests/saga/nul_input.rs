@@ -149,29 +149,15 @@ async fn a_nul_in_any_string_the_api_takes_is_a_4xx_problem(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let system = System::start(
-        "nul_input",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let system = System::start("nul_input", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 5).await;
     // The sku of the order example in the document, so that body is valid
     // but for its NUL.
     system.create_product("TSHIRT-M", 1900, 5).await;
     let order = system.place("nul-base", "tok_visa", &[("MUG", 1)]).await;
-    let spec: Value = system
-        .http
-        .get(format!("{}/openapi.json", system.api))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = system
+        .get_json(format!("{}/openapi.json", system.api))
+        .await;
     // Real values for path parameters, so that only the NUL is wrong.
     let path_value = |name: &str| match name {
         "sku" => "MUG".to_owned(),

@@ -10,14 +10,8 @@ use crate::system::{DEADLINE, Options, System, sample};
 
 async fn queue_stats(system: &System) -> Value {
     system
-        .http
-        .get(format!("{}/v1/queue/stats", system.api))
-        .send()
+        .get_json(format!("{}/v1/queue/stats", system.api))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
@@ -27,15 +21,7 @@ async fn an_operator_sees_a_dead_task_with_its_attempts_and_retries_it(
 ) {
     // The worker's mail server refuses every connection: the confirmation
     // step fails every attempt and dies, and the order stays `confirmed`.
-    let mut system = System::start(
-        "operations",
-        &db,
-        Options {
-            workers: 0,
-            ..Options::default()
-        },
-    )
-    .await;
+    let mut system = System::start("operations", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 5).await;
     let closed_port = testkit::process::free_port().unwrap();
     system

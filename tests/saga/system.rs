@@ -30,6 +30,17 @@ pub struct Options {
     pub gateway_timeout_ms: u64,
 }
 
+impl Options {
+    /// The defaults with no worker started: for tests that drive the API
+    /// alone, or start their workers themselves.
+    pub fn without_workers() -> Self {
+        Self {
+            workers: 0,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Self {
@@ -203,6 +214,18 @@ impl System {
         .await;
         self.metrics.push(field(&ready, "metrics"));
         self.workers.push(worker);
+    }
+
+    /// `GET url` with the admin key, read as JSON.
+    pub async fn get_json(&self, url: String) -> Value {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// The Prometheus text of metrics port `i` (0: the API; 1..: the workers).
