@@ -98,6 +98,10 @@ pub struct ApiServing {
     pub metrics: MetricsArgs,
     #[command(flatten)]
     pub admission: AdmissionArgs,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+    #[command(flatten)]
+    pub rate_limit: RateLimitArgs,
     /// How long a request may run before it is answered 503 with Retry-After.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = api::http::request_id::DEFAULT_REQUEST_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub request_timeout_secs: u64,
@@ -151,6 +155,18 @@ pub enum KeysAction {
         /// Repeat for several.
         #[arg(long = "scope", required = true)]
         scopes: Vec<Scope>,
+        #[command(flatten)]
+        limit: KeyRateLimit,
+    },
+    /// Change a key's rate limit; it applies from the key's next request.
+    SetLimit {
+        /// The key's id, as `keys list` shows it.
+        id: uuid::Uuid,
+        #[command(flatten)]
+        limit: KeyRateLimit,
+        /// Go back to the API's default (RATE_LIMIT_PER_SECOND).
+        #[arg(long, conflicts_with_all = ["rate_limit", "burst"], required_unless_present = "rate_limit")]
+        default: bool,
     },
     /// List every key (never the secrets).
     List,
@@ -159,6 +175,23 @@ pub enum KeysAction {
         /// The key's id, as `keys list` shows it.
         id: uuid::Uuid,
     },
+}
+
+/// A key's own rate limit, instead of the API's default.
+#[derive(Debug, Clone, Args)]
+pub struct KeyRateLimit {
+    /// Requests per second this key may make to each API process.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit: Option<u32>,
+    /// Requests it may make at once beyond that (default: twice the rate).
+    #[arg(long, requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst: Option<u32>,
+}
+
+impl KeyRateLimit {
+    pub fn limit(&self) -> Option<shared::keys::RateLimit> {
+        shared::keys::RateLimit::new(self.rate_limit?, self.burst)
+    }
 }
 
 /// An admin key accepted from first start.
@@ -204,6 +237,42 @@ pub struct AdmissionArgs {
     /// 0 turns admission control off.
     #[arg(long, env = "ADMISSION_MAX_QUEUE_AGE_SECS", default_value_t = 0)]
     pub admission_max_queue_age_secs: u64,
+}
+
+/// How long a client may stall, and how many connections it may hold.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// Seconds from a request's first byte to the end of its headers; a
+    /// connection slower than that is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = api::server::DEFAULT_HEADER_READ_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub header_read_timeout_secs: u64,
+    /// Longest wait, in seconds, for the next piece of a request body; past
+    /// it the answer is 408 and the connection is closed.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = api::server::DEFAULT_BODY_READ_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub body_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before
+    /// it is closed.
+    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = api::server::DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_timeout_secs: u64,
+    /// Most connections open at once; past it new ones get a 503 and are
+    /// closed. Default: what the process's file descriptor limit allows,
+    /// less 256 and the database pool, at most 32768.
+    #[arg(long, env = "MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: Option<u64>,
+}
+
+/// The rate limit of API keys without one of their own.
+#[derive(Debug, Clone, Args)]
+pub struct RateLimitArgs {
+    /// Requests per second each API key may make to this process, unless
+    /// the key has a limit of its own (`keys create --rate-limit`). 0: keys
+    /// without their own limit are not limited.
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 100)]
+    pub rate_limit_per_second: u32,
+    /// Requests a key may make at once beyond its rate (the token bucket's
+    /// size). Default: twice the rate.
+    #[arg(long, env = "RATE_LIMIT_BURST", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_burst: Option<u32>,
 }
 
 /// Where the API listens.

@@ -3,8 +3,9 @@
 //! [`app`] builds the whole service: the `/v1` operations, `/docs` (Swagger
 //! UI), `/openapi.json` (the spec, byte-identical to the committed
 //! `openapi.json`), the probes, and the middleware every request passes:
-//! request ids, the body guard (413/415/400), and problem+json for every
-//! error. [`serve`] runs it until shut down.
+//! request ids, the body guard (413/415/400/408), per-key rate limits, and
+//! problem+json for every error. [`serve`] runs it on [`server`], which
+//! bounds slow and greedy connections, until shut down.
 
 // Handlers return `Result<_, ErrorResponse>` because poem-openapi documents
 // both arms; the error response carries its problem inline by design.
@@ -14,12 +15,12 @@ pub mod admission;
 pub mod http;
 pub mod openapi_document;
 pub mod routes;
+pub mod server;
 pub mod views;
 
-use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use poem::listener::TcpAcceptor;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 use sqlx::PgPool;
@@ -38,6 +39,12 @@ pub struct AppState {
     pub admission: Option<std::sync::Arc<admission::Admission>>,
     /// How long a request may run before it is answered 503.
     pub request_timeout: Duration,
+    /// Per-key token buckets.
+    pub rate_limiter: Arc<http::rate_limit::RateLimiter>,
+    /// Timeouts and the connection cap.
+    pub connection_limits: server::ConnectionLimits,
+    /// Open connections against the cap, for `/readyz`.
+    pub open_connections: Arc<server::OpenConnections>,
 }
 
 type Apis = (OrdersApi, CatalogApi, OperationsApi, ProbesApi);
@@ -63,6 +70,7 @@ pub fn openapi_json() -> String {
 /// The whole HTTP service.
 pub fn app(state: AppState) -> impl Endpoint {
     let request_timeout = state.request_timeout;
+    let body_read_timeout = state.connection_limits.body_read_timeout;
     let service = service();
     let raw_spec = service.spec();
     let spec = openapi_document::refine(&raw_spec);
@@ -87,11 +95,14 @@ pub fn app(state: AppState) -> impl Endpoint {
             }),
         )
         .around(to_the_docs)
-        .around(http::guard::guard)
+        .around(move |next, req| http::guard::guard(next, req, body_read_timeout))
         .around(move |next, req| {
             http::route_table::observe(next, req, std::sync::Arc::clone(&routes))
         })
         .around(move |next, req| http::request_id::request_id(next, req, request_timeout))
+        // Outside the request id's middleware, which turns every error into
+        // its answer: the fields go on errors too.
+        .around(http::rate_limit::rate_limit_fields)
         .data(state)
 }
 
@@ -105,22 +116,7 @@ async fn to_the_docs<E: Endpoint>(next: E, req: poem::Request) -> poem::Result<p
     next.call(req).await.map(IntoResponse::into_response)
 }
 
-/// A bound socket, ready to serve.
-pub struct Bound {
-    acceptor: TcpAcceptor,
-    /// The address actually bound (port 0 picks a free one).
-    pub addr: SocketAddr,
-}
-
-/// Binds `addr`, e.g. `127.0.0.1:8080` or `127.0.0.1:0`.
-pub async fn bind(addr: &str) -> std::io::Result<Bound> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    Ok(Bound {
-        acceptor: TcpAcceptor::from_tokio(listener)?,
-        addr,
-    })
-}
+pub use server::{Bound, bind};
 
 /// Serves [`app`] until `shutdown` fires, then lets requests in flight finish
 /// for up to `grace`.
@@ -130,11 +126,7 @@ pub async fn serve(
     shutdown: CancellationToken,
     grace: Duration,
 ) -> std::io::Result<()> {
-    poem::Server::new_with_acceptor(bound.acceptor)
-        .run_with_graceful_shutdown(
-            app(state),
-            async move { shutdown.cancelled().await },
-            Some(grace),
-        )
-        .await
+    let limits = state.connection_limits;
+    let open = Arc::clone(&state.open_connections);
+    server::serve(bound, app(state), limits, open, shutdown, grace).await
 }

@@ -1,7 +1,8 @@
 //! The OpenAPI document as served and committed: poem-openapi's, with what
 //! it cannot declare added. Each error response gets an example of its own
 //! status (poem-openapi can only put one example on the shared `Problem`
-//! schema, which made every error look like a 422 in Swagger UI).
+//! schema, which made every error look like a 422 in Swagger UI), and every
+//! answer to a request made with a key documents the rate limit fields.
 
 use poem_openapi::types::ToJSON;
 use serde_json::Value;
@@ -16,6 +17,7 @@ pub fn refine(spec: &str) -> String {
     };
     plain_nullable_references(&mut document);
     named_metadata(&mut document);
+    rate_limit_headers(&mut document);
     let operations = document["paths"]
         .as_object_mut()
         .into_iter()
@@ -27,10 +29,17 @@ pub fn refine(spec: &str) -> String {
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        let keyed = operation
+            .get("security")
+            .and_then(Value::as_array)
+            .is_some_and(|schemes| !schemes.is_empty());
         let Some(responses) = operation["responses"].as_object_mut() else {
             continue;
         };
         for (status, response) in responses.iter_mut() {
+            if keyed {
+                add_rate_limit_fields(response);
+            }
             let Some(example) = status.parse().ok().and_then(|s| example_for(s, &id)) else {
                 continue;
             };
@@ -40,6 +49,51 @@ pub fn refine(spec: &str) -> String {
         }
     }
     serde_json::to_string_pretty(&document).unwrap_or_else(|_| spec.to_owned())
+}
+
+/// The rate limit fields (see `http::rate_limit`), as named headers.
+fn rate_limit_headers(document: &mut Value) {
+    let Some(components) = document["components"].as_object_mut() else {
+        return;
+    };
+    components.insert(
+        "headers".to_owned(),
+        serde_json::json!({
+            "RateLimitPolicy": {
+                "description": "The key's rate limit (IETF httpapi draft): `\"api-key\";q=<burst>;w=<seconds to refill it>`. Absent when the key is not limited.",
+                "schema": { "type": "string" },
+                "example": "\"api-key\";q=200;w=2"
+            },
+            "RateLimit": {
+                "description": "What is left of it: `\"api-key\";r=<requests left>;t=<seconds until it is full again>`.",
+                "schema": { "type": "string" },
+                "example": "\"api-key\";r=187;t=1"
+            }
+        }),
+    );
+}
+
+/// `RateLimit-Policy` and `RateLimit` on an answer to a request made with a
+/// key.
+fn add_rate_limit_fields(response: &mut Value) {
+    let Some(response) = response.as_object_mut() else {
+        return;
+    };
+    let headers = response
+        .entry("headers")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    let Some(headers) = headers.as_object_mut() else {
+        return;
+    };
+    for (name, component) in [
+        ("RateLimit-Policy", "RateLimitPolicy"),
+        ("RateLimit", "RateLimit"),
+    ] {
+        headers.insert(
+            name.to_owned(),
+            serde_json::json!({ "$ref": format!("#/components/headers/{component}") }),
+        );
+    }
 }
 
 /// poem-openapi writes a documented, nullable reference as `allOf` of the
@@ -154,6 +208,11 @@ fn example_for(status: u16, operation_id: &str) -> Option<Value> {
                 "the request conflicts with the resource as it is now; read it and try again",
             ),
         },
+        408 => Problem::new(
+            ProblemType::RequestTimeout,
+            "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is \
+             closed, so send the request again on a new one",
+        ),
         413 => Problem::new(
             ProblemType::PayloadTooLarge,
             "the body is over 1048576 bytes",
@@ -166,6 +225,11 @@ fn example_for(status: u16, operation_id: &str) -> Option<Value> {
             "items[1].quantity",
             "must be between 1 and 1000",
         )]),
+        429 => Problem::new(
+            ProblemType::RateLimited,
+            "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 \
+             allows; retry after Retry-After seconds (an order with the same Idempotency-Key)",
+        ),
         500 => Problem::new(
             ProblemType::Internal,
             "the request could not be completed; retry it, and quote the X-Request-Id response \

@@ -49,11 +49,32 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the API's handlers share, from its settings.
 pub fn state(pool: &sqlx::PgPool, serving: &ApiServing) -> api::AppState {
     let max_wait = Duration::from_secs(serving.admission.admission_max_queue_age_secs);
+    let connections = &serving.connections;
+    let max_connections = match connections.max_connections {
+        Some(cap) => usize::try_from(cap).unwrap_or(usize::MAX),
+        None => api::server::default_max_connections(
+            api::server::raise_descriptor_limit(),
+            serving.database.database_max_connections,
+        ),
+    };
+    let default_limit = shared::keys::RateLimit::new(
+        serving.rate_limit.rate_limit_per_second,
+        serving.rate_limit.rate_limit_burst,
+    );
     api::AppState {
         pool: pool.clone(),
         admission: api::admission::Admission::new(max_wait).map(Arc::new),
         request_timeout: Duration::from_secs(serving.request_timeout_secs),
+        rate_limiter: api::http::rate_limit::RateLimiter::new(default_limit),
+        connection_limits: api::server::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(connections.header_read_timeout_secs),
+            body_read_timeout: Duration::from_secs(connections.body_read_timeout_secs),
+            idle_timeout: Duration::from_secs(connections.idle_timeout_secs),
+            max_connections,
+        },
+        open_connections: api::server::OpenConnections::new(max_connections),
     }
 }

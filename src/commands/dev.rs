@@ -127,7 +127,7 @@ async fn dev_key(pool: &PgPool, data_dir: &std::path::Path) -> anyhow::Result<St
             return Ok(kept.to_owned());
         }
     }
-    let secret = keys::create(&mut conn, "dev", &[Scope::Admin])
+    let secret = keys::create(&mut conn, "dev", &[Scope::Admin], None)
         .await?
         .secret;
     if let Err(e) = keep_secret(&path, &secret) {

@@ -1,4 +1,4 @@
-//! `asynccheckout keys create|list|revoke`: API key management.
+//! `asynccheckout keys create|list|revoke|set-limit`: API key management.
 
 use anyhow::{Context, bail};
 use secrecy::ExposeSecret;
@@ -12,30 +12,36 @@ pub async fn run(args: DatabaseArgs, action: KeysAction) -> anyhow::Result<()> {
     let db = database::open(&args, "asynccheckout-keys").await?;
     let mut conn = db.pool.acquire().await?;
     match action {
-        KeysAction::Create { name, scopes } => {
+        KeysAction::Create {
+            name,
+            scopes,
+            limit,
+        } => {
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 100 {
                 bail!("--name must be 1 to 100 characters");
             }
-            let created = keys::create(&mut conn, name, &scopes).await?;
+            let created = keys::create(&mut conn, name, &scopes, limit.limit()).await?;
             println!("id:     {}", created.key.id);
             println!("name:   {}", created.key.name);
             println!("scopes: {}", scope_list(&created.key.scopes));
+            println!("limit:  {}", limit_text(created.key.rate_limit));
             println!("key:    {}", created.secret);
             eprintln!("Store the key now: it is shown only this once.");
         }
         KeysAction::List => {
             println!(
-                "{:<36}  {:<12}  {:<20}  {:<40}  {:<25}  revoked",
-                "id", "prefix", "name", "scopes", "created"
+                "{:<36}  {:<12}  {:<20}  {:<40}  {:<22}  {:<25}  revoked",
+                "id", "prefix", "name", "scopes", "rate limit", "created"
             );
             for key in keys::list(&mut conn).await? {
                 println!(
-                    "{:<36}  {:<12}  {:<20}  {:<40}  {:<25}  {}",
+                    "{:<36}  {:<12}  {:<20}  {:<40}  {:<22}  {:<25}  {}",
                     key.id,
                     key.prefix,
                     key.name,
                     scope_list(&key.scopes),
+                    limit_text(key.rate_limit),
                     key.created_at.to_rfc3339(),
                     key.revoked_at
                         .map(|at| at.to_rfc3339())
@@ -49,8 +55,22 @@ pub async fn run(args: DatabaseArgs, action: KeysAction) -> anyhow::Result<()> {
             }
             println!("revoked {id}");
         }
+        KeysAction::SetLimit { id, limit, .. } => {
+            let limit = limit.limit();
+            if !keys::set_rate_limit(&mut conn, id, limit).await? {
+                bail!("no live key has id {id} (see `asynccheckout keys list`)");
+            }
+            println!("{id}: rate limit {}", limit_text(limit));
+        }
     }
     Ok(())
+}
+
+fn limit_text(limit: Option<keys::RateLimit>) -> String {
+    match limit {
+        Some(limit) => limit.to_string(),
+        None => "the API's default".to_owned(),
+    }
 }
 
 fn scope_list(scopes: &[Scope]) -> String {

@@ -9,10 +9,21 @@ impl System {
     /// Creates an API key with `scopes` through `asynccheckout keys create`,
     /// and returns (its id, its secret).
     pub async fn create_key(&self, name: &str, scopes: &[&str]) -> (String, String) {
+        self.create_key_with(name, scopes, &[]).await
+    }
+
+    /// [`Self::create_key`] with more arguments, e.g. `--rate-limit 5`.
+    pub async fn create_key_with(
+        &self,
+        name: &str,
+        scopes: &[&str],
+        more: &[&str],
+    ) -> (String, String) {
         let mut args = vec!["keys", "create", "--name", name];
         for scope in scopes {
             args.extend(["--scope", scope]);
         }
+        args.extend(more);
         let out = Command::new(BINARY)
             .args(&args)
             .env("DATABASE_URL", &self.database_url)

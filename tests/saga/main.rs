@@ -15,6 +15,7 @@ mod crash_points;
 mod database_restart;
 mod faults;
 mod flows;
+mod hostile_clients;
 mod http_edges;
 mod idempotency;
 mod load;

@@ -5,6 +5,8 @@
 //! [`authenticate`] finds the live key by the token's hash. No token, or an
 //! unknown or revoked one: 401 with `WWW-Authenticate: Bearer`. A handler
 //! then asks [`Caller::require`] for the scope it needs: 403 without it.
+//! A known key also takes a token from its rate limit (see
+//! [`super::rate_limit`]): 429 when it has none left.
 
 use poem::Request;
 use poem_openapi::SecurityScheme;
@@ -13,6 +15,7 @@ use shared::keys::{self, ApiKey, Scope};
 
 use super::error::{ApiError, ErrorResponse};
 use super::problem::ProblemType;
+use super::rate_limit::{DecisionSlot, rate_limited};
 use super::raw_problem::unauthorized;
 use crate::AppState;
 
@@ -64,7 +67,18 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
         .await
         .map_err(internal)?
     {
-        Some(key) => Ok(Caller(key)),
+        Some(key) => {
+            if let Some(decision) = state.rate_limiter.take(&key) {
+                if let Some(slot) = req.extensions().get::<DecisionSlot>() {
+                    slot.record(decision);
+                }
+                if !decision.allowed {
+                    metrics::counter!("asynccheckout_api_rate_limited_total").increment(1);
+                    return Err(poem::Error::from_response(rate_limited(&key, &decision)));
+                }
+            }
+            Ok(Caller(key))
+        }
         None => Err(poem::Error::from_response(unauthorized(
             "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>",
         ))),

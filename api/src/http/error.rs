@@ -42,9 +42,18 @@ pub enum ErrorResponse {
     /// The body is not `application/json`.
     #[oai(status = 415, content_type = "application/problem+json")]
     UnsupportedMediaType(Json<Problem>),
+    /// The body stopped arriving for longer than the body read timeout; the
+    /// connection is closed.
+    #[oai(status = 408, content_type = "application/problem+json")]
+    RequestTimeout(Json<Problem>),
     /// The request is well-formed but invalid; `errors` names each field.
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Problem>),
+    /// The API key made more requests than its rate limit allows: retry after
+    /// `Retry-After` seconds. Every answer to a request with a key carries
+    /// `RateLimit-Policy` and `RateLimit`.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] String),
     /// Something failed on our side; the log has the details under the request id.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
@@ -150,8 +159,10 @@ impl ErrorResponse {
             404 => Self::NotFound(json),
             409 => Self::Conflict(json),
             413 => Self::PayloadTooLarge(json),
+            408 => Self::RequestTimeout(json),
             415 => Self::UnsupportedMediaType(json),
             422 => Self::Unprocessable(json),
+            429 => Self::TooManyRequests(json, "1".to_owned()),
             503 => Self::ServiceUnavailable(json, None),
             _ => Self::Internal(json),
         }

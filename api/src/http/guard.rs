@@ -1,8 +1,13 @@
 //! The request guard: before any route sees a request body, it must be at
 //! most 1 MiB (413), JSON by content type (415) and well-formed JSON (400),
 //! and no text in the path, the query or the body may hold a NUL (see
-//! [`super::nul`]). Schema violations are left to the routes (422).
+//! [`super::nul`]). Schema violations are left to the routes (422). A body
+//! whose next piece takes longer than the body read timeout to arrive gets a
+//! 408 and its connection is closed.
 
+use std::time::Duration;
+
+use hyper::body::Bytes;
 use poem::http::Method;
 use poem::{Endpoint, IntoResponse, Request, Response};
 
@@ -13,31 +18,28 @@ use super::raw_problem::problem_response;
 /// Largest accepted body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+pub async fn guard<E: Endpoint>(
+    next: E,
+    mut req: Request,
+    body_read_timeout: Duration,
+) -> poem::Result<Response> {
     if let Some(problem) = nul::check_uri(req.uri().path(), req.uri().query()) {
         return Ok(problem_response(problem));
     }
     if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
-        if let Some(rejection) = check_body(&mut req).await {
+        if let Some(rejection) = check_body(&mut req, body_read_timeout).await {
             return Ok(rejection);
         }
     }
     next.call(req).await.map(IntoResponse::into_response)
 }
 
-async fn check_body(req: &mut Request) -> Option<Response> {
-    // The rest of the body is never read, so the connection cannot carry
-    // another request: say so, or a client may reuse it and find it closed.
+async fn check_body(req: &mut Request, body_read_timeout: Duration) -> Option<Response> {
     let too_large = || {
-        let mut response = problem_response(Problem::new(
+        closing(problem_response(Problem::new(
             ProblemType::PayloadTooLarge,
             format!("the body is over {MAX_BODY_BYTES} bytes"),
-        ));
-        response.headers_mut().insert(
-            poem::http::header::CONNECTION,
-            poem::http::HeaderValue::from_static("close"),
-        );
-        response
+        )))
     };
     let declared = req
         .headers()
@@ -48,10 +50,22 @@ async fn check_body(req: &mut Request) -> Option<Response> {
         discard_body(req).await;
         return Some(too_large());
     }
-    let body = match req.take_body().into_bytes_limit(MAX_BODY_BYTES).await {
+    let body = match read_body(req, body_read_timeout).await {
         Ok(body) => body,
-        Err(poem::error::ReadBodyError::PayloadTooLarge) => return Some(too_large()),
-        Err(e) => {
+        Err(BodyError::TooLarge) => return Some(too_large()),
+        Err(BodyError::Stalled) => {
+            metrics::counter!("asynccheckout_api_connections_closed_total", "reason" => "body_timeout")
+                .increment(1);
+            return Some(closing(problem_response(Problem::new(
+                ProblemType::RequestTimeout,
+                format!(
+                    "no part of the body arrived for {} s (BODY_READ_TIMEOUT_SECS); the \
+                     connection is closed, so send the request again on a new one",
+                    body_read_timeout.as_secs_f64()
+                ),
+            ))));
+        }
+        Err(BodyError::Unreadable(e)) => {
             return Some(problem_response(Problem::new(
                 ProblemType::MalformedRequest,
                 format!("the body could not be read: {e}"),
@@ -85,6 +99,46 @@ async fn check_body(req: &mut Request) -> Option<Response> {
     }
     req.set_body(body);
     None
+}
+
+/// The rest of a body that was not read means the connection cannot carry
+/// another request: say so, or a client may reuse it and find it closed.
+fn closing(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        poem::http::header::CONNECTION,
+        poem::http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
+enum BodyError {
+    TooLarge,
+    /// No piece of it arrived within the body read timeout.
+    Stalled,
+    Unreadable(std::io::Error),
+}
+
+/// The whole body, at most [`MAX_BODY_BYTES`], each piece arriving within
+/// `timeout` of the one before.
+async fn read_body(req: &mut Request, timeout: Duration) -> Result<Bytes, BodyError> {
+    use tokio::io::AsyncReadExt;
+
+    let mut reader = req
+        .take_body()
+        .into_async_read()
+        .take(MAX_BODY_BYTES as u64 + 1);
+    let mut body = Vec::new();
+    loop {
+        body.reserve(16 * 1024);
+        match tokio::time::timeout(timeout, reader.read_buf(&mut body)).await {
+            Err(_) => return Err(BodyError::Stalled),
+            Ok(Err(e)) => return Err(BodyError::Unreadable(e)),
+            Ok(Ok(0)) => break,
+            Ok(Ok(_)) if body.len() > MAX_BODY_BYTES => return Err(BodyError::TooLarge),
+            Ok(Ok(_)) => {}
+        }
+    }
+    Ok(Bytes::from(body))
 }
 
 /// Most of a refused body that is read and dropped before the 413.

@@ -50,6 +50,12 @@ pub enum ProblemType {
     /// 415: the body is not `application/json`.
     #[oai(rename = "/problems/unsupported-media-type")]
     UnsupportedMediaType,
+    /// 408: the request's body stopped arriving for longer than the body read timeout.
+    #[oai(rename = "/problems/request-timeout")]
+    RequestTimeout,
+    /// 429: the API key made more requests than its rate limit allows (see `Retry-After`).
+    #[oai(rename = "/problems/rate-limited")]
+    RateLimited,
     /// 500: something failed on our side; quote the `X-Request-Id`.
     #[oai(rename = "/problems/internal")]
     Internal,
@@ -73,6 +79,8 @@ impl ProblemType {
             }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -94,6 +102,8 @@ impl ProblemType {
             Self::OrderNotCancellable => "order-not-cancellable",
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::RequestTimeout => "request-timeout",
+            Self::RateLimited => "rate-limited",
             Self::Internal => "internal",
             Self::ServiceUnavailable => "service-unavailable",
         }
@@ -114,6 +124,8 @@ impl ProblemType {
             Self::OrderNotCancellable => "Order can no longer be cancelled",
             Self::PayloadTooLarge => "Request body is too large",
             Self::UnsupportedMediaType => "Unsupported media type",
+            Self::RequestTimeout => "Request body arrived too slowly",
+            Self::RateLimited => "Too many requests",
             Self::Internal => "Internal error",
             Self::ServiceUnavailable => "Service unavailable",
         }

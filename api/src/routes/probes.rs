@@ -25,7 +25,8 @@ pub enum ReadyResponse {
     /// The database answers and its schema is current.
     #[oai(status = 200)]
     Ready(Json<ProbeStatus>),
-    /// Not ready: the database is unreachable or migrations are pending.
+    /// Not ready: the database is unreachable, migrations are pending, or the
+    /// process has nearly as many connections open as it allows.
     #[oai(status = 503)]
     NotReady(Json<ProbeStatus>),
 }
@@ -45,9 +46,21 @@ impl ProbesApi {
     /// Readiness
     ///
     /// 200 when the database answers and every migration this build expects
-    /// has been applied; 503 otherwise.
+    /// has been applied; 503 otherwise, and also while the process has 90% or
+    /// more of its connection cap (MAX_CONNECTIONS) open, so that a load
+    /// balancer sends new clients to another process.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
+        let connections = &state.open_connections;
+        if connections.near_the_cap() {
+            return ReadyResponse::NotReady(Json(ProbeStatus {
+                status: format!(
+                    "near the connection cap: {} of {} connections open (MAX_CONNECTIONS)",
+                    connections.open(),
+                    connections.cap()
+                ),
+            }));
+        }
         match shared::db::migrations_are_current(&state.pool).await {
             Ok(true) => ReadyResponse::Ready(Json(ProbeStatus {
                 status: "ok".to_owned(),

@@ -245,7 +245,9 @@ export interface paths {
         /**
          * Readiness
          * @description 200 when the database answers and every migration this build expects
-         *     has been applied; 503 otherwise.
+         *     has been applied; 503 otherwise, and also while the process has 90% or
+         *     more of its connection cap (MAX_CONNECTIONS) open, so that a load
+         *     balancer sends new clients to another process.
          */
         get: operations["readyz"];
         put?: never;
@@ -562,7 +564,7 @@ export interface components {
          *     Each maps to one HTTP status.
          * @enum {string}
          */
-        ProblemType: "/problems/validation-error" | "/problems/malformed-request" | "/problems/not-found" | "/problems/method-not-allowed" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/idempotency-key-missing" | "/problems/idempotency-key-reused" | "/problems/idempotency-key-in-use" | "/problems/conflict" | "/problems/order-not-cancellable" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/internal" | "/problems/service-unavailable";
+        ProblemType: "/problems/validation-error" | "/problems/malformed-request" | "/problems/not-found" | "/problems/method-not-allowed" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/idempotency-key-missing" | "/problems/idempotency-key-reused" | "/problems/idempotency-key-in-use" | "/problems/conflict" | "/problems/order-not-cancellable" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/request-timeout" | "/problems/rate-limited" | "/problems/internal" | "/problems/service-unavailable";
         /**
          * Product
          * @description A product as sold.
@@ -697,7 +699,18 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description The key's rate limit (IETF httpapi draft): `"api-key";q=<burst>;w=<seconds to refill it>`. Absent when the key is not limited.
+         * @example "api-key";q=200;w=2
+         */
+        RateLimitPolicy: string;
+        /**
+         * @description What is left of it: `"api-key";r=<requests left>;t=<seconds until it is full again>`.
+         * @example "api-key";r=187;t=1
+         */
+        RateLimit: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -722,6 +735,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -733,6 +748,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -753,6 +770,8 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -772,6 +791,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -791,6 +812,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -805,11 +828,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -829,6 +878,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -848,6 +899,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -867,6 +920,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -887,11 +942,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -915,6 +998,8 @@ export interface operations {
                     "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -963,6 +1048,8 @@ export interface operations {
                     "IDEMPOTENT-REPLAYED"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -974,6 +1061,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -994,6 +1083,8 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1013,6 +1104,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1032,6 +1125,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1046,11 +1141,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1070,6 +1191,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1089,6 +1212,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1108,6 +1233,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1128,11 +1255,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1156,6 +1311,8 @@ export interface operations {
                     "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1187,6 +1344,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1198,6 +1357,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1218,6 +1379,8 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1237,6 +1400,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1256,6 +1421,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1270,11 +1437,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1294,6 +1487,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1313,6 +1508,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1332,6 +1529,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1352,11 +1551,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1380,6 +1607,8 @@ export interface operations {
                     "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1411,6 +1640,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1422,6 +1653,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1442,6 +1675,8 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1461,6 +1696,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1480,6 +1717,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1494,11 +1733,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1518,6 +1783,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1537,6 +1804,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1556,6 +1825,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1576,11 +1847,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1604,6 +1903,8 @@ export interface operations {
                     "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1638,6 +1939,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1649,6 +1952,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1669,6 +1974,8 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1688,6 +1995,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1707,6 +2016,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1721,11 +2032,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1745,6 +2082,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1764,6 +2103,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1783,6 +2124,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1803,11 +2146,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1831,6 +2202,8 @@ export interface operations {
                     "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1866,6 +2239,8 @@ export interface operations {
                     LOCATION: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1877,6 +2252,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1897,6 +2274,8 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1916,6 +2295,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1935,6 +2316,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1949,11 +2332,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1973,6 +2382,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1992,6 +2403,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2011,6 +2424,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2031,11 +2446,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2059,6 +2502,8 @@ export interface operations {
                     "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2090,6 +2535,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2101,6 +2548,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2121,6 +2570,8 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2140,6 +2591,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2159,6 +2612,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2173,11 +2628,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2197,6 +2678,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2216,6 +2699,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2235,6 +2720,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2255,11 +2742,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2283,6 +2798,8 @@ export interface operations {
                     "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2318,6 +2835,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2329,6 +2848,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2349,6 +2870,8 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2368,6 +2891,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2387,6 +2912,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2401,11 +2928,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2425,6 +2978,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2444,6 +2999,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2463,6 +3020,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2483,11 +3042,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2511,6 +3098,8 @@ export interface operations {
                     "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2546,6 +3135,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2557,6 +3148,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2577,6 +3170,8 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2596,6 +3191,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2615,6 +3212,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2629,11 +3228,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2653,6 +3278,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2672,6 +3299,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2691,6 +3320,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2711,11 +3342,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2739,6 +3398,8 @@ export interface operations {
                     "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2779,6 +3440,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2790,6 +3453,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2810,6 +3475,8 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2829,6 +3496,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2848,6 +3517,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2862,11 +3533,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2886,6 +3583,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2905,6 +3604,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2924,6 +3625,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2944,11 +3647,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2972,6 +3703,8 @@ export interface operations {
                     "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3004,6 +3737,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3015,6 +3750,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3035,6 +3772,8 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3054,6 +3793,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3073,6 +3814,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3087,11 +3830,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3111,6 +3880,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3130,6 +3901,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3149,6 +3922,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3169,11 +3944,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3197,6 +4000,8 @@ export interface operations {
                     "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3226,6 +4031,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3237,6 +4044,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3257,6 +4066,8 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3276,6 +4087,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3295,6 +4108,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3309,11 +4124,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request conflicts with the resource's state. */
             409: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3333,6 +4174,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3352,6 +4195,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3371,6 +4216,8 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3391,11 +4238,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the log has the details under the request id. */
             500: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3419,6 +4294,8 @@ export interface operations {
                     "RETRY-AFTER"?: string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3474,7 +4351,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ProbeStatus"];
                 };
             };
-            /** @description Not ready: the database is unreachable or migrations are pending. */
+            /**
+             * @description Not ready: the database is unreachable, migrations are pending, or the
+             *     process has nearly as many connections open as it allows.
+             */
             503: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */

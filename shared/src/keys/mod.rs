@@ -10,4 +10,6 @@ mod scope;
 mod store;
 
 pub use scope::{Scope, UnknownScope};
-pub use store::{ApiKey, NewKey, authenticate, create, ensure_bootstrap, list, revoke};
+pub use store::{
+    ApiKey, NewKey, RateLimit, authenticate, create, ensure_bootstrap, list, revoke, set_rate_limit,
+};

@@ -1,4 +1,5 @@
-//! Creating, finding, listing and revoking API keys.
+//! Creating, finding, listing and revoking API keys, and setting their rate
+//! limits.
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -18,6 +19,46 @@ pub struct ApiKey {
     pub scopes: Vec<Scope>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The key's own rate limit; `None`: the API's default applies.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// How fast a key may call: a token bucket refilled at `per_second` requests
+/// a second that holds at most `burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// `per_second` with a burst of `burst`, or twice the rate when unset.
+    /// `None` for a zero rate or burst.
+    pub fn new(per_second: u32, burst: Option<u32>) -> Option<Self> {
+        let burst = burst.unwrap_or_else(|| per_second.saturating_mul(2));
+        (per_second > 0 && burst > 0).then_some(Self { per_second, burst })
+    }
+
+    fn from_columns(per_second: Option<i32>, burst: Option<i32>) -> Option<Self> {
+        let per_second = u32::try_from(per_second?).ok()?;
+        let burst = u32::try_from(burst?).ok()?;
+        Self::new(per_second, Some(burst))
+    }
+
+    /// The column values (the database keeps them as `integer`).
+    fn columns(limit: Option<Self>) -> (Option<i32>, Option<i32>) {
+        let column = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        match limit {
+            Some(limit) => (Some(column(limit.per_second)), Some(column(limit.burst))),
+            None => (None, None),
+        }
+    }
+}
+
+impl std::fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/s, burst {}", self.per_second, self.burst)
+    }
 }
 
 /// A row of `api_keys` as read, before its scopes are parsed.
@@ -28,6 +69,8 @@ struct KeyRow {
     scopes: Vec<String>,
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
+    rate_limit_per_second: Option<i32>,
+    rate_limit_burst: Option<i32>,
 }
 
 impl From<KeyRow> for ApiKey {
@@ -39,6 +82,7 @@ impl From<KeyRow> for ApiKey {
             scopes: scopes_of(row.scopes),
             created_at: row.created_at,
             revoked_at: row.revoked_at,
+            rate_limit: RateLimit::from_columns(row.rate_limit_per_second, row.rate_limit_burst),
         }
     }
 }
@@ -68,11 +112,13 @@ fn texts(scopes: &[Scope]) -> Vec<String> {
     texts
 }
 
-/// Creates a key named `name` with `scopes` from 128 fresh random bits.
+/// Creates a key named `name` with `scopes` from 128 fresh random bits, with
+/// its own `rate_limit` or (`None`) the API's default.
 pub async fn create(
     conn: &mut PgConnection,
     name: &str,
     scopes: &[Scope],
+    rate_limit: Option<RateLimit>,
 ) -> Result<NewKey, sqlx::Error> {
     let mut bits = [0u8; 16];
     rand::rng().fill_bytes(&mut bits);
@@ -80,7 +126,7 @@ pub async fn create(
         "{SECRET_PREFIX}{}",
         bits.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
-    let key = insert(conn, name, &secret, scopes).await?;
+    let key = insert(conn, name, &secret, scopes, rate_limit).await?;
     Ok(NewKey { key, secret })
 }
 
@@ -89,7 +135,9 @@ async fn insert(
     name: &str,
     secret: &str,
     scopes: &[Scope],
+    rate_limit: Option<RateLimit>,
 ) -> Result<ApiKey, sqlx::Error> {
+    let (per_second, burst) = RateLimit::columns(rate_limit);
     let prefix: String = secret
         .chars()
         .take(SECRET_PREFIX.len() + SHOWN_CHARS)
@@ -97,15 +145,19 @@ async fn insert(
     let row = sqlx::query_as!(
         KeyRow,
         r#"
-        INSERT INTO api_keys (id, name, prefix, secret_hash, scopes)
-        VALUES ($1, $2, $3, $4, $5)
-        RETURNING id, name, prefix, scopes, created_at, revoked_at
+        INSERT INTO api_keys (id, name, prefix, secret_hash, scopes,
+                              rate_limit_per_second, rate_limit_burst)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        RETURNING id, name, prefix, scopes, created_at, revoked_at,
+                  rate_limit_per_second, rate_limit_burst
         "#,
         Uuid::now_v7(),
         name,
         prefix,
         hash(secret),
         &texts(scopes),
+        per_second,
+        burst,
     )
     .fetch_one(conn)
     .await?;
@@ -123,7 +175,7 @@ pub async fn ensure_bootstrap(conn: &mut PgConnection, secret: &str) -> Result<(
     .fetch_one(&mut *conn)
     .await?;
     if !known {
-        match insert(conn, "bootstrap", secret, &[Scope::Admin]).await {
+        match insert(conn, "bootstrap", secret, &[Scope::Admin], None).await {
             Ok(_) => {}
             // Another process registered it first.
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => {}
@@ -140,7 +192,8 @@ pub async fn authenticate(
 ) -> Result<Option<ApiKey>, sqlx::Error> {
     let row = sqlx::query_as!(
         KeyRow,
-        r#"SELECT id, name, prefix, scopes, created_at, revoked_at
+        r#"SELECT id, name, prefix, scopes, created_at, revoked_at,
+                  rate_limit_per_second, rate_limit_burst
            FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL"#,
         hash(secret)
     )
@@ -153,7 +206,8 @@ pub async fn authenticate(
 pub async fn list(conn: &mut PgConnection) -> Result<Vec<ApiKey>, sqlx::Error> {
     let rows = sqlx::query_as!(
         KeyRow,
-        "SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at DESC, id DESC"
+        "SELECT id, name, prefix, scopes, created_at, revoked_at, rate_limit_per_second, rate_limit_burst
+         FROM api_keys ORDER BY created_at DESC, id DESC"
     )
     .fetch_all(conn)
     .await?;
@@ -169,4 +223,25 @@ pub async fn revoke(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Err
     .execute(conn)
     .await?;
     Ok(revoked.rows_affected() == 1)
+}
+
+/// Gives the key `id` its own `rate_limit`, or (`None`) the API's default
+/// again; `false` when there is no such live key. API processes apply it
+/// from the key's next request.
+pub async fn set_rate_limit(
+    conn: &mut PgConnection,
+    id: Uuid,
+    rate_limit: Option<RateLimit>,
+) -> Result<bool, sqlx::Error> {
+    let (per_second, burst) = RateLimit::columns(rate_limit);
+    let updated = sqlx::query!(
+        "UPDATE api_keys SET rate_limit_per_second = $2, rate_limit_burst = $3
+         WHERE id = $1 AND revoked_at IS NULL",
+        id,
+        per_second,
+        burst
+    )
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() == 1)
 }

@@ -70,7 +70,9 @@ def sync_detailed(
     """ Readiness
 
      200 when the database answers and every migration this build expects
-    has been applied; 503 otherwise.
+    has been applied; 503 otherwise, and also while the process has 90% or
+    more of its connection cap (MAX_CONNECTIONS) open, so that a load
+    balancer sends new clients to another process.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -99,7 +101,9 @@ def sync(
     """ Readiness
 
      200 when the database answers and every migration this build expects
-    has been applied; 503 otherwise.
+    has been applied; 503 otherwise, and also while the process has 90% or
+    more of its connection cap (MAX_CONNECTIONS) open, so that a load
+    balancer sends new clients to another process.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -123,7 +127,9 @@ async def asyncio_detailed(
     """ Readiness
 
      200 when the database answers and every migration this build expects
-    has been applied; 503 otherwise.
+    has been applied; 503 otherwise, and also while the process has 90% or
+    more of its connection cap (MAX_CONNECTIONS) open, so that a load
+    balancer sends new clients to another process.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -152,7 +158,9 @@ async def asyncio(
     """ Readiness
 
      200 when the database answers and every migration this build expects
-    has been applied; 503 otherwise.
+    has been applied; 503 otherwise, and also while the process has 90% or
+    more of its connection cap (MAX_CONNECTIONS) open, so that a load
+    balancer sends new clients to another process.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
