@@ -7,8 +7,10 @@
 //!   peak memory, killed and restarted at will.
 //! - [`cluster`]: stopping, crashing and restarting a private PostgreSQL cluster.
 //! - [`queue`]: waiting for the queue to drain.
+//! - [`slowloris`]: a client holding connections open with headers never finished.
 
 pub mod cluster;
 pub mod process;
 pub mod queue;
+pub mod slowloris;
 pub mod system;

@@ -20,6 +20,8 @@ const GOOD_CARD: &str = "tok_visa";
 /// A client of the API with the catalog it orders from.
 #[derive(Clone)]
 pub struct Shop {
+    /// The API's base URL.
+    pub api: String,
     http: reqwest::Client,
     orders_url: String,
     skus: Arc<[String]>,
@@ -76,6 +78,7 @@ impl Shop {
             .timeout(Duration::from_secs(60))
             .build()?;
         Ok(Self {
+            api: api.to_owned(),
             http,
             orders_url: format!("{api}/v1/orders"),
             skus: names.into(),

@@ -40,6 +40,8 @@ pub enum Scenario {
     Latency,
     /// The saga at a fixed rate for a long time: steady throughput, bounded tables.
     Soak,
+    /// The `latency` load with and without a slowloris client against the API.
+    Hostile,
     /// Every scenario but soak, one after another.
     All,
 }
@@ -110,6 +112,10 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 30)]
     pub latency_seconds: u64,
 
+    /// `hostile`: connections the slowloris client holds against the API.
+    #[arg(long, default_value_t = 1_000)]
+    pub slow_connections: usize,
+
     /// `soak`: orders per second; keep it under `saga`'s maximum on the
     /// machine (BENCHMARKS.md's run used 140, 93% of that sitting's maximum).
     #[arg(long, default_value_t = 100.0)]
@@ -149,6 +155,7 @@ impl BenchArgs {
             self.rates = vec![50.0, 100.0];
             self.latency_rate = 20.0;
             self.latency_seconds = 2;
+            self.slow_connections = 100;
             self.soak_rate = 40.0;
             self.soak_minutes = 0.25;
             self.repeat = 1;
@@ -203,6 +210,7 @@ pub async fn run(product: &Path, database: ServerArgs, args: BenchArgs) -> anyho
             Scenario::Chain,
             Scenario::Api,
             Scenario::Latency,
+            Scenario::Hostile,
             Scenario::Saga,
         ],
         one => vec![one],
@@ -299,7 +307,7 @@ fn ceiling_paths(scenarios: &[Scenario]) -> Vec<&'static str> {
             ],
             Scenario::Queue | Scenario::Chain => &[ceiling::BATCH_100],
             Scenario::Saga | Scenario::Api | Scenario::Soak => &[ceiling::API_WRITE],
-            Scenario::Latency | Scenario::All => &[],
+            Scenario::Latency | Scenario::Hostile | Scenario::All => &[],
         };
         for path in wanted {
             if !paths.contains(path) {
@@ -330,6 +338,9 @@ fn parameters(scenario: Scenario, args: &BenchArgs) -> serde_json::Value {
         }
         Scenario::Saga => {
             json!({ "rates": args.rates, "seconds_per_rate": args.seconds, "workers": args.workers, "worker_concurrency": args.saga_concurrency, "repeat": args.repeat })
+        }
+        Scenario::Hostile => {
+            json!({ "rate": args.latency_rate, "seconds": args.latency_seconds, "slow_connections": args.slow_connections, "workers": args.workers })
         }
         Scenario::Soak => {
             json!({ "rate": args.soak_rate, "minutes": args.soak_minutes, "workers": args.workers, "worker_concurrency": args.saga_concurrency })

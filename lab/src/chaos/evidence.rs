@@ -11,6 +11,8 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use testkit::slowloris::SlowlorisRecord;
+
 use super::mayhem::MayhemLog;
 use super::shoppers::{Exchange, Purchase};
 
@@ -48,6 +50,8 @@ pub struct RunRecord<'a> {
     pub initial_stock: &'a BTreeMap<String, i64>,
     /// Confirmations mailed, per order.
     pub mailed: &'a HashMap<Uuid, usize>,
+    /// What the slowloris client saw of the API.
+    pub slowloris: &'a SlowlorisRecord,
 }
 
 /// One line of the gateway's `GET /v1/ledger`.

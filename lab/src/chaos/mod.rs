@@ -7,7 +7,8 @@
 //! API and `--workers` worker processes, all from this binary. Shoppers
 //! (`shoppers`) place `--orders` orders at `--rate` while `mayhem` kills
 //! workers (one at a time, and once all at once), cuts connections, kills
-//! the API once and crashes PostgreSQL once. Then the faults stop, the run waits for the queue to drain, and
+//! the API once and crashes PostgreSQL once, and a slowloris client holds
+//! `--slow-connections` connections against the API throughout. Then the faults stop, the run waits for the queue to drain, and
 //! `invariants` checks the database, the gateway's ledger and what the
 //! shoppers saw. It prints a summary and fails (exit 1) on any violation,
 //! keeping the cluster and the logs for a look.
@@ -38,6 +39,7 @@ use shoppers::{Catalog, Plan, Shopper};
 use summary::Summary;
 use testkit::process::admin_key;
 use testkit::queue::drained;
+use testkit::slowloris::Slowloris;
 use testkit::system::System;
 
 /// The products the shoppers buy, with their prices in cents.
@@ -80,6 +82,11 @@ pub struct ChaosArgs {
     /// summary prints it, so a failing run can be repeated).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Connections a slowloris client holds against the API for the whole
+    /// run (headers never finished, one more line a second; each closed one
+    /// is reopened).
+    #[arg(long, default_value_t = 300)]
+    pub slow_connections: usize,
     /// Folder for the private PostgreSQL cluster and the processes' logs
     /// (default: a new folder under the system's temporary folder, removed
     /// after a run that passes).
@@ -172,6 +179,7 @@ async fn run_on(
     let admin_key = admin_key();
     let api_addr = free_address()?;
     let api = system.start_api_as("api", &api_addr, &admin_key, 8).await?;
+    let slowloris = Slowloris::start(api_addr.parse()?, args.slow_connections);
     let shopper = Shopper::new(&api, &admin_key)?;
     let started = Arc::new(AtomicU64::new(0));
     let mut mayhem = Mayhem {
@@ -262,6 +270,7 @@ async fn run_on(
     .await?
     .into_iter()
     .collect();
+    let slowloris = slowloris.stop().await;
     log.exited.extend(system.exited());
     // Stopped first, so that the logs are complete when they are scanned.
     system.stop("").await;
@@ -275,6 +284,7 @@ async fn run_on(
         mayhem: &log,
         initial_stock: &initial_stock,
         mailed: &mailed,
+        slowloris: &slowloris,
     };
     let evidence = Evidence::gather(pool, system.logs(), recorded).await?;
     let checks = invariants::check(&evidence);
@@ -291,6 +301,7 @@ async fn run_on(
         load_time,
         quiescence,
         checks: &checks,
+        slowloris: &slowloris,
     };
     print!("{}", summary.render());
     let violations: usize = checks.iter().map(|c| c.violations.len()).sum();

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use mock_gateway::Injected;
+use testkit::slowloris::SlowlorisRecord;
 
 use super::invariants::Check;
 use super::mayhem::MayhemLog;
@@ -29,6 +30,8 @@ pub struct Summary<'a> {
     pub checks: &'a [Check],
     /// Orders whose confirmation went out twice (allowed: at least once).
     pub mailed_twice: usize,
+    /// What the slowloris client saw.
+    pub slowloris: &'a SlowlorisRecord,
 }
 
 impl Summary<'_> {
@@ -119,6 +122,30 @@ impl Summary<'_> {
             let line = format!("  {fault:<28}{count:>7}  {note}");
             let _ = writeln!(out, "{}", line.trim_end());
         }
+
+        let attack = self.slowloris;
+        let mut closed: Vec<f64> = attack
+            .closed_after
+            .iter()
+            .map(Duration::as_secs_f64)
+            .collect();
+        closed.sort_by(f64::total_cmp);
+        let at = |share: f64| {
+            closed
+                .get(((closed.len() as f64 - 1.0) * share).round() as usize)
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        let _ = writeln!(
+            out,
+            "  slowloris: {} connections held at most, {} opened; {} closed by the API after \
+             p50 {:.1} s, max {:.1} s",
+            attack.peak_held,
+            attack.opened,
+            closed.len(),
+            at(0.5),
+            at(1.0)
+        );
 
         let unanswered = self
             .exchanges

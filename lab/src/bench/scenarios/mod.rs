@@ -2,6 +2,7 @@
 
 mod api;
 mod backlog;
+mod hostile;
 mod latency;
 mod saga;
 mod saga_system;
@@ -26,6 +27,7 @@ pub async fn run(scenario: Scenario, bench: &Bench) -> anyhow::Result<ScenarioRe
         Scenario::Latency => latency::run(bench).await,
         Scenario::Saga => saga::run(bench).await,
         Scenario::Soak => soak::run(bench).await,
+        Scenario::Hostile => hostile::run(bench).await,
     }
 }
 

@@ -15,7 +15,9 @@ use orders::{
     accepted_orders_are_terminal, cancellations_hold, confirmations_mailed,
     duplicates_share_an_order, no_order_without_a_202, shoppers_answered_sensibly,
 };
-use system::{api_answered, enough_cases, faults_happened, no_panics, queue_drained};
+use system::{
+    api_answered, enough_cases, faults_happened, no_panics, queue_drained, slow_clients_cut_off,
+};
 
 use super::evidence::{Evidence, LedgerEntry, OrderRow};
 use super::mayhem::MayhemLog;
@@ -24,6 +26,10 @@ use super::shoppers::{Answer, Exchange, Purchase};
 /// How long after a fault a 503 is still explained by it: the pools notice
 /// dead connections and open new ones.
 const RECONNECT_SLACK: Duration = Duration::from_secs(2);
+
+/// The chaos run's API keeps the default header read timeout
+/// (`HEADER_READ_TIMEOUT_SECS`).
+pub const API_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Terminal order statuses (the README's saga: nothing moves after them).
 const TERMINAL: [&str; 4] = ["completed", "failed", "cancelled", "refunded"];
@@ -68,6 +74,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         no_panics(evidence),
         faults_happened(evidence.run.mayhem),
         api_answered(evidence.run.exchanges, evidence.run.mayhem),
+        slow_clients_cut_off(evidence),
         enough_cases(evidence),
     ]
 }

@@ -1,13 +1,18 @@
 //! The system's own record: the queue drained, no process panicked or died,
 //! every scheduled fault happened, the API answered as it should under
-//! them, and the run produced enough of every case.
+//! them, slow clients were cut off, and the run produced enough of every
+//! case.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{Answer, Check, Evidence, Exchange, MayhemLog, OrderRow, RECONNECT_SLACK, TERMINAL};
+use super::{
+    API_HEADER_READ_TIMEOUT, Answer, Check, Evidence, Exchange, MayhemLog, OrderRow,
+    RECONNECT_SLACK, TERMINAL,
+};
 
 pub(super) fn queue_drained(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> Check {
     let mut check = Check::new("no task running or overdue; every dead task explained");
@@ -154,6 +159,33 @@ pub(super) fn enough_cases(evidence: &Evidence) -> Check {
                  (place more orders)"
             )
         }));
+    }
+    check
+}
+
+/// How long past the API's header timeout a slowloris connection may live:
+/// the close is timed by the server, the seeing of it by a busy client.
+const SLOW_CLIENT_SLACK: Duration = Duration::from_secs(5);
+
+pub(super) fn slow_clients_cut_off(evidence: &Evidence) -> Check {
+    let mut check = Check::new("slow clients were cut off at the header timeout");
+    let attack = evidence.run.slowloris;
+    let limit = API_HEADER_READ_TIMEOUT + SLOW_CLIENT_SLACK;
+    for after in &attack.closed_after {
+        check.look((*after > limit).then(|| {
+            format!("a slowloris connection was closed only after {after:.1?}, past {limit:?}")
+        }));
+    }
+    for age in &attack.open_at_stop {
+        check.look((*age > limit).then(|| {
+            format!("a slowloris connection was still open after {age:.1?}, past {limit:?}")
+        }));
+    }
+    if attack.peak_held > 0 && attack.closed_after.is_empty() {
+        check.look(Some(format!(
+            "the server closed none of the {} slowloris connections",
+            attack.opened
+        )));
     }
     check
 }

@@ -316,3 +316,24 @@ fn a_run_too_small_to_show_a_case_is_named() {
         ],
     );
 }
+
+#[test]
+fn slow_clients_kept_past_the_header_timeout_are_named() {
+    let mut world = World::default();
+    world.slowloris.opened = 4;
+    world.slowloris.peak_held = 3;
+    world.slowloris.closed_after = vec![Duration::from_secs(10), Duration::from_secs(16)];
+    world.slowloris.open_at_stop = vec![Duration::from_secs(2), Duration::from_secs(40)];
+    names(
+        &world.violations("slow clients"),
+        &["closed only after 16", "still open after 40"],
+    );
+    world.slowloris.closed_after.clear();
+    world.slowloris.open_at_stop.clear();
+    names(
+        &world.violations("slow clients"),
+        &["the server closed none of the 4 slowloris connections"],
+    );
+    world.slowloris.closed_after = vec![Duration::from_millis(10_300)];
+    assert!(world.violations("slow clients").is_empty());
+}

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::super::*;
 use crate::chaos::evidence::{OpenTask, RunRecord};
+use testkit::slowloris::SlowlorisRecord;
 
 /// What a run could have left behind, owned, to lend to an [`Evidence`].
 #[derive(Default)]
@@ -22,6 +23,7 @@ pub struct World {
     pub exchanges: Vec<Exchange>,
     pub mayhem: MayhemLog,
     pub initial_stock: BTreeMap<String, i64>,
+    pub slowloris: SlowlorisRecord,
 }
 
 impl World {
@@ -66,6 +68,7 @@ impl World {
                 exchanges: &self.exchanges,
                 mayhem: &self.mayhem,
                 initial_stock: &self.initial_stock,
+                slowloris: &self.slowloris,
             },
         }
     }
