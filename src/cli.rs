@@ -251,7 +251,7 @@ pub struct ConnectionArgs {
     #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = api::server::DEFAULT_BODY_READ_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub body_read_timeout_secs: u64,
     /// Seconds a kept-alive connection may wait for its next request before
-    /// it is closed.
+    /// it is closed; also how long a client may take none of an answer.
     #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = api::server::DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub idle_timeout_secs: u64,
     /// Most connections open at once; past it new ones get a 503 and are

@@ -9,6 +9,9 @@ start_dev_server() {
   DEV_WORK=$(mktemp -d)
   DEV_DATABASE="${DATABASE_URL%/*}/asynccheckout_scratch_$$"
   mkfifo "$DEV_WORK/ready"
+  # The scripts' clients send as fast as they can with one key; their job is
+  # what lies behind the rate limit (tests/saga/hostile_clients.rs tests it).
+  RATE_LIMIT_PER_SECOND="${RATE_LIMIT_PER_SECOND:-100000}" \
   DATABASE_URL="$DEV_DATABASE" LISTEN_ADDR=127.0.0.1:0 MAIL_DIR="$DEV_WORK/mail" DATA_DIR="$DEV_WORK" \
     METRICS_ADDR=0 RUST_LOG=warn target/debug/asynccheckout dev >"$DEV_WORK/ready" 2>"$DEV_WORK/dev.log" &
   DEV_PID=$!

@@ -485,3 +485,68 @@ where
     }
     statuses
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_client_that_stops_reading_its_answers_is_closed(_: PgPoolOptions, db: PgConnectOptions) {
+    const REQUESTS: usize = 300;
+    let options = Options {
+        api_env: vec![("IDLE_TIMEOUT_SECS", "3".to_owned())],
+        ..Options::without_workers()
+    };
+    let system = System::start("hostile_slow_reader", &db, options).await;
+    let spec_len = system
+        .http
+        .get(format!("{}/openapi.json", system.api))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+
+    // Hundreds of pipelined requests for the OpenAPI document, far more than
+    // the sockets' buffers hold, and not one byte of the answers read.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(socket_address(&system.api)).await.unwrap();
+    let request = b"GET /openapi.json HTTP/1.1\r\nHost: api\r\n\r\n".repeat(REQUESTS);
+    stream.write_all(&request).await.unwrap();
+    let sent = Instant::now();
+
+    let deadline = sent + DEADLINE;
+    loop {
+        let closed = sample(
+            &system.scrape(0).await,
+            "asynccheckout_api_connections_closed_total",
+            &[("reason", "send_timeout")],
+        );
+        if closed >= Some(1.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the slow reader was never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        sent.elapsed() >= Duration::from_secs(3),
+        "closed after {:?}, before the idle timeout",
+        sent.elapsed()
+    );
+    let mut received = Vec::new();
+    let _ = tokio::time::timeout(DEADLINE, stream.read_to_end(&mut received))
+        .await
+        .expect("the connection was left open");
+    assert!(
+        received.len() < REQUESTS * spec_len,
+        "all {} bytes were sent",
+        received.len()
+    );
+    // And the API serves others all along.
+    let healthz = reqwest::get(format!("{}/healthz", system.api))
+        .await
+        .unwrap();
+    assert_eq!(healthz.status(), 200);
+}

@@ -11,7 +11,10 @@
 //! - No request in flight but bytes read: a request's head is arriving, and
 //!   must be complete within the header timeout.
 //! - A request in flight: its body is read under the body timeout (see
-//!   `http::guard`) and its handler under the request timeout.
+//!   `http::guard`) and its handler under the request timeout. While its
+//!   answer is being sent, a client that stops reading it for the idle
+//!   timeout (the socket's buffers full, nothing taken) is closed too, as
+//!   nginx's `send_timeout` does.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -39,6 +42,8 @@ pub enum Stall {
     Headers,
     /// A kept-alive connection sent no new request within the idle timeout.
     Idle,
+    /// The client took nothing of an answer for the idle timeout.
+    Send,
 }
 
 impl Stall {
@@ -46,6 +51,7 @@ impl Stall {
         match self {
             Self::Headers => "header_timeout",
             Self::Idle => "idle_timeout",
+            Self::Send => "send_timeout",
         }
     }
 }
@@ -135,6 +141,8 @@ struct ActivityState {
     reading_head: bool,
     /// When the current phase (idle, or reading a head) began.
     since: Instant,
+    /// Since when a write has been waiting for the client to take data.
+    write_blocked_since: Option<Instant>,
 }
 
 impl Activity {
@@ -144,6 +152,7 @@ impl Activity {
                 in_flight: 0,
                 reading_head: false,
                 since: Instant::now(),
+                write_blocked_since: None,
             }),
             changed: Notify::new(),
         }
@@ -177,6 +186,20 @@ impl Activity {
         });
     }
 
+    fn write_blocked(&self, blocked: bool) {
+        self.update(|state| match (blocked, state.write_blocked_since) {
+            (true, None) => {
+                state.write_blocked_since = Some(Instant::now());
+                true
+            }
+            (false, Some(_)) => {
+                state.write_blocked_since = None;
+                true
+            }
+            _ => false,
+        });
+    }
+
     fn request_started(self: &Arc<Self>) -> InFlight {
         self.update(|state| {
             state.in_flight += 1;
@@ -193,13 +216,15 @@ impl Activity {
             // Registered before the state is read, so no change is missed.
             let changed = self.changed.notified();
             let state = self.snapshot();
-            let deadline = (state.in_flight == 0).then(|| {
-                if state.reading_head {
-                    (state.since + limits.header_read_timeout, Stall::Headers)
-                } else {
-                    (state.since + limits.idle_timeout, Stall::Idle)
-                }
-            });
+            let deadline = if let Some(blocked) = state.write_blocked_since {
+                Some((blocked + limits.idle_timeout, Stall::Send))
+            } else if state.in_flight > 0 {
+                None
+            } else if state.reading_head {
+                Some((state.since + limits.header_read_timeout, Stall::Headers))
+            } else {
+                Some((state.since + limits.idle_timeout, Stall::Idle))
+            };
             match deadline {
                 None => changed.await,
                 Some((at, stall)) => {
@@ -292,7 +317,9 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.activity.write_blocked(polled.is_pending());
+        polled
     }
 
     fn poll_write_vectored(
@@ -300,7 +327,9 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.activity.write_blocked(polled.is_pending());
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
