@@ -181,10 +181,10 @@ pub enum KeysAction {
 #[derive(Debug, Clone, Args)]
 pub struct KeyRateLimit {
     /// Requests per second this key may make to each API process.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(i32::MAX)))]
     pub rate_limit: Option<u32>,
-    /// Requests it may make at once beyond that (default: twice the rate).
-    #[arg(long, requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Requests it may make at once: the bucket's size (default: twice the rate).
+    #[arg(long, requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..=i64::from(i32::MAX)))]
     pub burst: Option<u32>,
 }
 
@@ -255,8 +255,9 @@ pub struct ConnectionArgs {
     #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = api::server::DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub idle_timeout_secs: u64,
     /// Most connections open at once; past it new ones get a 503 and are
-    /// closed. Default: what the process's file descriptor limit allows,
-    /// less 256 and the database pool, at most 32768.
+    /// closed. Default: what the process's file descriptor limit (raised to
+    /// its hard limit at start) allows, less 512 and the database pool; at
+    /// least 64, at most 32768.
     #[arg(long, env = "MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: Option<u64>,
 }
@@ -269,8 +270,8 @@ pub struct RateLimitArgs {
     /// without their own limit are not limited.
     #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 100)]
     pub rate_limit_per_second: u32,
-    /// Requests a key may make at once beyond its rate (the token bucket's
-    /// size). Default: twice the rate.
+    /// Requests a key may make at once (the token bucket's size). Default:
+    /// twice the rate.
     #[arg(long, env = "RATE_LIMIT_BURST", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_burst: Option<u32>,
 }

@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admission;
+pub mod events;
 pub mod http;
 pub mod openapi_document;
 pub mod routes;
@@ -27,6 +28,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use routes::catalog::CatalogApi;
+use routes::events::EventsApi;
 use routes::operations::OperationsApi;
 use routes::orders::OrdersApi;
 use routes::probes::ProbesApi;
@@ -47,11 +49,11 @@ pub struct AppState {
     pub open_connections: Arc<server::OpenConnections>,
 }
 
-type Apis = (OrdersApi, CatalogApi, OperationsApi, ProbesApi);
+type Apis = (OrdersApi, EventsApi, CatalogApi, OperationsApi, ProbesApi);
 
 fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (OrdersApi, CatalogApi, OperationsApi, ProbesApi),
+        (OrdersApi, EventsApi, CatalogApi, OperationsApi, ProbesApi),
         "AsyncCheckout",
         env!("CARGO_PKG_VERSION"),
     )

@@ -37,7 +37,11 @@ pub fn refine(spec: &str) -> String {
             continue;
         };
         for (status, response) in responses.iter_mut() {
-            if keyed {
+            // Answered before the key is checked (or for no key), so without
+            // the fields: a malformed, unauthenticated, stalled, too large
+            // or mistyped request.
+            let before_the_key = matches!(status.as_str(), "400" | "401" | "408" | "413" | "415");
+            if keyed && !before_the_key {
                 add_rate_limit_fields(response);
             }
             let Some(example) = status.parse().ok().and_then(|s| example_for(s, &id)) else {
@@ -60,12 +64,12 @@ fn rate_limit_headers(document: &mut Value) {
         "headers".to_owned(),
         serde_json::json!({
             "RateLimitPolicy": {
-                "description": "The key's rate limit (IETF httpapi draft): `\"api-key\";q=<burst>;w=<seconds to refill it>`. Absent when the key is not limited.",
+                "description": "The key's rate limit (IETF httpapi draft): `\"api-key\";q=<requests>;w=1`, its sustained rate per second. Absent when the key is not limited.",
                 "schema": { "type": "string" },
-                "example": "\"api-key\";q=200;w=2"
+                "example": "\"api-key\";q=100;w=1"
             },
             "RateLimit": {
-                "description": "What is left of it: `\"api-key\";r=<requests left>;t=<seconds until it is full again>`.",
+                "description": "Where the key stands: `\"api-key\";r=<requests it may make now, up to its burst>;t=<seconds until it may make its whole burst again>`.",
                 "schema": { "type": "string" },
                 "example": "\"api-key\";r=187;t=1"
             }

@@ -3,6 +3,7 @@
 //!
 //! - [`catalog`]: products, prices and stock.
 //! - [`orders`]: orders, their states and the transitions the saga may make.
+//! - [`events`]: the order events, numbered in commit order.
 //! - [`money`]: integer minor units and ISO 4217 currencies.
 //! - [`queue`]: the durable task queue (enqueue, claim, lease, finish, rescue).
 //! - [`keys`]: API keys and their scopes.
@@ -14,6 +15,7 @@
 pub mod catalog;
 pub mod db;
 pub mod error_chain;
+pub mod events;
 pub mod keys;
 pub mod money;
 pub mod orders;

@@ -35,6 +35,10 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
         db.pool.clone(),
         shutdown.clone(),
     ));
+    let numbering = tokio::spawn(api::events::numbering::run(
+        db.pool.clone(),
+        shutdown.clone(),
+    ));
     let state = state(&db.pool, settings);
     api::serve(
         bound,
@@ -44,6 +48,9 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     )
     .await?;
     metrics_port.await.context("the metrics port failed")?;
+    numbering
+        .await
+        .context("numbering the order events failed")?;
     db.pool.close().await;
     tracing::info!("API stopped");
     Ok(())
@@ -53,13 +60,23 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
 pub fn state(pool: &sqlx::PgPool, serving: &ApiServing) -> api::AppState {
     let max_wait = Duration::from_secs(serving.admission.admission_max_queue_age_secs);
     let connections = &serving.connections;
+    let descriptors = api::server::raise_descriptor_limit();
+    let pool_size = serving.database.database_max_connections;
     let max_connections = match connections.max_connections {
         Some(cap) => usize::try_from(cap).unwrap_or(usize::MAX),
-        None => api::server::default_max_connections(
-            api::server::raise_descriptor_limit(),
-            serving.database.database_max_connections,
-        ),
+        None => api::server::default_max_connections(descriptors, pool_size),
     };
+    let needed = (max_connections as u64)
+        .saturating_add(api::server::descriptors_besides_connections(pool_size));
+    if needed > descriptors {
+        tracing::warn!(
+            max_connections,
+            descriptors,
+            "MAX_CONNECTIONS and what the process needs besides ({needed} descriptors) exceed \
+             its file descriptor limit: connections will fail with EMFILE before the cap \
+             refuses them; raise the limit (`ulimit -n`) or lower MAX_CONNECTIONS"
+        );
+    }
     let default_limit = shared::keys::RateLimit::new(
         serving.rate_limit.rate_limit_per_second,
         serving.rate_limit.rate_limit_burst,
@@ -73,7 +90,6 @@ pub fn state(pool: &sqlx::PgPool, serving: &ApiServing) -> api::AppState {
             header_read_timeout: Duration::from_secs(connections.header_read_timeout_secs),
             body_read_timeout: Duration::from_secs(connections.body_read_timeout_secs),
             idle_timeout: Duration::from_secs(connections.idle_timeout_secs),
-            max_connections,
         },
         open_connections: api::server::OpenConnections::new(max_connections),
     }

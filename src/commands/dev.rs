@@ -93,6 +93,10 @@ pub async fn run(settings: DevArgs) -> anyhow::Result<()> {
         db.pool.clone(),
         port_stop.clone(),
     ));
+    let numbering = tokio::spawn(api::events::numbering::run(
+        db.pool.clone(),
+        port_stop.clone(),
+    ));
     let state = super::api::state(&db.pool, &settings.serving);
     let api = tokio::spawn(api::serve(bound, state, shutdown.clone(), grace));
 
@@ -101,6 +105,9 @@ pub async fn run(settings: DevArgs) -> anyhow::Result<()> {
     gateway_stop.cancel();
     port_stop.cancel();
     metrics_port.await.context("the metrics port failed")?;
+    numbering
+        .await
+        .context("numbering the order events failed")?;
     if let Some(gateway) = gateway {
         gateway.await.context("the mock gateway task failed")??;
     }

@@ -105,7 +105,12 @@ async fn hold(addr: SocketAddr, stop: CancellationToken, record: Arc<Mutex<Slowl
             .await
             .is_err()
         {
-            continue;
+            // Closed at once (refused past a full cap): as a failed connect.
+            lock(&record).failed_connects += 1;
+            tokio::select! {
+                _ = tokio::time::sleep(RECONNECT_PAUSE) => continue,
+                _ = stop.cancelled() => return,
+            }
         }
         let opened = Instant::now();
         {

@@ -1,6 +1,7 @@
 //! Clients that would hold the API hostage, or take more than their share:
-//! slow headers (slowloris), a body that stops arriving, kept-alive
-//! connections left open, more connections than the cap, and a key that
+//! slow headers (slowloris), a connection that says nothing, a body that
+//! stops arriving, kept-alive connections left open, a client that stops
+//! reading, more connections than the cap, and a key that
 //! calls faster than its rate limit.
 
 use std::sync::Arc;
@@ -36,6 +37,8 @@ enum Slow {
     Body,
     /// Makes one request, reads the answer, and keeps the connection open.
     Idle,
+    /// Connects and sends nothing at all.
+    Silent,
 }
 
 /// What became of one slow connection.
@@ -83,6 +86,7 @@ async fn stall(api: std::net::SocketAddr, kind: Slow) -> Closed {
                 .unwrap();
             Instant::now()
         }
+        Slow::Silent => Instant::now(),
         Slow::Idle => {
             stream
                 .write_all(b"GET /healthz HTTP/1.1\r\nHost: api\r\n\r\n")
@@ -146,7 +150,7 @@ async fn slow_connections_are_closed_after_their_timeouts_while_others_are_serve
     system.create_product("MUG", 1250, 5).await;
     let addr = socket_address(&system.api);
 
-    let slow: Vec<_> = [Slow::Headers, Slow::Body, Slow::Idle]
+    let slow: Vec<_> = [Slow::Headers, Slow::Body, Slow::Idle, Slow::Silent]
         .into_iter()
         .flat_map(|kind| std::iter::repeat_n(kind, SLOW))
         .map(|kind| tokio::spawn(stall(addr, kind)))
@@ -189,12 +193,14 @@ async fn slow_connections_are_closed_after_their_timeouts_while_others_are_serve
 
     for connection in &closed {
         let timeout = match connection.kind {
-            Slow::Headers => HEADER_TIMEOUT,
+            Slow::Headers | Slow::Silent => HEADER_TIMEOUT,
             Slow::Body => BODY_TIMEOUT,
             Slow::Idle => IDLE_TIMEOUT,
         };
+        // The server's clock may start a little before the client's (an
+        // idle one's when the answer was handed over, not when it was read).
         assert!(
-            connection.after + Duration::from_millis(50) >= timeout,
+            connection.after + Duration::from_millis(500) >= timeout,
             "closed before its timeout: {connection:?}"
         );
         assert!(
@@ -221,7 +227,7 @@ async fn slow_connections_are_closed_after_their_timeouts_while_others_are_serve
 
     let metrics = system.scrape(0).await;
     for (reason, at_least) in [
-        ("header_timeout", SLOW),
+        ("header_timeout", 2 * SLOW),
         ("body_timeout", SLOW),
         ("idle_timeout", SLOW),
     ] {
@@ -392,7 +398,7 @@ async fn a_key_past_its_rate_gets_429s_while_another_key_is_unaffected(
             .unwrap();
         assert_eq!(
             response.headers()["ratelimit-policy"],
-            "\"api-key\";q=5;w=3"
+            "\"api-key\";q=2;w=1"
         );
         assert!(response.headers().contains_key("ratelimit"));
         statuses.push(response.status().as_u16());
@@ -421,14 +427,8 @@ async fn a_key_past_its_rate_gets_429s_while_another_key_is_unaffected(
         retry_after, 1,
         "at 2/s the next token is at most 0.5 s away"
     );
-    assert!(
-        limited.headers()["ratelimit"]
-            .to_str()
-            .unwrap()
-            .starts_with("\"api-key\";r=0;"),
-        "{:?}",
-        limited.headers()["ratelimit"]
-    );
+    // None left, and the burst of 5 back in 2.5 s or a little less: 3 s.
+    assert_eq!(limited.headers()["ratelimit"], "\"api-key\";r=0;t=3");
     assert_eq!(
         limited.headers()["content-type"],
         "application/problem+json"
@@ -448,7 +448,7 @@ async fn a_key_past_its_rate_gets_429s_while_another_key_is_unaffected(
         assert_eq!(response.status(), 200, "request {i} of the polite key");
         assert_eq!(
             response.headers()["ratelimit-policy"],
-            "\"api-key\";q=200;w=2"
+            "\"api-key\";q=100;w=1"
         );
     }
 
@@ -459,18 +459,25 @@ async fn a_key_past_its_rate_gets_429s_while_another_key_is_unaffected(
             .await
     );
     let after: Vec<u16> = futures_statuses(&list, &polite, 3).await;
-    assert_eq!(after, [200, 429, 429], "with a burst of 1");
-    // And gives it back the default.
+    assert_eq!(after[0], 200, "{after:?}");
+    assert!(after[1..].contains(&429), "a burst of 1 at 1/s: {after:?}");
+    // And gives it back the default: learnt by the key's next request that
+    // is let through, and in force from the one after.
     assert!(
         system
             .keys_command(&["set-limit", &polite_id, "--default"])
             .await
     );
-    let restored = list(&polite).await.unwrap();
-    assert_eq!(
-        restored.headers()["ratelimit-policy"],
-        "\"api-key\";q=200;w=2"
-    );
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let response = list(&polite).await.unwrap();
+        if response.headers()["ratelimit-policy"] == "\"api-key\";q=100;w=1" {
+            assert_eq!(response.status(), 200);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the default never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The statuses of `n` requests made one after another with `key`.

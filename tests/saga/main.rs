@@ -13,6 +13,7 @@ mod client;
 mod connection_loss;
 mod crash_points;
 mod database_restart;
+mod events;
 mod faults;
 mod flows;
 mod hostile_clients;

@@ -16,6 +16,7 @@ pub mod defaults {
     pub const RESCUE_INTERVAL_SECS: u64 = 10;
     pub const RETENTION_HOURS: u64 = 168;
     pub const IDEMPOTENCY_KEY_RETENTION_HOURS: u64 = 24;
+    pub const EVENT_RETENTION_DAYS: u64 = 30;
 }
 
 /// How a worker process runs its steps.
@@ -68,6 +69,10 @@ pub struct WorkerConfig {
     /// least 24); a retry with an older key places a new order.
     #[arg(long, env = "IDEMPOTENCY_KEY_RETENTION_HOURS", default_value_t = defaults::IDEMPOTENCY_KEY_RETENTION_HOURS, value_parser = clap::value_parser!(u64).range(24..))]
     pub idempotency_key_retention_hours: u64,
+
+    /// Order events (`GET /v1/events`) are deleted after this many days.
+    #[arg(long, env = "EVENT_RETENTION_DAYS", default_value_t = defaults::EVENT_RETENTION_DAYS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub event_retention_days: u64,
 }
 
 impl Default for WorkerConfig {
@@ -83,6 +88,7 @@ impl Default for WorkerConfig {
             rescue_interval_secs: defaults::RESCUE_INTERVAL_SECS,
             retention_hours: defaults::RETENTION_HOURS,
             idempotency_key_retention_hours: defaults::IDEMPOTENCY_KEY_RETENTION_HOURS,
+            event_retention_days: defaults::EVENT_RETENTION_DAYS,
         }
     }
 }
@@ -117,6 +123,10 @@ impl WorkerConfig {
 
     pub fn idempotency_key_retention(&self) -> Duration {
         Duration::from_secs(self.idempotency_key_retention_hours.saturating_mul(3_600))
+    }
+
+    pub fn event_retention(&self) -> Duration {
+        Duration::from_secs(self.event_retention_days.saturating_mul(86_400))
     }
 
     /// `WORKER_ID`, or `hostname-pid`: unique per process, readable in

@@ -77,12 +77,13 @@ async fn rescue_batch(pool: &PgPool, registry: &Registry) -> Result<Vec<Rescued>
 }
 
 /// Every minute until `stop` fires, deletes completed tasks older than
-/// `tasks` and idempotency keys older than `keys`, a batch at a time, then
-/// vacuums the task tables.
+/// `tasks`, idempotency keys older than `keys` and order events older than
+/// `events`, a batch at a time, then vacuums the task tables.
 pub(crate) async fn retention_loop(
     pool: PgPool,
     tasks: Duration,
     keys: Duration,
+    events: Duration,
     stop: CancellationToken,
 ) {
     while pause(RETENTION_EVERY, &stop).await {
@@ -94,6 +95,12 @@ pub(crate) async fn retention_loop(
         .await;
         prune(&pool, &stop, "idempotency keys", |mut conn| async move {
             orders::delete_expired_keys(&mut conn, keys, BATCH)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        prune(&pool, &stop, "order events", |mut conn| async move {
+            shared::events::retention::delete_expired(&mut conn, events, BATCH)
                 .await
                 .map_err(|e| e.to_string())
         })

@@ -111,6 +111,7 @@ impl Worker {
             self.pool.clone(),
             self.config.retention(),
             self.config.idempotency_key_retention(),
+            self.config.event_retention(),
             helpers_stop.clone(),
         ));
         tracing::info!(

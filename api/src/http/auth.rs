@@ -15,7 +15,7 @@ use shared::keys::{self, ApiKey, Scope};
 
 use super::error::{ApiError, ErrorResponse};
 use super::problem::ProblemType;
-use super::rate_limit::{DecisionSlot, rate_limited};
+use super::rate_limit::{Decision, DecisionSlot, rate_limited};
 use super::raw_problem::unauthorized;
 use crate::AppState;
 
@@ -62,26 +62,42 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     let state = req
         .data::<AppState>()
         .ok_or_else(|| poem::Error::from_response(unauthorized("the server has no key store")))?;
+    let secret_hash = keys::secret_hash(&bearer.token);
+    let limiter = &state.rate_limiter;
+    let slot = req.extensions().get::<DecisionSlot>();
+    let refuse_or_pass = |decision: Decision, key_name: &str| {
+        if let Some(slot) = slot {
+            slot.record(decision);
+        }
+        if decision.allowed {
+            return Ok(());
+        }
+        metrics::counter!("asynccheckout_api_rate_limited_total").increment(1);
+        Err(poem::Error::from_response(rate_limited(
+            key_name, &decision,
+        )))
+    };
+    // A key over its limit is refused before it is looked up.
+    if let Some((decision, key_name)) = limiter.take_known(&secret_hash) {
+        refuse_or_pass(decision, &key_name)?;
+    }
     let mut conn = state.pool.acquire().await.map_err(internal)?;
     match keys::authenticate(&mut conn, &bearer.token)
         .await
         .map_err(internal)?
     {
         Some(key) => {
-            if let Some(decision) = state.rate_limiter.take(&key) {
-                if let Some(slot) = req.extensions().get::<DecisionSlot>() {
-                    slot.record(decision);
-                }
-                if !decision.allowed {
-                    metrics::counter!("asynccheckout_api_rate_limited_total").increment(1);
-                    return Err(poem::Error::from_response(rate_limited(&key, &decision)));
-                }
+            if let Some(decision) = limiter.found(&secret_hash, &key) {
+                refuse_or_pass(decision, &key.name)?;
             }
             Ok(Caller(key))
         }
-        None => Err(poem::Error::from_response(unauthorized(
-            "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>",
-        ))),
+        None => {
+            limiter.forget(&secret_hash);
+            Err(poem::Error::from_response(unauthorized(
+                "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>",
+            )))
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The API's operations, one `#[OpenApi]` impl per resource.
 
 pub mod catalog;
+pub mod events;
 pub mod operations;
 pub mod orders;
 pub mod probes;
@@ -15,6 +16,8 @@ pub enum ApiTags {
     Catalog,
     /// Placing, reading and cancelling orders.
     Orders,
+    /// What happened to orders, in commit order.
+    Events,
     /// Tasks and the queue, for operators (`admin` scope).
     Operations,
     /// Liveness and readiness, for load balancers and orchestrators.

@@ -8,8 +8,9 @@
 //! responses were sent.
 //! - No request in flight and nothing read since the last response: the
 //!   connection is idle, and closed after the idle timeout.
-//! - No request in flight but bytes read: a request's head is arriving, and
-//!   must be complete within the header timeout.
+//! - No request in flight but bytes read (or the connection just opened): a
+//!   request's head is arriving, and must be complete within the header
+//!   timeout.
 //! - A request in flight: its body is read under the body timeout (see
 //!   `http::guard`) and its handler under the request timeout. While its
 //!   answer is being sent, a client that stops reading it for the idle
@@ -23,8 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::TokioIo;
 use poem::Endpoint;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -101,8 +101,11 @@ where
             }
         })
     };
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let connection = builder.serve_connection_with_upgrades(io, service);
+    // HTTP/1.1 only: the watch above reads HTTP/1's turns (a head, its
+    // answer, the next head); HTTP/2 multiplexes streams and sends frames of
+    // its own, which it cannot tell from a request. Clients and balancers
+    // speak HTTP/1.1 to a service like this one.
+    let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
     tokio::pin!(connection);
     let mut draining = false;
     loop {
@@ -136,8 +139,8 @@ struct Activity {
 #[derive(Debug, Clone, Copy)]
 struct ActivityState {
     in_flight: usize,
-    /// Bytes have been read since the last response was sent (or since the
-    /// connection opened): a request's head is on its way.
+    /// A request's head is on its way: bytes have been read since the last
+    /// answer was sent, or the connection is new.
     reading_head: bool,
     /// When the current phase (idle, or reading a head) began.
     since: Instant,
@@ -150,7 +153,9 @@ impl Activity {
         Self {
             state: Mutex::new(ActivityState {
                 in_flight: 0,
-                reading_head: false,
+                // A new connection owes its first request's head from the
+                // moment it is accepted: one that says nothing gets no longer.
+                reading_head: true,
                 since: Instant::now(),
                 write_blocked_since: None,
             }),

@@ -9,10 +9,9 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// Longest wait for the next piece of a request body.
     pub body_read_timeout: Duration,
-    /// Longest a kept-alive connection may wait, idle, for its next request.
+    /// Longest a kept-alive connection may wait, idle, for its next request,
+    /// and longest a client may take none of an answer.
     pub idle_timeout: Duration,
-    /// Open connections beyond which new ones are refused with a 503.
-    pub max_connections: usize,
 }
 
 /// nginx's `client_header_timeout` is 60 s and Go's servers are often given
@@ -29,8 +28,9 @@ pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// close.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 
-/// Descriptors kept back from connections: the database pool, the
-/// listeners, log files, and the files the process opens.
+/// Descriptors kept back from connections for the listeners, log files and
+/// the files the process opens, besides the database pool's and the
+/// refusals' (see [`super::MAX_LINGERING_REFUSALS`]).
 pub const RESERVED_DESCRIPTORS: u64 = 256;
 
 /// No default cap above this, however many descriptors the process may open:
@@ -41,12 +41,11 @@ pub const MAX_DEFAULT_CONNECTIONS: u64 = 32_768;
 const MIN_DEFAULT_CONNECTIONS: u64 = 64;
 
 /// The descriptors this process may open, after raising its soft limit to
-/// the hard one (as Go's runtime does at start); `None` when unknown.
-pub fn raise_descriptor_limit() -> Option<u64> {
+/// the hard one (as Go's runtime does at start); `u64::MAX` when unlimited.
+pub fn raise_descriptor_limit() -> u64 {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 
     let limit = getrlimit(Resource::Nofile);
-    let soft = limit.current;
     if let (Some(current), Some(maximum)) = (limit.current, limit.maximum) {
         if maximum > current {
             let raised = Rlimit {
@@ -54,22 +53,24 @@ pub fn raise_descriptor_limit() -> Option<u64> {
                 maximum: Some(maximum),
             };
             if setrlimit(Resource::Nofile, raised).is_ok() {
-                return Some(maximum);
+                return maximum;
             }
         }
     }
-    // No limit at all (`current: None`) is unlimited: the default's ceiling applies.
-    Some(soft.unwrap_or(u64::MAX))
+    limit.current.unwrap_or(u64::MAX)
+}
+
+/// Descriptors a process needs besides its connections, with a database
+/// pool of `database_connections`.
+pub fn descriptors_besides_connections(database_connections: u32) -> u64 {
+    RESERVED_DESCRIPTORS + super::MAX_LINGERING_REFUSALS as u64 + u64::from(database_connections)
 }
 
 /// The default connection cap for a process that may open `descriptors`:
-/// what is left after [`RESERVED_DESCRIPTORS`] and the database pool, at
-/// most [`MAX_DEFAULT_CONNECTIONS`].
-pub fn default_max_connections(descriptors: Option<u64>, database_connections: u32) -> usize {
-    let descriptors = descriptors.unwrap_or(1024);
-    let usable = descriptors
-        .saturating_sub(RESERVED_DESCRIPTORS)
-        .saturating_sub(u64::from(database_connections));
+/// what is left after [`descriptors_besides_connections`], at most
+/// [`MAX_DEFAULT_CONNECTIONS`].
+pub fn default_max_connections(descriptors: u64, database_connections: u32) -> usize {
+    let usable = descriptors.saturating_sub(descriptors_besides_connections(database_connections));
     let cap = usable.clamp(MIN_DEFAULT_CONNECTIONS, MAX_DEFAULT_CONNECTIONS);
     usize::try_from(cap).unwrap_or(usize::MAX)
 }
@@ -80,7 +81,6 @@ impl Default for ConnectionLimits {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            max_connections: default_max_connections(Some(1024), 10),
         }
     }
 }
@@ -91,14 +91,14 @@ mod tests {
 
     #[test]
     fn the_default_cap_leaves_room_for_the_pool_and_the_process_own_files() {
-        assert_eq!(default_max_connections(Some(1024), 10), 1024 - 256 - 10);
-        assert_eq!(default_max_connections(Some(20_000), 10), 20_000 - 256 - 10);
+        assert_eq!(default_max_connections(1024, 10), 1024 - 512 - 10);
+        assert_eq!(default_max_connections(20_000, 10), 20_000 - 512 - 10);
     }
 
     #[test]
     fn the_default_cap_stays_within_its_bounds() {
-        assert_eq!(default_max_connections(Some(1 << 20), 10), 32_768);
-        assert_eq!(default_max_connections(Some(u64::MAX), 10), 32_768);
-        assert_eq!(default_max_connections(Some(100), 10), 64);
+        assert_eq!(default_max_connections(1 << 20, 10), 32_768);
+        assert_eq!(default_max_connections(u64::MAX, 10), 32_768);
+        assert_eq!(default_max_connections(100, 10), 64);
     }
 }

@@ -27,7 +27,7 @@ use tokio_util::task::TaskTracker;
 pub use capacity::OpenConnections;
 pub use limits::{
     ConnectionLimits, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    default_max_connections, raise_descriptor_limit,
+    default_max_connections, descriptors_besides_connections, raise_descriptor_limit,
 };
 
 /// A bound socket, ready to serve.
@@ -131,7 +131,7 @@ static REFUSAL: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
 /// Refusals being written at once, at most: each holds a descriptor for up
 /// to [`REFUSAL_LINGER`] beyond the cap. Past this many, a connection is
 /// closed without an answer.
-const MAX_LINGERING_REFUSALS: usize = 256;
+pub const MAX_LINGERING_REFUSALS: usize = 256;
 
 /// How long a refused connection is kept open for its answer to be read.
 const REFUSAL_LINGER: Duration = Duration::from_secs(1);
@@ -179,7 +179,11 @@ async fn pause_after_accept_error(error: &std::io::Error) {
         return;
     }
     metrics::counter!("asynccheckout_api_accept_errors_total").increment(1);
-    tracing::error!(%error, "cannot accept a connection; pausing 100 ms");
+    tracing::error!(
+        %error,
+        "cannot accept a connection; pausing 100 ms (out of file descriptors: raise the \
+         process's limit, `ulimit -n`, or lower MAX_CONNECTIONS)"
+    );
     tokio::time::sleep(Duration::from_millis(100)).await;
 }
 

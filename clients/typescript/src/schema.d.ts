@@ -77,6 +77,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events
+         * @description The order events after the id `after` (0, the default, is before the
+         *     first), oldest first, `limit` (1–100, default 20) at a time, only of
+         *     the `types` given (comma-separated; all by default). Keep the page's
+         *     `next_after` and ask again with it: nothing is missed or repeated.
+         *     Events are kept for `EVENT_RETENTION_DAYS` (30). Needs the
+         *     `orders:read` scope.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/products": {
         parameters: {
             query?: never;
@@ -311,6 +336,50 @@ export interface components {
              */
             stock: number;
         };
+        /**
+         * Event
+         * @description An order took a status (after Stripe's Event object).
+         */
+        Event: {
+            /**
+             * Format: int64
+             * @description In commit order: every event with a smaller id is already readable.
+             */
+            id: number;
+            type: components["schemas"]["EventType"];
+            /**
+             * Format: date-time
+             * @description When the order took the status.
+             */
+            created: string;
+            data: components["schemas"]["EventData"];
+        };
+        /** EventData */
+        EventData: {
+            /**
+             * @description The order as `GET /v1/orders/{id}` showed it when it took the status
+             *     (its tasks as they stood at that moment).
+             */
+            object: components["schemas"]["Order"];
+        };
+        /**
+         * EventPage
+         * @description One page of events, oldest first.
+         */
+        EventPage: {
+            items: components["schemas"]["Event"][];
+            /**
+             * Format: int64
+             * @description The last id of this page, to pass as `after` next time; `null` when
+             *     the page is empty (ask again with the same `after`).
+             */
+            next_after?: number | null;
+        };
+        /**
+         * @description What happened to the order: it took the status the type names.
+         * @enum {string}
+         */
+        EventType: "order.pending" | "order.paid" | "order.confirmed" | "order.completed" | "order.failed" | "order.cancelled" | "order.refunding" | "order.refunded";
         /**
          * Failure
          * @description A stable code (`payment_declined`, `out_of_stock`, `payment_unavailable`,
@@ -701,12 +770,12 @@ export interface components {
     requestBodies: never;
     headers: {
         /**
-         * @description The key's rate limit (IETF httpapi draft): `"api-key";q=<burst>;w=<seconds to refill it>`. Absent when the key is not limited.
-         * @example "api-key";q=200;w=2
+         * @description The key's rate limit (IETF httpapi draft): `"api-key";q=<requests>;w=1`, its sustained rate per second. Absent when the key is not limited.
+         * @example "api-key";q=100;w=1
          */
         RateLimitPolicy: string;
         /**
-         * @description What is left of it: `"api-key";r=<requests left>;t=<seconds until it is full again>`.
+         * @description Where the key stands: `"api-key";r=<requests it may make now, up to its burst>;t=<seconds until it may make its whole burst again>`.
          * @example "api-key";r=187;t=1
          */
         RateLimit: string;
@@ -748,8 +817,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -770,8 +837,6 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -836,8 +901,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -878,8 +941,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -899,8 +960,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1061,8 +1120,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1083,8 +1140,6 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1149,8 +1204,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1191,8 +1244,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1212,8 +1263,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1357,8 +1406,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1379,8 +1426,6 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1445,8 +1490,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1487,8 +1530,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1508,8 +1549,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1653,8 +1692,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1675,8 +1712,6 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1741,8 +1776,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1783,8 +1816,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1804,8 +1835,303 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "the body is text/plain; send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `errors` names each field. */
+            422: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/validation-error",
+                     *       "title": "Request is invalid",
+                     *       "status": 422,
+                     *       "detail": "items[1].quantity must be between 1 and 1000",
+                     *       "errors": [
+                     *         {
+                     *           "field": "items[1].quantity",
+                     *           "message": "must be between 1 and 1000"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the log has the details under the request id. */
+            500: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the request could not be completed; retry it, and quote the X-Request-Id response header if it keeps failing"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the service is shedding load: the oldest waiting task is 12 s old; retry after Retry-After seconds with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events with a larger id. */
+                after?: number;
+                /**
+                 * @description Only events of these types: `order.pending`, `order.paid`,
+                 *     `order.confirmed`, `order.completed`, `order.failed`,
+                 *     `order.cancelled`, `order.refunding`, `order.refunded`.
+                 *     Comma-separated (`types=order.completed,order.failed`), repeated,
+                 *     or both.
+                 */
+                types?: string[];
+                /** @description Page size, 1–100 (default 20). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description The request is malformed: the body is not JSON, or a required header is missing. */
+            400: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/malformed-request",
+                     *       "title": "Request is malformed",
+                     *       "status": 400,
+                     *       "detail": "the body is not valid JSON: EOF while parsing an object at line 1 column 18"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "title": "Missing or unknown API key",
+                     *       "status": 401,
+                     *       "detail": "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/forbidden",
+                     *       "title": "API key lacks the scope",
+                     *       "status": 403,
+                     *       "detail": "the API key \"storefront\" lacks the admin scope this operation needs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (a malformed id is also not found). */
+            404: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no order has id \"01a21436-b906-7687-8cd3-6050832ab317\""
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the resource's state. */
+            409: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "the request conflicts with the resource as it is now; read it and try again"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB. */
+            413: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/payload-too-large",
+                     *       "title": "Request body is too large",
+                     *       "status": 413,
+                     *       "detail": "the body is over 1048576 bytes"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1952,8 +2278,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1974,8 +2298,6 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2040,8 +2362,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2082,8 +2402,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2103,8 +2421,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2252,8 +2568,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2274,8 +2588,6 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2340,8 +2652,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2382,8 +2692,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2403,8 +2711,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2548,8 +2854,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2570,8 +2874,6 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2636,8 +2938,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2678,8 +2978,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2699,8 +2997,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2848,8 +3144,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2870,8 +3164,6 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2936,8 +3228,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2978,8 +3268,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2999,8 +3287,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3148,8 +3434,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3170,8 +3454,6 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3236,8 +3518,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3278,8 +3558,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3299,8 +3577,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3453,8 +3729,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3475,8 +3749,6 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3541,8 +3813,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3583,8 +3853,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3604,8 +3872,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3750,8 +4016,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3772,8 +4036,6 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3838,8 +4100,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3880,8 +4140,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3901,8 +4159,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4044,8 +4300,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4066,8 +4320,6 @@ export interface operations {
                     "WWW-AUTHENTICATE": string;
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4132,8 +4384,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4174,8 +4424,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4195,8 +4443,6 @@ export interface operations {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;
-                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -27,8 +27,8 @@ pub struct ApiKey {
 /// a second that holds at most `burst`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
-    pub per_second: u32,
-    pub burst: u32,
+    per_second: u32,
+    burst: u32,
 }
 
 impl RateLimit {
@@ -37,6 +37,16 @@ impl RateLimit {
     pub fn new(per_second: u32, burst: Option<u32>) -> Option<Self> {
         let burst = burst.unwrap_or_else(|| per_second.saturating_mul(2));
         (per_second > 0 && burst > 0).then_some(Self { per_second, burst })
+    }
+
+    /// Requests a second, sustained (never 0).
+    pub fn per_second(&self) -> u32 {
+        self.per_second
+    }
+
+    /// Requests at once: the bucket's size (never 0).
+    pub fn burst(&self) -> u32 {
+        self.burst
     }
 
     fn from_columns(per_second: Option<i32>, burst: Option<i32>) -> Option<Self> {
@@ -97,7 +107,8 @@ pub struct NewKey {
 const SECRET_PREFIX: &str = "ak_";
 const SHOWN_CHARS: usize = 8;
 
-fn hash(secret: &str) -> Vec<u8> {
+/// What a key's secret is stored and found by: its SHA-256.
+pub fn secret_hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
@@ -154,7 +165,7 @@ async fn insert(
         Uuid::now_v7(),
         name,
         prefix,
-        hash(secret),
+        secret_hash(secret),
         &texts(scopes),
         per_second,
         burst,
@@ -170,7 +181,7 @@ async fn insert(
 pub async fn ensure_bootstrap(conn: &mut PgConnection, secret: &str) -> Result<(), sqlx::Error> {
     let known = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM api_keys WHERE secret_hash = $1) AS "known!""#,
-        hash(secret)
+        secret_hash(secret)
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -195,7 +206,7 @@ pub async fn authenticate(
         r#"SELECT id, name, prefix, scopes, created_at, revoked_at,
                   rate_limit_per_second, rate_limit_burst
            FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL"#,
-        hash(secret)
+        secret_hash(secret)
     )
     .fetch_optional(conn)
     .await?;

@@ -3,6 +3,10 @@
 from .attempt import Attempt
 from .attempt_outcome import AttemptOutcome
 from .create_product import CreateProduct
+from .event import Event
+from .event_data import EventData
+from .event_page import EventPage
+from .event_type import EventType
 from .failure import Failure
 from .field_error import FieldError
 from .history_entry import HistoryEntry
@@ -34,6 +38,10 @@ __all__ = (
     "Attempt",
     "AttemptOutcome",
     "CreateProduct",
+    "Event",
+    "EventData",
+    "EventPage",
+    "EventType",
     "Failure",
     "FieldError",
     "HistoryEntry",

@@ -1,0 +1,205 @@
+//! `GET /v1/events`: the order events, oldest first, for merchants who pull
+//! them and for catching up after an outage. Events are numbered in commit
+//! order, so a reader that keeps the last id it saw and asks for what
+//! follows never misses one and never sees one twice.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::types::ParseFromJSON;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use shared::events::{self, OrderEvent};
+use shared::keys::Scope;
+use shared::validation::Violations;
+
+use super::{ApiTags, pagination};
+use crate::AppState;
+use crate::http::auth::ApiKeyAuth;
+use crate::http::error::{ApiError, ErrorResponse};
+use crate::views::OrderView;
+
+pub struct EventsApi;
+
+/// What happened to the order: it took the status the type names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "EventType")]
+pub enum EventTypeView {
+    /// Placed: the order is `pending`.
+    #[oai(rename = "order.pending")]
+    Pending,
+    #[oai(rename = "order.paid")]
+    Paid,
+    #[oai(rename = "order.confirmed")]
+    Confirmed,
+    #[oai(rename = "order.completed")]
+    Completed,
+    #[oai(rename = "order.failed")]
+    Failed,
+    #[oai(rename = "order.cancelled")]
+    Cancelled,
+    #[oai(rename = "order.refunding")]
+    Refunding,
+    #[oai(rename = "order.refunded")]
+    Refunded,
+}
+
+impl EventTypeView {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "order.pending",
+            Self::Paid => "order.paid",
+            Self::Confirmed => "order.confirmed",
+            Self::Completed => "order.completed",
+            Self::Failed => "order.failed",
+            Self::Cancelled => "order.cancelled",
+            Self::Refunding => "order.refunding",
+            Self::Refunded => "order.refunded",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Paid,
+            Self::Confirmed,
+            Self::Completed,
+            Self::Failed,
+            Self::Cancelled,
+            Self::Refunding,
+            Self::Refunded,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == text)
+    }
+}
+
+/// An order took a status (after Stripe's Event object).
+#[derive(Debug, Object)]
+#[oai(rename = "Event")]
+pub struct EventView {
+    /// In commit order: every event with a smaller id is already readable.
+    pub id: i64,
+    #[oai(rename = "type")]
+    pub event_type: EventTypeView,
+    /// When the order took the status.
+    pub created: DateTime<Utc>,
+    pub data: EventData,
+}
+
+#[derive(Debug, Object)]
+pub struct EventData {
+    /// The order as `GET /v1/orders/{id}` showed it when it took the status
+    /// (its tasks as they stood at that moment).
+    pub object: OrderView,
+}
+
+/// One page of events, oldest first.
+#[derive(Debug, Object)]
+pub struct EventPage {
+    pub items: Vec<EventView>,
+    /// The last id of this page, to pass as `after` next time; `null` when
+    /// the page is empty (ask again with the same `after`).
+    #[oai(nullable)]
+    pub next_after: Option<i64>,
+}
+
+#[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
+pub enum EventList {
+    #[oai(status = 200)]
+    Ok(Json<EventPage>),
+}
+
+impl TryFrom<OrderEvent> for EventView {
+    type Error = ApiError;
+
+    fn try_from(event: OrderEvent) -> Result<Self, ApiError> {
+        let event_type = EventTypeView::parse(&event.event_type).ok_or_else(|| {
+            ApiError::internal(format!(
+                "event {} has the unknown type {:?}",
+                event.id, event.event_type
+            ))
+        })?;
+        let object = OrderView::parse_from_json(Some(event.order)).map_err(|e| {
+            ApiError::internal(format!(
+                "event {} holds an order this API cannot read: {}",
+                event.id,
+                e.into_message()
+            ))
+        })?;
+        Ok(Self {
+            id: event.id,
+            event_type,
+            created: event.created_at,
+            data: EventData { object },
+        })
+    }
+}
+
+/// The event types asked for, each a known one; `None` for all.
+fn event_types(asked: Vec<String>, violations: &mut Violations) -> Option<Vec<String>> {
+    let mut types = Vec::new();
+    for name in asked.iter().flat_map(|v| v.split(',')).map(str::trim) {
+        if name.is_empty() {
+            continue;
+        }
+        match EventTypeView::parse(name) {
+            Some(known) => types.push(known.as_str().to_owned()),
+            None => violations.add(
+                "types",
+                format!("{name:?} is not an event type (order.pending, order.paid, …)"),
+            ),
+        }
+    }
+    (!types.is_empty()).then_some(types)
+}
+
+#[OpenApi(tag = "ApiTags::Events")]
+impl EventsApi {
+    /// List events
+    ///
+    /// The order events after the id `after` (0, the default, is before the
+    /// first), oldest first, `limit` (1–100, default 20) at a time, only of
+    /// the `types` given (comma-separated; all by default). Keep the page's
+    /// `next_after` and ask again with it: nothing is missed or repeated.
+    /// Events are kept for `EVENT_RETENTION_DAYS` (30). Needs the
+    /// `orders:read` scope.
+    #[oai(path = "/v1/events", method = "get", operation_id = "listEvents")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        /// Only events with a larger id.
+        #[oai(validator(minimum(value = "0")))]
+        after: Query<Option<i64>>,
+        /// Only events of these types: `order.pending`, `order.paid`,
+        /// `order.confirmed`, `order.completed`, `order.failed`,
+        /// `order.cancelled`, `order.refunding`, `order.refunded`.
+        /// Comma-separated (`types=order.completed,order.failed`), repeated,
+        /// or both.
+        types: Query<Option<Vec<String>>>,
+        /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<i64>>,
+    ) -> Result<EventList, ErrorResponse> {
+        auth.0.require(Scope::OrdersRead)?;
+        let mut violations = Violations::default();
+        let limit = pagination::limit(limit.0, &mut violations);
+        let types = event_types(types.0.unwrap_or_default(), &mut violations);
+        violations.finish()?;
+        let mut conn = state.pool.acquire().await?;
+        let rows =
+            events::read::page(&mut conn, after.0.unwrap_or(0), types.as_deref(), limit).await?;
+        let items = rows
+            .into_iter()
+            .map(EventView::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_after = items.last().map(|e| e.id);
+        Ok(EventList::Ok(Json(EventPage { items, next_after })))
+    }
+}

@@ -1,0 +1,14 @@
+from enum import StrEnum
+
+class EventType(StrEnum):
+    ORDER_CANCELLED = "order.cancelled"
+    ORDER_COMPLETED = "order.completed"
+    ORDER_CONFIRMED = "order.confirmed"
+    ORDER_FAILED = "order.failed"
+    ORDER_PAID = "order.paid"
+    ORDER_PENDING = "order.pending"
+    ORDER_REFUNDED = "order.refunded"
+    ORDER_REFUNDING = "order.refunding"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,30 @@
+//! Order events: one per status an order takes, written by the database in
+//! the transaction that moved the order (see the `order_events` migration),
+//! numbered in commit order by the [`sequencer`], read back in pages by
+//! [`read`], and pruned past their retention by [`retention`].
+
+pub mod read;
+pub mod retention;
+pub mod sequencer;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// The channel the database notifies when events were written (at commit).
+pub const WRITTEN_CHANNEL: &str = "order_events_written";
+
+/// The channel the sequencer notifies, with the last id it handed out.
+pub const SEQUENCED_CHANNEL: &str = "order_events_sequenced";
+
+/// One event, as numbered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderEvent {
+    /// In commit order: every event with a smaller id is already readable.
+    pub id: i64,
+    pub order_id: Uuid,
+    /// `order.<status>`, e.g. `order.paid`.
+    pub event_type: String,
+    pub created_at: DateTime<Utc>,
+    /// The order as the API showed it when it took this status.
+    pub order: serde_json::Value,
+}
