@@ -47,6 +47,8 @@ pub struct AppState {
     pub connection_limits: server::ConnectionLimits,
     /// Open connections against the cap, for `/readyz`.
     pub open_connections: Arc<server::OpenConnections>,
+    /// The live order events of this process's streams.
+    pub feed: Arc<events::feed::Feed>,
 }
 
 type Apis = (OrdersApi, EventsApi, CatalogApi, OperationsApi, ProbesApi);

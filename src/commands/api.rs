@@ -35,11 +35,12 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
         db.pool.clone(),
         shutdown.clone(),
     ));
-    let numbering = tokio::spawn(api::events::numbering::run(
+    let state = state(&db.pool, settings);
+    let feed = tokio::spawn(api::events::feed::run(
         db.pool.clone(),
+        std::sync::Arc::clone(&state.feed),
         shutdown.clone(),
     ));
-    let state = state(&db.pool, settings);
     api::serve(
         bound,
         state,
@@ -48,9 +49,7 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     )
     .await?;
     metrics_port.await.context("the metrics port failed")?;
-    numbering
-        .await
-        .context("numbering the order events failed")?;
+    feed.await.context("the order events feed failed")?;
     db.pool.close().await;
     tracing::info!("API stopped");
     Ok(())
@@ -92,5 +91,6 @@ pub fn state(pool: &sqlx::PgPool, serving: &ApiServing) -> api::AppState {
             idle_timeout: Duration::from_secs(connections.idle_timeout_secs),
         },
         open_connections: api::server::OpenConnections::new(max_connections),
+        feed: api::events::feed::Feed::new(),
     }
 }

@@ -93,11 +93,12 @@ pub async fn run(settings: DevArgs) -> anyhow::Result<()> {
         db.pool.clone(),
         port_stop.clone(),
     ));
-    let numbering = tokio::spawn(api::events::numbering::run(
+    let state = super::api::state(&db.pool, &settings.serving);
+    let feed = tokio::spawn(api::events::feed::run(
         db.pool.clone(),
+        std::sync::Arc::clone(&state.feed),
         port_stop.clone(),
     ));
-    let state = super::api::state(&db.pool, &settings.serving);
     let api = tokio::spawn(api::serve(bound, state, shutdown.clone(), grace));
 
     println!("ready api=http://{addr} docs=http://{addr}/docs key={key} metrics=http://{metrics}");
@@ -105,9 +106,7 @@ pub async fn run(settings: DevArgs) -> anyhow::Result<()> {
     gateway_stop.cancel();
     port_stop.cancel();
     metrics_port.await.context("the metrics port failed")?;
-    numbering
-        .await
-        .context("numbering the order events failed")?;
+    feed.await.context("the order events feed failed")?;
     if let Some(gateway) = gateway {
         gateway.await.context("the mock gateway task failed")??;
     }

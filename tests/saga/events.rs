@@ -242,3 +242,199 @@ async fn event_queries_are_checked(_: PgPoolOptions, db: PgConnectOptions) {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+/// One Server-Sent Event as a client reads it.
+#[derive(Debug, Clone, PartialEq)]
+struct Sse {
+    id: i64,
+    event: String,
+    data: Value,
+}
+
+/// A Server-Sent Events client on one response, reading events as they come.
+struct SseClient {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl SseClient {
+    async fn open(system: &System, path: &str, last_event_id: Option<i64>) -> Self {
+        let mut request = system.http.get(format!("{}{path}", system.api));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        Self {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event; `None` when the server ended the stream. Comment
+    /// lines (keep-alives) are skipped, but do not extend the deadline.
+    async fn next(&mut self) -> Option<Sse> {
+        let until = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    frame
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(|v| v.trim_start().to_owned())
+                };
+                let (Some(id), Some(event), Some(data)) =
+                    (field("id:"), field("event:"), field("data:"))
+                else {
+                    continue;
+                };
+                return Some(Sse {
+                    id: id.parse().unwrap(),
+                    event,
+                    data: serde_json::from_str(&data).unwrap(),
+                });
+            }
+            let chunk = tokio::time::timeout_at(until, self.response.chunk())
+                .await
+                .expect("no event within the deadline")
+                .unwrap()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_shopper_follows_an_order_and_resumes_where_it_left_off(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start("events_follow", &db, Options::default()).await;
+    system.create_product("MUG", 1250, 5).await;
+    // Slow payments: the saga is still running when the shopper's page drops.
+    system
+        .set_faults(serde_json::json!({ "latency_ms": 300 }))
+        .await;
+    let order = system.place("follow-1", "tok_visa", &[("MUG", 1)]).await;
+    let path = format!("/v1/orders/{order}/events");
+
+    let mut first = SseClient::open(&system, &path, None).await;
+    let placed = first.next().await.unwrap();
+    assert_eq!(placed.event, "order.pending");
+    assert_eq!(placed.data["id"], placed.id);
+    assert_eq!(placed.data["data"]["object"]["id"], order.as_str());
+    drop(first);
+
+    // Back with the id it saw last: the rest, once each, then the end.
+    let mut resumed = SseClient::open(&system, &path, Some(placed.id)).await;
+    let mut rest = Vec::new();
+    while let Some(event) = resumed.next().await {
+        rest.push(event);
+    }
+    let types: Vec<&str> = rest.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(types, ["order.paid", "order.confirmed", "order.completed"]);
+    assert!(rest.windows(2).all(|w| w[0].id < w[1].id), "{rest:?}");
+    assert!(rest[0].id > placed.id);
+    for event in &rest {
+        assert_eq!(event.data["type"], event.event.as_str());
+        assert_eq!(event.data["data"]["object"]["id"], order.as_str());
+    }
+
+    // Opened after the end: the whole story, then the end at once.
+    let mut late = SseClient::open(&system, &path, None).await;
+    let mut story = Vec::new();
+    while let Some(event) = late.next().await {
+        story.push(event.event);
+    }
+    assert_eq!(
+        story,
+        [
+            "order.pending",
+            "order.paid",
+            "order.confirmed",
+            "order.completed"
+        ]
+    );
+
+    // An order that does not exist, and a Last-Event-ID that is no id.
+    let missing = system
+        .http
+        .get(format!(
+            "{}/v1/orders/01a21436-b906-7687-8cd3-6050832ab317/events",
+            system.api
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let garbled = system
+        .http
+        .get(format!("{}{path}", system.api))
+        .header("Last-Event-ID", "yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbled.status(), 422);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_dashboard_follows_every_order_live(_: PgPoolOptions, db: PgConnectOptions) {
+    let system = System::start("events_dashboard", &db, Options::default()).await;
+    system.create_product("MUG", 1250, 5).await;
+    let mut everything = SseClient::open(&system, "/v1/events/stream", None).await;
+    let mut finished = SseClient::open(
+        &system,
+        "/v1/events/stream?types=order.completed,order.failed",
+        None,
+    )
+    .await;
+    let orders = [
+        system.place("dash-1", "tok_visa", &[("MUG", 1)]).await,
+        system
+            .place("dash-2", "tok_chargeDeclined", &[("MUG", 1)])
+            .await,
+        system.place("dash-3", "tok_visa", &[("MUG", 1)]).await,
+    ];
+    for order in &orders {
+        system.settled(order).await;
+    }
+    let total: usize = {
+        let mut total = 0;
+        for order in &orders {
+            total += system.order(order).await["history"]
+                .as_array()
+                .unwrap()
+                .len();
+        }
+        total
+    };
+    let mut seen = Vec::new();
+    while seen.len() < total {
+        seen.push(everything.next().await.unwrap());
+    }
+    // Every event once, in id order, with no gap.
+    let ids: Vec<i64> = seen.iter().map(|e| e.id).collect();
+    assert_eq!(ids, (ids[0]..ids[0] + total as i64).collect::<Vec<_>>());
+    let mut terminal = Vec::new();
+    while terminal.len() < 3 {
+        terminal.push(finished.next().await.unwrap());
+    }
+    let mut ends: Vec<(String, String)> = terminal
+        .iter()
+        .map(|e| {
+            (
+                e.data["data"]["object"]["id"].as_str().unwrap().to_owned(),
+                e.event.clone(),
+            )
+        })
+        .collect();
+    ends.sort();
+    let mut expected = vec![
+        (orders[0].clone(), "order.completed".to_owned()),
+        (orders[1].clone(), "order.failed".to_owned()),
+        (orders[2].clone(), "order.completed".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(ends, expected);
+}

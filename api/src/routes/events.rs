@@ -1,12 +1,14 @@
-//! `GET /v1/events`: the order events, oldest first, for merchants who pull
-//! them and for catching up after an outage. Events are numbered in commit
-//! order, so a reader that keeps the last id it saw and asks for what
-//! follows never misses one and never sees one twice.
+//! The order events: `GET /v1/events` pages through them, oldest first, for
+//! merchants who pull them and for catching up after an outage;
+//! `GET /v1/orders/{id}/events` and `GET /v1/events/stream` send them live as
+//! Server-Sent Events. Events are numbered in commit order, so a reader that
+//! keeps the last id it saw and asks for what follows never misses one and
+//! never sees one twice.
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::param::Query;
-use poem_openapi::payload::Json;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::types::ParseFromJSON;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use shared::events::{self, OrderEvent};
@@ -15,6 +17,7 @@ use shared::validation::Violations;
 
 use super::{ApiTags, pagination};
 use crate::AppState;
+use crate::events::streams::{self, StreamedEvent};
 use crate::http::auth::ApiKeyAuth;
 use crate::http::error::{ApiError, ErrorResponse};
 use crate::views::OrderView;
@@ -141,6 +144,30 @@ impl TryFrom<OrderEvent> for EventView {
     }
 }
 
+/// How often an idle stream sends a comment line, so that proxies keep it.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A stream of events, as Server-Sent Events.
+type EventsStream = EventStream<futures_util::stream::BoxStream<'static, StreamedEvent>>;
+
+/// The id a reconnecting `EventSource` sends back, checked.
+fn resume_after(header: Option<&str>, violations: &mut Violations) -> Option<i64> {
+    let id = header?.trim();
+    match id.parse::<i64>() {
+        Ok(id) if id >= 0 => Some(id),
+        _ => {
+            violations.add("Last-Event-ID", "must be the id of an event this API sent");
+            None
+        }
+    }
+}
+
+fn sse(events: futures_util::stream::BoxStream<'static, StreamedEvent>) -> EventsStream {
+    EventStream::new(events)
+        .keep_alive(KEEP_ALIVE)
+        .to_event(StreamedEvent::to_sse)
+}
+
 /// The event types asked for, each a known one; `None` for all.
 fn event_types(asked: Vec<String>, violations: &mut Violations) -> Option<Vec<String>> {
     let mut types = Vec::new();
@@ -201,5 +228,91 @@ impl EventsApi {
             .collect::<Result<Vec<_>, _>>()?;
         let next_after = items.last().map(|e| e.id);
         Ok(EventList::Ok(Json(EventPage { items, next_after })))
+    }
+
+    /// Follow an order
+    ///
+    /// The order's events as Server-Sent Events (`text/event-stream`): first
+    /// those it already has, then each as it happens; `id:` is the event id,
+    /// `event:` its type and `data:` the event. The stream ends after the
+    /// order's terminal event (`order.completed`, `order.failed`,
+    /// `order.cancelled`, `order.refunded`). A reconnecting client sends
+    /// `Last-Event-ID` (an `EventSource` does it for you) and gets exactly
+    /// what followed it. A comment line every 15 s keeps proxies from closing
+    /// an idle stream. Needs the `orders:read` scope.
+    #[oai(
+        path = "/v1/orders/:id/events",
+        method = "get",
+        operation_id = "followOrder"
+    )]
+    async fn follow_order(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+        /// Resume after this event id.
+        #[oai(name = "Last-Event-ID")]
+        last_event_id: Header<Option<String>>,
+    ) -> Result<EventsStream, ErrorResponse> {
+        auth.0.require(Scope::OrdersRead)?;
+        let order = super::orders::parse_id(&id.0)?;
+        let mut violations = Violations::default();
+        let after = resume_after(last_event_id.0.as_deref(), &mut violations);
+        violations.finish()?;
+        let mut conn = state.pool.acquire().await?;
+        if shared::orders::get(&mut conn, order).await?.is_none() {
+            return Err(super::orders::order_not_found(order).into());
+        }
+        drop(conn);
+        let events = streams::of_order(
+            state.pool.clone(),
+            std::sync::Arc::clone(&state.feed),
+            order,
+            after.unwrap_or(0),
+        );
+        Ok(sse(Box::pin(events)))
+    }
+
+    /// Follow every order
+    ///
+    /// Every order's events as Server-Sent Events, as they happen, only of
+    /// the `types` given (all by default); it never ends. Without
+    /// `Last-Event-ID` it starts with the next event; with it, it first sends
+    /// every event after that one (within `EVENT_RETENTION_DAYS`). For
+    /// dashboards and merchant backends. Needs the `orders:read` scope.
+    #[oai(
+        path = "/v1/events/stream",
+        method = "get",
+        operation_id = "followEvents"
+    )]
+    async fn follow_all(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        /// Only events of these types (as for `listEvents`).
+        types: Query<Option<Vec<String>>>,
+        /// Resume after this event id.
+        #[oai(name = "Last-Event-ID")]
+        last_event_id: Header<Option<String>>,
+    ) -> Result<EventsStream, ErrorResponse> {
+        auth.0.require(Scope::OrdersRead)?;
+        let mut violations = Violations::default();
+        let types = event_types(types.0.unwrap_or_default(), &mut violations);
+        let after = resume_after(last_event_id.0.as_deref(), &mut violations);
+        violations.finish()?;
+        let after = match after {
+            Some(after) => after,
+            None => {
+                let mut conn = state.pool.acquire().await?;
+                events::read::last_id(&mut conn).await?
+            }
+        };
+        let events = streams::of_all(
+            state.pool.clone(),
+            std::sync::Arc::clone(&state.feed),
+            types,
+            after,
+        );
+        Ok(sse(Box::pin(events)))
     }
 }

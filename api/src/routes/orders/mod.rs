@@ -205,7 +205,7 @@ impl OrdersApi {
     }
 }
 
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     let id =
         Uuid::parse_str(id).map_err(|_| ApiError::not_found(format!("no order has id {id:?}")))?;
     record_order(id);
@@ -217,7 +217,7 @@ fn record_order(id: Uuid) {
     tracing::Span::current().record("order_id", tracing::field::display(id));
 }
 
-fn order_not_found(id: Uuid) -> ApiError {
+pub(crate) fn order_not_found(id: Uuid) -> ApiError {
     ApiError::not_found(format!("no order has id {id}"))
 }
 
