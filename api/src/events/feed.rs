@@ -54,10 +54,7 @@ pub struct Published {
 impl Published {
     /// Whether the order can take no further status after this event.
     pub fn is_terminal(&self) -> bool {
-        matches!(
-            self.event_type.as_str(),
-            "order.completed" | "order.failed" | "order.cancelled" | "order.refunded"
-        )
+        shared::events::status_of(&self.event_type).is_some_and(|s| s.is_terminal())
     }
 }
 

@@ -136,6 +136,46 @@ async fn send(
     Ok(())
 }
 
+/// Where a stream's past events are read from.
+enum Past<'a> {
+    /// One order's.
+    Order(Uuid),
+    /// Every order's, of these types (all when `None`).
+    All(Option<&'a [String]>),
+}
+
+/// Sends every event of `past` after `last` from the database, a page at a
+/// time; `Err` when the stream ends (the client went, the stream is
+/// complete, or the database could not be read).
+async fn catch_up(
+    pool: &PgPool,
+    past: &Past<'_>,
+    out: &mpsc::Sender<StreamedEvent>,
+    last: &mut i64,
+    done: impl Fn(&Published) -> bool,
+) -> Result<(), Stop> {
+    loop {
+        let page = match pool.acquire().await {
+            Ok(mut conn) => match past {
+                Past::Order(order) => read::of_order(&mut conn, *order, *last, PAGE).await,
+                Past::All(types) => read::page(&mut conn, *last, *types, PAGE).await,
+            },
+            Err(error) => Err(error),
+        };
+        let page = page.map_err(|error| {
+            tracing::warn!(%error, "reading events failed; ending an event stream");
+            Stop::Done
+        })?;
+        let count = page.len();
+        for event in page.into_iter().filter_map(published) {
+            send(out, last, Arc::new(event), &done).await?;
+        }
+        if count < PAGE as usize {
+            return Ok(());
+        }
+    }
+}
+
 async fn follow_order(
     pool: PgPool,
     feed: Arc<Feed>,
@@ -146,28 +186,12 @@ async fn follow_order(
     loop {
         let mut subscription = feed.follow_order(order);
         // The past, from the database.
-        loop {
-            let page = match pool.acquire().await {
-                Ok(mut conn) => read::of_order(&mut conn, order, last, PAGE).await,
-                Err(error) => Err(error),
-            };
-            let Ok(page) = page.inspect_err(|error| {
-                tracing::warn!(%error, %order, "reading an order's events failed; ending its stream")
-            }) else {
-                return;
-            };
-            let count = page.len();
-            for event in page.into_iter().filter_map(published) {
-                if send(&out, &mut last, Arc::new(event), Published::is_terminal)
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            if count < PAGE as usize {
-                break;
-            }
+        let past = Past::Order(order);
+        if catch_up(&pool, &past, &out, &mut last, Published::is_terminal)
+            .await
+            .is_err()
+        {
+            return;
         }
         // Then live, until the end, the client's leaving, or falling behind.
         let stopped = loop {
@@ -204,28 +228,12 @@ async fn follow_all(
     };
     loop {
         let mut live = feed.follow_all();
-        loop {
-            let page = match pool.acquire().await {
-                Ok(mut conn) => read::page(&mut conn, last, types.as_deref(), PAGE).await,
-                Err(error) => Err(error),
-            };
-            let Ok(page) = page.inspect_err(|error| {
-                tracing::warn!(%error, "reading events failed; ending a stream of all orders")
-            }) else {
-                return;
-            };
-            let count = page.len();
-            for event in page.into_iter().filter_map(published) {
-                if send(&out, &mut last, Arc::new(event), |_| false)
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            if count < PAGE as usize {
-                break;
-            }
+        let past = Past::All(types.as_deref());
+        if catch_up(&pool, &past, &out, &mut last, |_| false)
+            .await
+            .is_err()
+        {
+            return;
         }
         let stopped = loop {
             tokio::select! {

@@ -13,6 +13,7 @@ use poem_openapi::types::ParseFromJSON;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use shared::events::{self, OrderEvent};
 use shared::keys::Scope;
+use shared::orders::OrderStatus;
 use shared::validation::Violations;
 
 use super::{ApiTags, pagination};
@@ -47,33 +48,18 @@ pub enum EventTypeView {
     Refunded,
 }
 
-impl EventTypeView {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "order.pending",
-            Self::Paid => "order.paid",
-            Self::Confirmed => "order.confirmed",
-            Self::Completed => "order.completed",
-            Self::Failed => "order.failed",
-            Self::Cancelled => "order.cancelled",
-            Self::Refunding => "order.refunding",
-            Self::Refunded => "order.refunded",
+impl From<OrderStatus> for EventTypeView {
+    fn from(status: OrderStatus) -> Self {
+        match status {
+            OrderStatus::Pending => Self::Pending,
+            OrderStatus::Paid => Self::Paid,
+            OrderStatus::Confirmed => Self::Confirmed,
+            OrderStatus::Completed => Self::Completed,
+            OrderStatus::Failed => Self::Failed,
+            OrderStatus::Cancelled => Self::Cancelled,
+            OrderStatus::Refunding => Self::Refunding,
+            OrderStatus::Refunded => Self::Refunded,
         }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::Paid,
-            Self::Confirmed,
-            Self::Completed,
-            Self::Failed,
-            Self::Cancelled,
-            Self::Refunding,
-            Self::Refunded,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == text)
     }
 }
 
@@ -122,7 +108,7 @@ impl TryFrom<OrderEvent> for EventView {
     type Error = ApiError;
 
     fn try_from(event: OrderEvent) -> Result<Self, ApiError> {
-        let event_type = EventTypeView::parse(&event.event_type).ok_or_else(|| {
+        let event_type = events::status_of(&event.event_type).ok_or_else(|| {
             ApiError::internal(format!(
                 "event {} has the unknown type {:?}",
                 event.id, event.event_type
@@ -137,7 +123,7 @@ impl TryFrom<OrderEvent> for EventView {
         })?;
         Ok(Self {
             id: event.id,
-            event_type,
+            event_type: event_type.into(),
             created: event.created_at,
             data: EventData { object },
         })
@@ -175,8 +161,8 @@ fn event_types(asked: Vec<String>, violations: &mut Violations) -> Option<Vec<St
         if name.is_empty() {
             continue;
         }
-        match EventTypeView::parse(name) {
-            Some(known) => types.push(known.as_str().to_owned()),
+        match events::status_of(name) {
+            Some(status) => types.push(events::event_type(status)),
             None => violations.add(
                 "types",
                 format!("{name:?} is not an event type (order.pending, order.paid, …)"),

@@ -75,16 +75,6 @@ pub fn default_max_connections(descriptors: u64, database_connections: u32) -> u
     usize::try_from(cap).unwrap_or(usize::MAX)
 }
 
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
-            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,8 @@ pub mod sequencer;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::orders::OrderStatus;
+
 /// The channel the database notifies when events were written (at commit).
 pub const WRITTEN_CHANNEL: &str = "order_events_written";
 
@@ -27,4 +29,31 @@ pub struct OrderEvent {
     pub created_at: DateTime<Utc>,
     /// The order as the API showed it when it took this status.
     pub order: serde_json::Value,
+}
+
+/// The type of the event an order writes when it takes `status`, e.g.
+/// `order.paid` (the `order_history_event` trigger writes the same).
+pub fn event_type(status: OrderStatus) -> String {
+    format!("order.{}", status.as_str())
+}
+
+/// The status an event type stands for; `None` for no event type.
+pub fn status_of(event_type: &str) -> Option<OrderStatus> {
+    let status = event_type.strip_prefix("order.")?;
+    OrderStatus::ALL.into_iter().find(|s| s.as_str() == status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_has_an_event_type_that_reads_back() {
+        for status in OrderStatus::ALL {
+            assert_eq!(status_of(&event_type(status)), Some(status));
+        }
+        assert_eq!(event_type(OrderStatus::Paid), "order.paid");
+        assert_eq!(status_of("order.shipped"), None);
+        assert_eq!(status_of("paid"), None);
+    }
 }
