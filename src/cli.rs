@@ -12,6 +12,7 @@ use shared::keys::Scope;
 use worker::WorkerConfig;
 use worker::gateway::{GatewayCalls, GatewayConfig};
 use worker::mailer::MailConfig;
+use worker::webhooks::{UrlPolicyArgs, WebhookConfig};
 
 /// Order orchestration on PostgreSQL alone: the API, the saga workers and the
 /// task queue in one binary.
@@ -72,6 +73,10 @@ pub struct WorkerArgs {
     #[command(flatten)]
     pub mail: MailConfig,
     #[command(flatten)]
+    pub webhooks: WebhookConfig,
+    #[command(flatten)]
+    pub webhook_urls: UrlPolicyArgs,
+    #[command(flatten)]
     pub metrics: MetricsArgs,
 }
 
@@ -102,6 +107,8 @@ pub struct ApiServing {
     pub connections: ConnectionArgs,
     #[command(flatten)]
     pub rate_limit: RateLimitArgs,
+    #[command(flatten)]
+    pub webhook_urls: UrlPolicyArgs,
     /// How long a request may run before it is answered 503 with Retry-After.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = api::http::request_id::DEFAULT_REQUEST_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub request_timeout_secs: u64,
@@ -141,6 +148,8 @@ pub struct DevArgs {
     #[command(flatten)]
     pub mail: MailConfig,
     #[command(flatten)]
+    pub webhooks: WebhookConfig,
+    #[command(flatten)]
     pub faults: Faults,
 }
 
@@ -151,7 +160,8 @@ pub enum KeysAction {
         /// What the key is for, e.g. "storefront".
         #[arg(long)]
         name: String,
-        /// A scope to grant: orders:write, orders:read, catalog:write or admin.
+        /// A scope to grant: orders:write, orders:read, catalog:write,
+        /// webhooks:write or admin.
         /// Repeat for several.
         #[arg(long = "scope", required = true)]
         scopes: Vec<Scope>,

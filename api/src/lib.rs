@@ -32,6 +32,7 @@ use routes::events::EventsApi;
 use routes::operations::OperationsApi;
 use routes::orders::OrdersApi;
 use routes::probes::ProbesApi;
+use routes::webhooks::WebhooksApi;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -49,13 +50,29 @@ pub struct AppState {
     pub open_connections: Arc<server::OpenConnections>,
     /// The live order events of this process's streams.
     pub feed: Arc<events::feed::Feed>,
+    /// Which webhook URLs may be saved.
+    pub webhook_urls: shared::webhooks::url_policy::UrlPolicy,
 }
 
-type Apis = (OrdersApi, EventsApi, CatalogApi, OperationsApi, ProbesApi);
+type Apis = (
+    OrdersApi,
+    EventsApi,
+    WebhooksApi,
+    CatalogApi,
+    OperationsApi,
+    ProbesApi,
+);
 
 fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (OrdersApi, EventsApi, CatalogApi, OperationsApi, ProbesApi),
+        (
+            OrdersApi,
+            EventsApi,
+            WebhooksApi,
+            CatalogApi,
+            OperationsApi,
+            ProbesApi,
+        ),
         "AsyncCheckout",
         env!("CARGO_PKG_VERSION"),
     )

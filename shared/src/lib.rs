@@ -22,5 +22,6 @@ pub mod orders;
 pub mod queue;
 pub mod trace;
 pub mod validation;
+pub mod webhooks;
 
 pub use db::MIGRATOR;

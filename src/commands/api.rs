@@ -92,5 +92,6 @@ pub fn state(pool: &sqlx::PgPool, serving: &ApiServing) -> api::AppState {
         },
         open_connections: api::server::OpenConnections::new(max_connections),
         feed: api::events::feed::Feed::new(),
+        webhook_urls: serving.webhook_urls.policy(),
     }
 }

@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use worker::Worker;
 use worker::gateway::GatewayConfig;
+use worker::webhooks::{self, UrlPolicyArgs};
 
 use super::worker::{registry, saga_deps};
 use crate::cli::DevArgs;
@@ -29,7 +30,12 @@ const DEMO_CATALOG: [(&str, &str, i64, i32); 4] = [
     ("POSTER-LTD", "Limited poster", 2500, 1),
 ];
 
-pub async fn run(settings: DevArgs) -> anyhow::Result<()> {
+pub async fn run(mut settings: DevArgs) -> anyhow::Result<()> {
+    // Development sends webhooks to a receiver on the same laptop.
+    settings.serving.webhook_urls = UrlPolicyArgs {
+        webhook_allow_private_urls: true,
+        webhook_allow_http: true,
+    };
     let shutdown = shutdown::on_signal()?;
     let recorder = metrics_port::install_recorder()?;
     let data_dir = &settings.serving.database.data_dir;
@@ -73,7 +79,17 @@ pub async fn run(settings: DevArgs) -> anyhow::Result<()> {
     };
     let deps = saga_deps(&gateway_config, &settings.mail)?;
     let grace = settings.worker.shutdown_grace();
-    let worker = Worker::new(db.pool.clone(), registry(deps), settings.worker);
+    let mut registry = registry(deps);
+    webhooks::register(
+        &mut registry,
+        &settings.webhooks,
+        &settings.serving.webhook_urls,
+    )
+    .context("cannot build the webhook client")?;
+    let worker = webhooks::lane(
+        Worker::new(db.pool.clone(), registry, settings.worker),
+        &settings.webhooks,
+    );
 
     let bound = api::bind(&settings.serving.listen.listen_addr)
         .await

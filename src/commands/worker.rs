@@ -6,7 +6,7 @@ use anyhow::Context;
 use worker::gateway::{GatewayClient, GatewayConfig};
 use worker::mailer::{MailConfig, Mailer};
 use worker::steps::{self, SagaDeps};
-use worker::{NoopHandler, Registry, Worker};
+use worker::{NoopHandler, Registry, Worker, webhooks};
 
 use crate::cli::WorkerArgs;
 use crate::{database, metrics_port, shutdown};
@@ -17,7 +17,13 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     let deps = saga_deps(&args.gateway, &args.mail)?;
     let db = database::open(&args.database, "asynccheckout-worker").await?;
     let port = metrics_port::bind(&args.metrics.metrics_addr).await?;
-    let worker = Worker::new(db.pool.clone(), registry(deps), args.worker);
+    let mut registry = registry(deps);
+    webhooks::register(&mut registry, &args.webhooks, &args.webhook_urls)
+        .context("cannot build the webhook client")?;
+    let worker = webhooks::lane(
+        Worker::new(db.pool.clone(), registry, args.worker),
+        &args.webhooks,
+    );
     // One line for scripts and tests: who this worker is and where its metrics are.
     println!("ready worker={} metrics=http://{}", worker.id(), port.addr);
     // The port outlives the drain, so probes and scrapes see it to the end.

@@ -8,9 +8,12 @@
 //! - [`cluster`]: stopping, crashing and restarting a private PostgreSQL cluster.
 //! - [`queue`]: waiting for the queue to drain.
 //! - [`slowloris`]: a client holding connections open with headers never finished.
+//! - [`webhook_receiver`]: an HTTP endpoint that verifies every webhook with
+//!   the Standard Webhooks reference library and answers as told.
 
 pub mod cluster;
 pub mod process;
 pub mod queue;
 pub mod slowloris;
 pub mod system;
+pub mod webhook_receiver;

@@ -25,3 +25,4 @@ mod observability;
 mod operations;
 mod rollout;
 mod tracing;
+mod webhooks;

@@ -9,7 +9,8 @@
 //! one database; none of them keeps state of its own.
 //!
 //! [`steps`] holds the order saga's handlers, with the [`gateway`] client and
-//! the [`mailer`] they call.
+//! the [`mailer`] they call; [`webhooks`] sends order events to merchants'
+//! endpoints.
 
 mod attempt;
 mod builtin;
@@ -29,6 +30,7 @@ mod runtime;
 mod step_error;
 pub mod steps;
 mod wakeup;
+pub mod webhooks;
 
 pub use builtin::NoopHandler;
 pub use config::WorkerConfig;

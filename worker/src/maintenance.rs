@@ -9,10 +9,10 @@ use rand::Rng;
 use shared::orders;
 use shared::queue::{self, Rescued, TaskState};
 use sqlx::PgPool;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::handler::bury;
+use crate::wakeup::Wake;
 use crate::{Registry, StepError};
 
 /// Rows per rescue or prune statement.
@@ -21,14 +21,14 @@ const BATCH: i64 = 500;
 const RETENTION_EVERY: Duration = Duration::from_secs(60);
 
 /// Rescues expired leases every `every` (jittered) until `stop` fires, and
-/// wakes this worker's fetcher when it put tasks back. A task that dies in
+/// wakes this worker's fetchers when it put tasks back. A task that dies in
 /// the rescue (its last attempt was lost) gets its handler's `on_dead` in the
 /// same transaction.
 pub(crate) async fn rescue_loop(
     pool: PgPool,
     registry: Arc<Registry>,
     every: Duration,
-    wake: Arc<Notify>,
+    wake: Wake,
     stop: CancellationToken,
 ) {
     while pause(every, &stop).await {

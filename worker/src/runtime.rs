@@ -34,6 +34,7 @@ use crate::context::HandOff;
 use crate::hand_back::return_unstarted;
 use crate::handler::bury;
 use crate::heartbeat::{self, InFlight};
+use crate::wakeup::Wake;
 use crate::{Registry, StepError, WorkerConfig, maintenance, metrics, wakeup};
 
 /// Longest pause after the database refused a claim.
@@ -55,6 +56,18 @@ pub struct Worker {
     id: Arc<str>,
     /// The kinds it has handlers for (and so claims, and takes hand-offs of).
     kinds: Arc<[String]>,
+    /// Kinds that run in slots of their own, apart from the rest.
+    lanes: Vec<Lane>,
+}
+
+/// Kinds claimed by a fetcher of their own into slots of their own, so that
+/// steps that may be slow for reasons outside our control (a merchant's
+/// webhook endpoint) never hold the slots of the others, nor the reverse.
+#[derive(Debug, Clone)]
+struct Lane {
+    name: String,
+    kinds: Vec<String>,
+    concurrency: u32,
 }
 
 impl Worker {
@@ -66,7 +79,49 @@ impl Worker {
             registry: Arc::new(registry),
             config,
             id,
+            lanes: Vec::new(),
         }
+    }
+
+    /// Runs `kinds` in a lane of their own with `concurrency` slots, apart
+    /// from the other kinds' `WORKER_CONCURRENCY`.
+    pub fn with_lane(mut self, name: &str, kinds: &[&str], concurrency: u32) -> Self {
+        self.lanes.push(Lane {
+            name: name.to_owned(),
+            kinds: kinds.iter().map(|&k| k.to_owned()).collect(),
+            concurrency,
+        });
+        self
+    }
+
+    /// Every lane: the ones asked for, each with the kinds it has handlers
+    /// for, and the main one with the remaining kinds.
+    fn all_lanes(&self) -> Vec<Lane> {
+        let registered = self.registry.kinds();
+        let mut lanes: Vec<Lane> = self
+            .lanes
+            .iter()
+            .map(|lane| Lane {
+                kinds: lane
+                    .kinds
+                    .iter()
+                    .filter(|k| registered.contains(k))
+                    .cloned()
+                    .collect(),
+                ..lane.clone()
+            })
+            .collect();
+        let main = Lane {
+            name: "main".to_owned(),
+            kinds: registered
+                .into_iter()
+                .filter(|k| !self.lanes.iter().any(|lane| lane.kinds.contains(k)))
+                .collect(),
+            concurrency: self.config.concurrency,
+        };
+        lanes.insert(0, main);
+        lanes.retain(|lane| !lane.kinds.is_empty());
+        lanes
     }
 
     pub fn id(&self) -> &str {
@@ -78,14 +133,17 @@ impl Worker {
         if self.registry.is_empty() {
             return Err(WorkerError::NoHandlers);
         }
-        let wake = Arc::new(Notify::new());
+        let lanes = self.all_lanes();
+        let fetcher_wakes: Vec<Arc<Notify>> =
+            lanes.iter().map(|_| Arc::new(Notify::new())).collect();
+        let wake = Wake::new(&fetcher_wakes);
         let in_flight = Arc::new(InFlight::default());
         // The helpers outlive the fetcher: leases must be renewed while draining.
         let helpers_stop = CancellationToken::new();
         let mut helpers = JoinSet::new();
         helpers.spawn(wakeup::listen(
             self.pool.clone(),
-            Arc::clone(&wake),
+            wake.clone(),
             helpers_stop.clone(),
         ));
         helpers.spawn(heartbeat::renew_leases(
@@ -99,7 +157,7 @@ impl Worker {
             self.pool.clone(),
             Arc::clone(&self.registry),
             self.config.rescue_interval(),
-            Arc::clone(&wake),
+            wake.clone(),
             helpers_stop.clone(),
         ));
         helpers.spawn(maintenance::backlog_loop(
@@ -114,17 +172,28 @@ impl Worker {
             self.config.event_retention(),
             helpers_stop.clone(),
         ));
-        tracing::info!(
-            worker_id = %self.id,
-            kinds = ?self.registry.kinds(),
-            concurrency = self.config.concurrency,
-            "worker started"
-        );
+        for lane in &lanes {
+            tracing::info!(
+                worker_id = %self.id,
+                lane = %lane.name,
+                kinds = ?lane.kinds,
+                concurrency = lane.concurrency,
+                "worker started"
+            );
+        }
 
         let (completer, completer_task) = Completer::start(self.pool.clone(), Arc::clone(&self.id));
-        let mut steps = JoinSet::new();
-        self.fetch_until(&shutdown, &wake, &in_flight, &completer, &mut steps)
-            .await;
+        let this = &self;
+        let fetchers = lanes.iter().zip(&fetcher_wakes).map(|(lane, wake)| {
+            let (shutdown, in_flight, completer) = (&shutdown, &in_flight, &completer);
+            async move {
+                let mut steps = JoinSet::new();
+                this.fetch_until(lane, shutdown, wake, in_flight, completer, &mut steps)
+                    .await;
+                steps
+            }
+        });
+        let steps = futures_util::future::join_all(fetchers).await;
         self.drain(steps, &in_flight).await;
         // Every step has finished or been stopped: what they handed the
         // completer is written before it ends.
@@ -141,14 +210,15 @@ impl Worker {
 
     async fn fetch_until(
         &self,
+        lane: &Lane,
         shutdown: &CancellationToken,
         wake: &Notify,
         in_flight: &Arc<InFlight>,
         completer: &Completer,
         steps: &mut JoinSet<()>,
     ) {
-        let slots = Arc::new(Semaphore::new(self.config.concurrency as usize));
-        let kinds = self.registry.kinds();
+        let slots = Arc::new(Semaphore::new(lane.concurrency as usize));
+        let kinds = &lane.kinds;
         let mut look_now = true;
         let mut claim_retry = Duration::from_millis(100);
         loop {
@@ -173,8 +243,7 @@ impl Worker {
             let claimed = match self.pool.acquire().await {
                 Ok(mut conn) => {
                     let limit = i64::try_from(free).unwrap_or(i64::MAX);
-                    queue::claim_batch(&mut conn, &self.id, &kinds, limit, self.config.lease())
-                        .await
+                    queue::claim_batch(&mut conn, &self.id, kinds, limit, self.config.lease()).await
                 }
                 Err(e) => Err(e.into()),
             };
@@ -262,22 +331,29 @@ impl Worker {
 
     /// Waits up to the grace period for running steps; stops and hands back
     /// whatever is still running after it.
-    async fn drain(&self, mut steps: JoinSet<()>, in_flight: &InFlight) {
+    async fn drain(&self, mut lanes: Vec<JoinSet<()>>, in_flight: &InFlight) {
         let grace = self.config.shutdown_grace();
-        if !steps.is_empty() {
+        let running: usize = lanes.iter().map(JoinSet::len).sum();
+        if running > 0 {
             tracing::info!(
-                running = steps.len(),
+                running,
                 grace_secs = grace.as_secs(),
                 "draining running steps"
             );
         }
-        let drained =
-            tokio::time::timeout(grace, async { while steps.join_next().await.is_some() {} }).await;
+        let drained = tokio::time::timeout(grace, async {
+            for steps in &mut lanes {
+                while steps.join_next().await.is_some() {}
+            }
+        })
+        .await;
         if drained.is_ok() {
             return;
         }
-        steps.abort_all();
-        while steps.join_next().await.is_some() {}
+        for steps in &mut lanes {
+            steps.abort_all();
+            while steps.join_next().await.is_some() {}
+        }
         for task in in_flight.tasks() {
             match self.interrupt(&task).await {
                 Ok(outcome) => {

@@ -1,5 +1,7 @@
 //! Why a step did not succeed, sorted by whether trying again can help.
 
+use std::time::Duration;
+
 use shared::orders::OrderError;
 use shared::queue::QueueError;
 
@@ -12,9 +14,17 @@ pub enum StepError {
     /// Trying again later may succeed (a timeout, a reset, a 5xx, a 429).
     #[error(transparent)]
     Retryable(BoxError),
+    /// Trying again may succeed, but not before the delay given (the step
+    /// has its own schedule, or was told when to come back).
+    #[error("{error}")]
+    RetryableAfter { error: BoxError, delay: Duration },
     /// Trying again cannot help (a declined card, a malformed payload).
     #[error(transparent)]
     Permanent(BoxError),
+    /// The step could not start now (a limit of its own was reached) and
+    /// should run again after the delay, without spending an attempt.
+    #[error("postponed for {0:?}")]
+    Postponed(Duration),
     /// The step's lease was taken over: its writes were rolled back and the
     /// task belongs to someone else now.
     #[error(transparent)]
@@ -24,6 +34,13 @@ pub enum StepError {
 impl StepError {
     pub fn retryable(error: impl Into<BoxError>) -> Self {
         Self::Retryable(error.into())
+    }
+
+    pub fn retryable_after(error: impl Into<BoxError>, delay: Duration) -> Self {
+        Self::RetryableAfter {
+            error: error.into(),
+            delay,
+        }
     }
 
     pub fn permanent(error: impl Into<BoxError>) -> Self {

@@ -17,8 +17,26 @@ use tokio_util::sync::CancellationToken;
 
 const RECONNECT_DELAY_MAX: Duration = Duration::from_secs(10);
 
-/// Listens until `stop` fires, calling `wake.notify_one()` per notification.
-pub(crate) async fn listen(pool: PgPool, wake: Arc<Notify>, stop: CancellationToken) {
+/// Pokes every fetcher of a worker (one per lane). Each holds a permit until
+/// its fetcher looks, so a poke is not lost while that fetcher is busy.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Wake(Arc<[Arc<Notify>]>);
+
+impl Wake {
+    /// One poke target per fetcher.
+    pub(crate) fn new(fetchers: &[Arc<Notify>]) -> Self {
+        Self(fetchers.into())
+    }
+
+    pub(crate) fn notify_one(&self) {
+        for fetcher in self.0.iter() {
+            fetcher.notify_one();
+        }
+    }
+}
+
+/// Listens until `stop` fires, poking every fetcher per notification.
+pub(crate) async fn listen(pool: PgPool, wake: Wake, stop: CancellationToken) {
     let mut delay = Duration::from_millis(100);
     loop {
         match subscribe(&pool).await {

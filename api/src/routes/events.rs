@@ -48,6 +48,22 @@ pub enum EventTypeView {
     Refunded,
 }
 
+impl EventTypeView {
+    /// The status the event stands for.
+    pub fn status(self) -> OrderStatus {
+        match self {
+            Self::Pending => OrderStatus::Pending,
+            Self::Paid => OrderStatus::Paid,
+            Self::Confirmed => OrderStatus::Confirmed,
+            Self::Completed => OrderStatus::Completed,
+            Self::Failed => OrderStatus::Failed,
+            Self::Cancelled => OrderStatus::Cancelled,
+            Self::Refunding => OrderStatus::Refunding,
+            Self::Refunded => OrderStatus::Refunded,
+        }
+    }
+}
+
 impl From<OrderStatus> for EventTypeView {
     fn from(status: OrderStatus) -> Self {
         match status {

@@ -5,6 +5,7 @@ pub mod events;
 pub mod operations;
 pub mod orders;
 pub mod probes;
+pub mod webhooks;
 
 mod pagination;
 
@@ -18,6 +19,8 @@ pub enum ApiTags {
     Orders,
     /// What happened to orders, in commit order.
     Events,
+    /// Endpoints that order events are POSTed to, signed, and their deliveries.
+    Webhooks,
     /// Tasks and the queue, for operators (`admin` scope).
     Operations,
     /// Liveness and readiness, for load balancers and orchestrators.

@@ -153,6 +153,147 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description Oldest first, `limit` (1–100, default 20) at a time; pass a page's
+         *     `next_cursor` as `cursor` for the next. Secrets are never listed.
+         *     Needs the `webhooks:write` (or `admin`) scope.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Every order event of the `event_types` asked for (all by default) is
+         *     POSTed to `url` as JSON — the same object `GET /v1/events` shows —
+         *     with the Standard Webhooks headers: `webhook-id` (the event id, the
+         *     same on every retry), `webhook-timestamp` (Unix seconds) and
+         *     `webhook-signature` (`v1,` and the base64 HMAC-SHA256 of
+         *     `{webhook-id}.{webhook-timestamp}.{body}` keyed with the secret's
+         *     bytes). Any 2xx answer is success; anything else, or no answer in
+         *     10 s, is retried over about three days (5 s, 5 min, 30 min, 2 h, 5 h,
+         *     10 h, 14 h, 20 h, 24 h), sooner never than a `Retry-After` on a 429 or
+         *     503 asks. A 410 disables the endpoint at once; so does failing for 5
+         *     days. The answer holds the signing `secret`, shown this once. Needs
+         *     the `webhooks:write` (or `admin`) scope.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description Its settings and whether it is failing; never its secret. Needs the
+         *     `webhooks:write` (or `admin`) scope.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description With its deliveries; nothing more is sent to it. Needs the
+         *     `webhooks:write` (or `admin`) scope.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint
+         * @description Its URL (checked as on create), event types, description, or whether
+         *     it is enabled. Events written while an endpoint is disabled are not
+         *     sent to it; `GET /v1/events` has them all. Needs the `webhooks:write`
+         *     (or `admin`) scope.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook endpoint's secret
+         * @description A new secret, shown in this answer only. For 24 hours the old one
+         *     signs too: each delivery carries both signatures
+         *     (`v1,<new> v1,<old>`), so a receiver can switch when it likes within
+         *     that time without failing a delivery. Needs the `webhooks:write` (or
+         *     `admin`) scope.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a webhook endpoint's deliveries
+         * @description Newest first, `limit` (1–100, default 20) at a time, each with every
+         *     request made for it: the status code, the latency, the error when no
+         *     answer came, and the start of the answer's body. Deliveries go with
+         *     their events after `EVENT_RETENTION_DAYS`. Needs the `webhooks:write`
+         *     (or `admin`) scope.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-send a delivery
+         * @description Queues the delivery to be sent again now, whatever became of it, with
+         *     the same `webhook-id`, and a fresh retry schedule. For a delivery that
+         *     failed while the endpoint was down or disabled (enable it first).
+         *     Needs the `webhooks:write` (or `admin`) scope.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/products": {
         parameters: {
             query?: never;
@@ -386,6 +527,22 @@ export interface components {
              * @description Initial stock, 0 – 2,147,483,647.
              */
             stock: number;
+        };
+        /**
+         * CreateWebhookEndpoint
+         * @description An endpoint to create.
+         */
+        CreateWebhookEndpoint: {
+            /**
+             * @description `https://…` (plain http only where WEBHOOK_ALLOW_HTTP allows it); its
+             *     host must resolve to public addresses (unless
+             *     WEBHOOK_ALLOW_PRIVATE_URLS). At most 2,048 characters.
+             */
+            url: string;
+            /** @description The event types to send; absent or empty: every type. */
+            event_types?: components["schemas"]["EventType"][];
+            /** @description For people: what the endpoint is (at most 500 characters). */
+            description?: string;
         };
         /**
          * Event
@@ -808,6 +965,122 @@ export interface components {
          * @enum {string}
          */
         TaskState: "available" | "running" | "completed" | "dead" | "cancelled";
+        /**
+         * UpdateWebhookEndpoint
+         * @description Fields to change; absent fields stay as they are.
+         */
+        UpdateWebhookEndpoint: {
+            url?: string;
+            /** @description Empty: every type. */
+            event_types?: components["schemas"]["EventType"][];
+            description?: string;
+            /**
+             * @description Enabling clears the reason it was disabled; deliveries that failed
+             *     meanwhile can be re-sent by hand.
+             */
+            enabled?: boolean;
+        };
+        /**
+         * WebhookDelivery
+         * @description One event sent to one endpoint, with every request made for it.
+         */
+        WebhookDelivery: {
+            /** Format: int64 */
+            id: number;
+            /** Format: uuid */
+            endpoint_id: string;
+            /**
+             * Format: int64
+             * @description The event's id, sent as `webhook-id` (the same on every attempt);
+             *     `null` for the moment before the event is numbered.
+             */
+            event_id?: number | null;
+            event_type: string;
+            /** Format: uuid */
+            order_id: string;
+            state: components["schemas"]["WebhookDeliveryState"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** @description Oldest first. */
+            attempts: components["schemas"]["WebhookDeliveryAttempt"][];
+        };
+        /**
+         * WebhookDeliveryAttempt
+         * @description One request made for a delivery.
+         */
+        WebhookDeliveryAttempt: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * Format: int32
+             * @description The answer's status; `null` when none came (refused, timed out).
+             */
+            status_code?: number | null;
+            /** Format: int32 */
+            latency_ms: number;
+            /** @description Why no answer came. */
+            error?: string | null;
+            /** @description The start of the answer's body (1 KiB at most). */
+            response_body?: string | null;
+        };
+        /**
+         * WebhookDeliveryPage
+         * @description One page of deliveries, newest first.
+         */
+        WebhookDeliveryPage: {
+            items: components["schemas"]["WebhookDelivery"][];
+            /** @description Pass as `cursor` for the next (older) page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @enum {string} */
+        WebhookDeliveryState: "pending" | "succeeded" | "failed";
+        /**
+         * WebhookEndpoint
+         * @description Where order events are POSTed.
+         */
+        WebhookEndpoint: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            description: string;
+            /** @description The event types sent; empty is every type. */
+            event_types: components["schemas"]["EventType"][];
+            /** @description Disabled endpoints are sent nothing. */
+            enabled: boolean;
+            /** @description Why it is disabled: over the API, a 410 answer, or failing for too long. */
+            disabled_reason?: string | null;
+            /**
+             * @description The signing secret, `whsec_…`: only in the answers to create and
+             *     rotate-secret. Keep it; it is never shown again.
+             */
+            secret?: string;
+            /**
+             * Format: date-time
+             * @description Until when the secret before the last rotation signs too (each
+             *     delivery then carries both signatures).
+             */
+            previous_secret_expires_at?: string | null;
+            /**
+             * Format: date-time
+             * @description Since when every delivery has failed; `null` after a success.
+             */
+            failing_since?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * WebhookEndpointPage
+         * @description One page of endpoints, oldest first.
+         */
+        WebhookEndpointPage: {
+            items: components["schemas"]["WebhookEndpoint"][];
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
         /**
          * Metadata
          * @description The client's own keys and values, kept with the order and returned as sent.
@@ -2608,6 +2881,2365 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": components["schemas"]["Event"][];
+                };
+            };
+            /** @description The request is malformed: the body is not JSON, or a required header is missing. */
+            400: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/malformed-request",
+                     *       "title": "Request is malformed",
+                     *       "status": 400,
+                     *       "detail": "the body is not valid JSON: EOF while parsing an object at line 1 column 18"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "title": "Missing or unknown API key",
+                     *       "status": 401,
+                     *       "detail": "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/forbidden",
+                     *       "title": "API key lacks the scope",
+                     *       "status": 403,
+                     *       "detail": "the API key \"storefront\" lacks the admin scope this operation needs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (a malformed id is also not found). */
+            404: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no order has id \"01a21436-b906-7687-8cd3-6050832ab317\""
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the resource's state. */
+            409: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "the request conflicts with the resource as it is now; read it and try again"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB. */
+            413: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/payload-too-large",
+                     *       "title": "Request body is too large",
+                     *       "status": 413,
+                     *       "detail": "the body is over 1048576 bytes"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "the body is text/plain; send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `errors` names each field. */
+            422: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/validation-error",
+                     *       "title": "Request is invalid",
+                     *       "status": 422,
+                     *       "detail": "items[1].quantity must be between 1 and 1000",
+                     *       "errors": [
+                     *         {
+                     *           "field": "items[1].quantity",
+                     *           "message": "must be between 1 and 1000"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the log has the details under the request id. */
+            500: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the request could not be completed; retry it, and quote the X-Request-Id response header if it keeps failing"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the service is shedding load: the oldest waiting task is 12 s old; retry after Retry-After seconds with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100 (default 20). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookEndpointPage"];
+                };
+            };
+            /** @description The request is malformed: the body is not JSON, or a required header is missing. */
+            400: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/malformed-request",
+                     *       "title": "Request is malformed",
+                     *       "status": 400,
+                     *       "detail": "the body is not valid JSON: EOF while parsing an object at line 1 column 18"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "title": "Missing or unknown API key",
+                     *       "status": 401,
+                     *       "detail": "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/forbidden",
+                     *       "title": "API key lacks the scope",
+                     *       "status": 403,
+                     *       "detail": "the API key \"storefront\" lacks the admin scope this operation needs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (a malformed id is also not found). */
+            404: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no order has id \"01a21436-b906-7687-8cd3-6050832ab317\""
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the resource's state. */
+            409: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "the request conflicts with the resource as it is now; read it and try again"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB. */
+            413: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/payload-too-large",
+                     *       "title": "Request body is too large",
+                     *       "status": 413,
+                     *       "detail": "the body is over 1048576 bytes"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "the body is text/plain; send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `errors` names each field. */
+            422: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/validation-error",
+                     *       "title": "Request is invalid",
+                     *       "status": 422,
+                     *       "detail": "items[1].quantity must be between 1 and 1000",
+                     *       "errors": [
+                     *         {
+                     *           "field": "items[1].quantity",
+                     *           "message": "must be between 1 and 1000"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the log has the details under the request id. */
+            500: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the request could not be completed; retry it, and quote the X-Request-Id response header if it keeps failing"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the service is shedding load: the oldest waiting task is 12 s old; retry after Retry-After seconds with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CreateWebhookEndpoint"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Created; `secret` is shown this once. */
+            201: {
+                headers: {
+                    LOCATION: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description The request is malformed: the body is not JSON, or a required header is missing. */
+            400: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/malformed-request",
+                     *       "title": "Request is malformed",
+                     *       "status": 400,
+                     *       "detail": "the body is not valid JSON: EOF while parsing an object at line 1 column 18"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "title": "Missing or unknown API key",
+                     *       "status": 401,
+                     *       "detail": "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/forbidden",
+                     *       "title": "API key lacks the scope",
+                     *       "status": 403,
+                     *       "detail": "the API key \"storefront\" lacks the admin scope this operation needs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (a malformed id is also not found). */
+            404: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no order has id \"01a21436-b906-7687-8cd3-6050832ab317\""
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the resource's state. */
+            409: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "the request conflicts with the resource as it is now; read it and try again"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB. */
+            413: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/payload-too-large",
+                     *       "title": "Request body is too large",
+                     *       "status": 413,
+                     *       "detail": "the body is over 1048576 bytes"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "the body is text/plain; send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `errors` names each field. */
+            422: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/validation-error",
+                     *       "title": "Request is invalid",
+                     *       "status": 422,
+                     *       "detail": "items[1].quantity must be between 1 and 1000",
+                     *       "errors": [
+                     *         {
+                     *           "field": "items[1].quantity",
+                     *           "message": "must be between 1 and 1000"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the log has the details under the request id. */
+            500: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the request could not be completed; retry it, and quote the X-Request-Id response header if it keeps failing"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the service is shedding load: the oldest waiting task is 12 s old; retry after Retry-After seconds with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Created; `secret` is shown this once. */
+            201: {
+                headers: {
+                    LOCATION: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description The request is malformed: the body is not JSON, or a required header is missing. */
+            400: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/malformed-request",
+                     *       "title": "Request is malformed",
+                     *       "status": 400,
+                     *       "detail": "the body is not valid JSON: EOF while parsing an object at line 1 column 18"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "title": "Missing or unknown API key",
+                     *       "status": 401,
+                     *       "detail": "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/forbidden",
+                     *       "title": "API key lacks the scope",
+                     *       "status": 403,
+                     *       "detail": "the API key \"storefront\" lacks the admin scope this operation needs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (a malformed id is also not found). */
+            404: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no order has id \"01a21436-b906-7687-8cd3-6050832ab317\""
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the resource's state. */
+            409: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "the request conflicts with the resource as it is now; read it and try again"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB. */
+            413: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/payload-too-large",
+                     *       "title": "Request body is too large",
+                     *       "status": 413,
+                     *       "detail": "the body is over 1048576 bytes"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "the body is text/plain; send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `errors` names each field. */
+            422: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/validation-error",
+                     *       "title": "Request is invalid",
+                     *       "status": 422,
+                     *       "detail": "items[1].quantity must be between 1 and 1000",
+                     *       "errors": [
+                     *         {
+                     *           "field": "items[1].quantity",
+                     *           "message": "must be between 1 and 1000"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the log has the details under the request id. */
+            500: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the request could not be completed; retry it, and quote the X-Request-Id response header if it keeps failing"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the service is shedding load: the oldest waiting task is 12 s old; retry after Retry-After seconds with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted, with its deliveries; queued deliveries are not sent. */
+            204: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed: the body is not JSON, or a required header is missing. */
+            400: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/malformed-request",
+                     *       "title": "Request is malformed",
+                     *       "status": 400,
+                     *       "detail": "the body is not valid JSON: EOF while parsing an object at line 1 column 18"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "title": "Missing or unknown API key",
+                     *       "status": 401,
+                     *       "detail": "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/forbidden",
+                     *       "title": "API key lacks the scope",
+                     *       "status": 403,
+                     *       "detail": "the API key \"storefront\" lacks the admin scope this operation needs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (a malformed id is also not found). */
+            404: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no order has id \"01a21436-b906-7687-8cd3-6050832ab317\""
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the resource's state. */
+            409: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "the request conflicts with the resource as it is now; read it and try again"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB. */
+            413: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/payload-too-large",
+                     *       "title": "Request body is too large",
+                     *       "status": 413,
+                     *       "detail": "the body is over 1048576 bytes"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "the body is text/plain; send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `errors` names each field. */
+            422: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/validation-error",
+                     *       "title": "Request is invalid",
+                     *       "status": 422,
+                     *       "detail": "items[1].quantity must be between 1 and 1000",
+                     *       "errors": [
+                     *         {
+                     *           "field": "items[1].quantity",
+                     *           "message": "must be between 1 and 1000"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the log has the details under the request id. */
+            500: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the request could not be completed; retry it, and quote the X-Request-Id response header if it keeps failing"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the service is shedding load: the oldest waiting task is 12 s old; retry after Retry-After seconds with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["UpdateWebhookEndpoint"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Created; `secret` is shown this once. */
+            201: {
+                headers: {
+                    LOCATION: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description The request is malformed: the body is not JSON, or a required header is missing. */
+            400: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/malformed-request",
+                     *       "title": "Request is malformed",
+                     *       "status": 400,
+                     *       "detail": "the body is not valid JSON: EOF while parsing an object at line 1 column 18"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "title": "Missing or unknown API key",
+                     *       "status": 401,
+                     *       "detail": "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/forbidden",
+                     *       "title": "API key lacks the scope",
+                     *       "status": 403,
+                     *       "detail": "the API key \"storefront\" lacks the admin scope this operation needs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (a malformed id is also not found). */
+            404: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no order has id \"01a21436-b906-7687-8cd3-6050832ab317\""
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the resource's state. */
+            409: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "the request conflicts with the resource as it is now; read it and try again"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB. */
+            413: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/payload-too-large",
+                     *       "title": "Request body is too large",
+                     *       "status": 413,
+                     *       "detail": "the body is over 1048576 bytes"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "the body is text/plain; send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `errors` names each field. */
+            422: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/validation-error",
+                     *       "title": "Request is invalid",
+                     *       "status": 422,
+                     *       "detail": "items[1].quantity must be between 1 and 1000",
+                     *       "errors": [
+                     *         {
+                     *           "field": "items[1].quantity",
+                     *           "message": "must be between 1 and 1000"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the log has the details under the request id. */
+            500: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the request could not be completed; retry it, and quote the X-Request-Id response header if it keeps failing"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the service is shedding load: the oldest waiting task is 12 s old; retry after Retry-After seconds with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Created; `secret` is shown this once. */
+            201: {
+                headers: {
+                    LOCATION: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description The request is malformed: the body is not JSON, or a required header is missing. */
+            400: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/malformed-request",
+                     *       "title": "Request is malformed",
+                     *       "status": 400,
+                     *       "detail": "the body is not valid JSON: EOF while parsing an object at line 1 column 18"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "title": "Missing or unknown API key",
+                     *       "status": 401,
+                     *       "detail": "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/forbidden",
+                     *       "title": "API key lacks the scope",
+                     *       "status": 403,
+                     *       "detail": "the API key \"storefront\" lacks the admin scope this operation needs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (a malformed id is also not found). */
+            404: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no order has id \"01a21436-b906-7687-8cd3-6050832ab317\""
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the resource's state. */
+            409: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "the request conflicts with the resource as it is now; read it and try again"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB. */
+            413: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/payload-too-large",
+                     *       "title": "Request body is too large",
+                     *       "status": 413,
+                     *       "detail": "the body is over 1048576 bytes"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "the body is text/plain; send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `errors` names each field. */
+            422: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/validation-error",
+                     *       "title": "Request is invalid",
+                     *       "status": 422,
+                     *       "detail": "items[1].quantity must be between 1 and 1000",
+                     *       "errors": [
+                     *         {
+                     *           "field": "items[1].quantity",
+                     *           "message": "must be between 1 and 1000"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the log has the details under the request id. */
+            500: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the request could not be completed; retry it, and quote the X-Request-Id response header if it keeps failing"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the service is shedding load: the oldest waiting task is 12 s old; retry after Retry-After seconds with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100 (default 20). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            /** @description The request is malformed: the body is not JSON, or a required header is missing. */
+            400: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/malformed-request",
+                     *       "title": "Request is malformed",
+                     *       "status": 400,
+                     *       "detail": "the body is not valid JSON: EOF while parsing an object at line 1 column 18"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "title": "Missing or unknown API key",
+                     *       "status": 401,
+                     *       "detail": "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/forbidden",
+                     *       "title": "API key lacks the scope",
+                     *       "status": 403,
+                     *       "detail": "the API key \"storefront\" lacks the admin scope this operation needs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (a malformed id is also not found). */
+            404: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no order has id \"01a21436-b906-7687-8cd3-6050832ab317\""
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the resource's state. */
+            409: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "the request conflicts with the resource as it is now; read it and try again"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB. */
+            413: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/payload-too-large",
+                     *       "title": "Request body is too large",
+                     *       "status": 413,
+                     *       "detail": "the body is over 1048576 bytes"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "the body is text/plain; send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `errors` names each field. */
+            422: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/validation-error",
+                     *       "title": "Request is invalid",
+                     *       "status": 422,
+                     *       "detail": "items[1].quantity must be between 1 and 1000",
+                     *       "errors": [
+                     *         {
+                     *           "field": "items[1].quantity",
+                     *           "message": "must be between 1 and 1000"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the log has the details under the request id. */
+            500: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the request could not be completed; retry it, and quote the X-Request-Id response header if it keeps failing"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the service is shedding load: the oldest waiting task is 12 s old; retry after Retry-After seconds with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued to be sent again now, with the same `webhook-id`. */
+            202: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookDelivery"];
                 };
             };
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */

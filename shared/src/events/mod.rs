@@ -31,6 +31,19 @@ pub struct OrderEvent {
     pub order: serde_json::Value,
 }
 
+impl OrderEvent {
+    /// The event's JSON, as the API and webhooks send it (after Stripe's
+    /// Event object): `id`, `type`, `created`, `data.object`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "type": self.event_type,
+            "created": self.created_at.to_rfc3339(),
+            "data": { "object": self.order },
+        })
+    }
+}
+
 /// The type of the event an order writes when it takes `status`, e.g.
 /// `order.paid` (the `order_history_event` trigger writes the same).
 pub fn event_type(status: OrderStatus) -> String {

@@ -12,15 +12,18 @@ pub enum Scope {
     OrdersRead,
     /// Create and change products (reading them needs any valid key).
     CatalogWrite,
+    /// Manage webhook endpoints and re-send their deliveries.
+    WebhooksWrite,
     /// Everything, including tasks, queue stats and keys.
     Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Self::OrdersWrite,
         Self::OrdersRead,
         Self::CatalogWrite,
+        Self::WebhooksWrite,
         Self::Admin,
     ];
 
@@ -29,6 +32,7 @@ impl Scope {
             Self::OrdersWrite => "orders:write",
             Self::OrdersRead => "orders:read",
             Self::CatalogWrite => "catalog:write",
+            Self::WebhooksWrite => "webhooks:write",
             Self::Admin => "admin",
         }
     }
@@ -57,7 +61,9 @@ impl FromStr for Scope {
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{0:?} is not a scope; scopes are orders:write, orders:read, catalog:write and admin")]
+#[error(
+    "{0:?} is not a scope; scopes are orders:write, orders:read, catalog:write, webhooks:write and admin"
+)]
 pub struct UnknownScope(String);
 
 #[cfg(test)]

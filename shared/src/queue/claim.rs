@@ -141,3 +141,39 @@ pub async fn return_unstarted(
 fn split(leases: &[Lease]) -> (Vec<i64>, Vec<i32>) {
     leases.iter().map(|l| (l.task.0, l.attempt)).unzip()
 }
+
+/// Hands a claimed task back to run after `delay`, its attempt not counted:
+/// the step found it could not start yet (a limit of its own was reached).
+/// Fenced on the lease, like every write to a running task.
+pub async fn postpone(
+    conn: &mut PgConnection,
+    lease: &Lease,
+    delay: Duration,
+) -> Result<(), QueueError> {
+    let postponed = sqlx::query!(
+        r#"
+        UPDATE tasks
+        SET state = 'available',
+            attempts = attempts - 1,
+            run_at = now() + make_interval(secs => $4),
+            locked_by = NULL,
+            locked_until = NULL,
+            attempted_at = NULL
+        WHERE id = $1 AND attempts = $2 AND state = 'running' AND locked_by = $3
+        "#,
+        lease.task.0,
+        lease.attempt,
+        &*lease.worker,
+        delay.as_secs_f64(),
+    )
+    .execute(conn)
+    .await?;
+    if postponed.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(QueueError::LeaseLost {
+            task: lease.task,
+            attempt: lease.attempt,
+        })
+    }
+}

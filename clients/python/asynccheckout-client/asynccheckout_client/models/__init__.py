@@ -3,6 +3,7 @@
 from .attempt import Attempt
 from .attempt_outcome import AttemptOutcome
 from .create_product import CreateProduct
+from .create_webhook_endpoint import CreateWebhookEndpoint
 from .event import Event
 from .event_data import EventData
 from .event_page import EventPage
@@ -33,11 +34,19 @@ from .restock import Restock
 from .task import Task
 from .task_page import TaskPage
 from .task_state import TaskState
+from .update_webhook_endpoint import UpdateWebhookEndpoint
+from .webhook_delivery import WebhookDelivery
+from .webhook_delivery_attempt import WebhookDeliveryAttempt
+from .webhook_delivery_page import WebhookDeliveryPage
+from .webhook_delivery_state import WebhookDeliveryState
+from .webhook_endpoint import WebhookEndpoint
+from .webhook_endpoint_page import WebhookEndpointPage
 
 __all__ = (
     "Attempt",
     "AttemptOutcome",
     "CreateProduct",
+    "CreateWebhookEndpoint",
     "Event",
     "EventData",
     "EventPage",
@@ -68,4 +77,11 @@ __all__ = (
     "Task",
     "TaskPage",
     "TaskState",
+    "UpdateWebhookEndpoint",
+    "WebhookDelivery",
+    "WebhookDeliveryAttempt",
+    "WebhookDeliveryPage",
+    "WebhookDeliveryState",
+    "WebhookEndpoint",
+    "WebhookEndpointPage",
 )
