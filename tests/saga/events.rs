@@ -263,7 +263,11 @@ impl SseClient {
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
         }
-        let response = request.send().await.unwrap();
+        Self::from_response(request.send().await.unwrap())
+    }
+
+    /// Reads the stream `response` holds.
+    fn from_response(response: reqwest::Response) -> Self {
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
         Self {
@@ -437,4 +441,83 @@ async fn a_dashboard_follows_every_order_live(_: PgPoolOptions, db: PgConnectOpt
     ];
     expected.sort();
     assert_eq!(ends, expected);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_browser_follows_an_order_with_a_stream_token_and_no_key(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start("events_token", &db, Options::default()).await;
+    system.create_product("MUG", 1250, 5).await;
+    let (key_id, key) = system
+        .create_key("storefront backend", &["orders:read"])
+        .await;
+    let order = system.place("token-1", "tok_visa", &[("MUG", 1)]).await;
+    let other = system.place("token-2", "tok_visa", &[("MUG", 1)]).await;
+
+    // The merchant's backend mints a token with its key...
+    let minted = reqwest::Client::new()
+        .post(format!("{}/v1/orders/{order}/stream-tokens", system.api))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(minted.status(), 201);
+    let minted: Value = minted.json().await.unwrap();
+    let token = minted["token"].as_str().unwrap();
+    assert!(token.starts_with("st_"), "{minted}");
+    assert_eq!(
+        minted["events_url"],
+        format!("/v1/orders/{order}/events?token={token}")
+    );
+
+    // ...and the shopper's browser, which holds no key and sends no
+    // Authorization header, follows the order to its end with it.
+    let browser = reqwest::Client::new();
+    let events_url = format!("{}{}", system.api, minted["events_url"].as_str().unwrap());
+    let mut stream = SseClient::from_response(browser.get(&events_url).send().await.unwrap());
+    let mut story = Vec::new();
+    while let Some(event) = stream.next().await {
+        story.push(event.event);
+    }
+    assert_eq!(
+        story,
+        [
+            "order.pending",
+            "order.paid",
+            "order.confirmed",
+            "order.completed"
+        ]
+    );
+
+    // It is good for that order's events and nothing else.
+    let status = |url: String| {
+        let browser = browser.clone();
+        async move { browser.get(url).send().await.unwrap().status() }
+    };
+    let api = system.api.clone();
+    assert_eq!(
+        status(format!("{api}/v1/orders/{other}/events?token={token}")).await,
+        403
+    );
+    assert_eq!(
+        status(format!("{api}/v1/orders/{order}?token={token}")).await,
+        401
+    );
+    assert_eq!(
+        status(format!("{api}/v1/events/stream?token={token}")).await,
+        401
+    );
+    assert_eq!(
+        status(format!(
+            "{api}/v1/orders/{order}/events?token=st_00000000000000000000000000000000"
+        ))
+        .await,
+        401
+    );
+
+    // Revoking the key that minted it ends the token too.
+    assert!(system.keys_command(&["revoke", &key_id]).await);
+    assert_eq!(status(events_url).await, 401);
 }

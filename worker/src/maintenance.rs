@@ -78,7 +78,8 @@ async fn rescue_batch(pool: &PgPool, registry: &Registry) -> Result<Vec<Rescued>
 
 /// Every minute until `stop` fires, deletes completed tasks older than
 /// `tasks`, idempotency keys older than `keys` and order events older than
-/// `events`, a batch at a time, then vacuums the task tables.
+/// `events`, a batch at a time, and expired stream tokens, then vacuums the
+/// task tables.
 pub(crate) async fn retention_loop(
     pool: PgPool,
     tasks: Duration,
@@ -104,6 +105,17 @@ pub(crate) async fn retention_loop(
                 .await
                 .map_err(|e| e.to_string())
         })
+        .await;
+        prune(
+            &pool,
+            &stop,
+            "expired stream tokens",
+            |mut conn| async move {
+                shared::events::stream_tokens::delete_expired(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string())
+            },
+        )
         .await;
         // Every update of a task leaves a dead row version; reclaim them (and
         // the pruned rows) even where autovacuum is off or lagging.

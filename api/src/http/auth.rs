@@ -29,6 +29,61 @@ use crate::AppState;
 )]
 pub struct ApiKeyAuth(pub Caller);
 
+/// A stream token (`st_…`) in the query: `?token=st_…`. It lets a browser's
+/// `EventSource`, which cannot set an Authorization header, follow the one
+/// order it was minted for (`POST /v1/orders/{id}/stream-tokens`), and
+/// nothing else.
+#[derive(Debug, SecurityScheme)]
+#[oai(
+    ty = "api_key",
+    key_name = "token",
+    key_in = "query",
+    checker = "check_stream_token"
+)]
+pub struct StreamTokenAuth(pub uuid::Uuid);
+
+/// Who may follow an order: an API key with `orders:read`, or a stream
+/// token minted for that order.
+#[derive(Debug, SecurityScheme)]
+pub enum OrderFollower {
+    ApiKey(ApiKeyAuth),
+    StreamToken(StreamTokenAuth),
+}
+
+impl OrderFollower {
+    /// `Ok` when this caller may follow `order`; a 403 otherwise.
+    pub fn require_order(&self, order: uuid::Uuid) -> Result<(), ErrorResponse> {
+        match self {
+            Self::ApiKey(key) => key.0.require(Scope::OrdersRead),
+            Self::StreamToken(token) if token.0 == order => Ok(()),
+            Self::StreamToken(_) => Err(ApiError::problem(
+                ProblemType::Forbidden,
+                "this stream token was minted for another order; mint one for this order",
+            )
+            .into()),
+        }
+    }
+}
+
+async fn check_stream_token(
+    req: &Request,
+    token: poem_openapi::auth::ApiKey,
+) -> poem::Result<uuid::Uuid> {
+    let state = req
+        .data::<AppState>()
+        .ok_or_else(|| poem::Error::from_response(unauthorized("the server has no key store")))?;
+    let mut conn = state.pool.acquire().await.map_err(internal)?;
+    shared::events::stream_tokens::order_of(&mut conn, &token.key)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            poem::Error::from_response(unauthorized(
+                "the stream token is unknown or expired, or its API key was revoked; mint a new one \
+                 with POST /v1/orders/{id}/stream-tokens",
+            ))
+        })
+}
+
 /// The key a request was made with.
 #[derive(Debug, Clone)]
 pub struct Caller(pub ApiKey);

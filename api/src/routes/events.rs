@@ -11,7 +11,7 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::types::ParseFromJSON;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
-use shared::events::{self, OrderEvent};
+use shared::events::{self, OrderEvent, stream_tokens};
 use shared::keys::Scope;
 use shared::orders::OrderStatus;
 use shared::validation::Violations;
@@ -19,7 +19,7 @@ use shared::validation::Violations;
 use super::{ApiTags, pagination};
 use crate::AppState;
 use crate::events::streams::{self, StreamedEvent};
-use crate::http::auth::ApiKeyAuth;
+use crate::http::auth::{ApiKeyAuth, OrderFollower};
 use crate::http::error::{ApiError, ErrorResponse};
 use crate::views::OrderView;
 
@@ -146,6 +146,33 @@ impl TryFrom<OrderEvent> for EventView {
     }
 }
 
+/// How long a stream token lets a browser follow its order.
+const STREAM_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(3_600);
+
+/// A token for a browser to follow one order.
+#[derive(Debug, Object)]
+#[oai(rename = "StreamToken")]
+pub struct StreamTokenView {
+    /// `st_…`: shown this once.
+    pub token: String,
+    pub order_id: uuid::Uuid,
+    pub expires_at: DateTime<Utc>,
+    /// The order's event stream with the token: give it to `EventSource`,
+    /// after the API's base URL.
+    pub events_url: String,
+}
+
+#[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
+pub enum StreamTokenCreated {
+    #[oai(status = 201)]
+    Created(Json<StreamTokenView>),
+}
+
 /// How often an idle stream sends a comment line, so that proxies keep it.
 const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 
@@ -241,7 +268,9 @@ impl EventsApi {
     /// `order.cancelled`, `order.refunded`). A reconnecting client sends
     /// `Last-Event-ID` (an `EventSource` does it for you) and gets exactly
     /// what followed it. A comment line every 15 s keeps proxies from closing
-    /// an idle stream. Needs the `orders:read` scope.
+    /// an idle stream. Needs the `orders:read` scope, or, from a browser, a
+    /// stream token for this order as `?token=st_…` (see
+    /// `createStreamToken`): never put an API key in a page.
     #[oai(
         path = "/v1/orders/:id/events",
         method = "get",
@@ -250,14 +279,14 @@ impl EventsApi {
     async fn follow_order(
         &self,
         state: Data<&AppState>,
-        auth: ApiKeyAuth,
+        auth: OrderFollower,
         id: Path<String>,
         /// Resume after this event id.
         #[oai(name = "Last-Event-ID")]
         last_event_id: Header<Option<String>>,
     ) -> Result<EventsStream, ErrorResponse> {
-        auth.0.require(Scope::OrdersRead)?;
         let order = super::orders::parse_id(&id.0)?;
+        auth.require_order(order)?;
         let mut violations = Violations::default();
         let after = resume_after(last_event_id.0.as_deref(), &mut violations);
         violations.finish()?;
@@ -273,6 +302,41 @@ impl EventsApi {
             after.unwrap_or(0),
         );
         Ok(sse(Box::pin(events)))
+    }
+
+    /// Mint a stream token for an order
+    ///
+    /// For a shopper's browser to follow this order with `EventSource`,
+    /// which cannot send an Authorization header: your backend mints a
+    /// token with its API key and hands the page `events_url`. The token
+    /// reads this order's events and nothing else, for an hour (reconnects
+    /// included), and stops working when the key that minted it is revoked.
+    /// Needs the `orders:read` scope.
+    #[oai(
+        path = "/v1/orders/:id/stream-tokens",
+        method = "post",
+        operation_id = "createStreamToken"
+    )]
+    async fn mint_stream_token(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<StreamTokenCreated, ErrorResponse> {
+        auth.0.require(Scope::OrdersRead)?;
+        let order = super::orders::parse_id(&id.0)?;
+        let mut conn = state.pool.acquire().await?;
+        if shared::orders::get(&mut conn, order).await?.is_none() {
+            return Err(super::orders::order_not_found(order).into());
+        }
+        let minted = stream_tokens::mint(&mut conn, order, auth.0.0.id, STREAM_TOKEN_TTL).await?;
+        let events_url = format!("/v1/orders/{order}/events?token={}", minted.token);
+        Ok(StreamTokenCreated::Created(Json(StreamTokenView {
+            token: minted.token,
+            order_id: order,
+            expires_at: minted.expires_at,
+            events_url,
+        })))
     }
 
     /// Follow every order

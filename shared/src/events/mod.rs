@@ -6,6 +6,7 @@
 pub mod read;
 pub mod retention;
 pub mod sequencer;
+pub mod stream_tokens;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;

@@ -31,6 +31,7 @@ from .queue_count import QueueCount
 from .queue_stats import QueueStats
 from .queue_stats_totals import QueueStatsTotals
 from .restock import Restock
+from .stream_token import StreamToken
 from .task import Task
 from .task_page import TaskPage
 from .task_state import TaskState
@@ -74,6 +75,7 @@ __all__ = (
     "QueueStats",
     "QueueStatsTotals",
     "Restock",
+    "StreamToken",
     "Task",
     "TaskPage",
     "TaskState",

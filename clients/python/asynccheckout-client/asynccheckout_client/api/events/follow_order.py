@@ -170,7 +170,9 @@ def sync_detailed(
     `order.cancelled`, `order.refunded`). A reconnecting client sends
     `Last-Event-ID` (an `EventSource` does it for you) and gets exactly
     what followed it. A comment line every 15 s keeps proxies from closing
-    an idle stream. Needs the `orders:read` scope.
+    an idle stream. Needs the `orders:read` scope, or, from a browser, a
+    stream token for this order as `?token=st_…` (see
+    `createStreamToken`): never put an API key in a page.
 
     Args:
         id (str):
@@ -213,7 +215,9 @@ def sync(
     `order.cancelled`, `order.refunded`). A reconnecting client sends
     `Last-Event-ID` (an `EventSource` does it for you) and gets exactly
     what followed it. A comment line every 15 s keeps proxies from closing
-    an idle stream. Needs the `orders:read` scope.
+    an idle stream. Needs the `orders:read` scope, or, from a browser, a
+    stream token for this order as `?token=st_…` (see
+    `createStreamToken`): never put an API key in a page.
 
     Args:
         id (str):
@@ -251,7 +255,9 @@ async def asyncio_detailed(
     `order.cancelled`, `order.refunded`). A reconnecting client sends
     `Last-Event-ID` (an `EventSource` does it for you) and gets exactly
     what followed it. A comment line every 15 s keeps proxies from closing
-    an idle stream. Needs the `orders:read` scope.
+    an idle stream. Needs the `orders:read` scope, or, from a browser, a
+    stream token for this order as `?token=st_…` (see
+    `createStreamToken`): never put an API key in a page.
 
     Args:
         id (str):
@@ -294,7 +300,9 @@ async def asyncio(
     `order.cancelled`, `order.refunded`). A reconnecting client sends
     `Last-Event-ID` (an `EventSource` does it for you) and gets exactly
     what followed it. A comment line every 15 s keeps proxies from closing
-    an idle stream. Needs the `orders:read` scope.
+    an idle stream. Needs the `orders:read` scope, or, from a browser, a
+    stream token for this order as `?token=st_…` (see
+    `createStreamToken`): never put an API key in a page.
 
     Args:
         id (str):
