@@ -119,6 +119,9 @@ impl System {
                     ("BOOTSTRAP_ADMIN_KEY", admin_key.to_owned()),
                     ("DATABASE_MAX_CONNECTIONS", connections.to_string()),
                     ("RATE_LIMIT_PER_SECOND", LAB_RATE_LIMIT.to_owned()),
+                    // The lab's webhook receivers listen on 127.0.0.1.
+                    ("WEBHOOK_ALLOW_PRIVATE_URLS", "true".to_owned()),
+                    ("WEBHOOK_ALLOW_HTTP", "true".to_owned()),
                 ],
             )
             .await?;

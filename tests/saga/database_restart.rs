@@ -18,7 +18,11 @@ use crate::system::{DEADLINE, Options, System};
 
 /// Places an order, retrying with the same key until the API accepts it;
 /// counts the 503s it was answered in `unavailable`.
-async fn place_until_accepted(system: &System, key: &str, unavailable: &AtomicUsize) -> String {
+pub(crate) async fn place_until_accepted(
+    system: &System,
+    key: &str,
+    unavailable: &AtomicUsize,
+) -> String {
     let body = System::order_body("tok_visa", &[("MUG", 1)]);
     let until = tokio::time::Instant::now() + DEADLINE;
     loop {
@@ -47,9 +51,10 @@ async fn place_until_accepted(system: &System, key: &str, unavailable: &AtomicUs
     }
 }
 
-#[tokio::test]
-async fn a_postgres_outage_mid_load_is_answered_503_and_loses_no_accepted_order() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("restart-cluster");
+/// A fresh private cluster in `target/tmp/<folder>` with a migrated
+/// database, and the options to reach it.
+pub(crate) async fn private_database(folder: &str) -> (PrivateCluster, PgConnectOptions) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(folder);
     // A fresh cluster: also where the bootstrap keeps it when the server's
     // user cannot reach target/ (a checkout in a 0700 folder, as root).
     if let Ok(resolved) = dir.canonicalize() {
@@ -65,7 +70,12 @@ async fn a_postgres_outage_mid_load_is_answered_503_and_loses_no_accepted_order(
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     shared::MIGRATOR.run(&pool).await.unwrap();
     pool.close().await;
-    let db: PgConnectOptions = url.parse().unwrap();
+    (cluster, url.parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_postgres_outage_mid_load_is_answered_503_and_loses_no_accepted_order() {
+    let (cluster, db) = private_database("restart-cluster").await;
 
     let mut system = System::start(
         "database_restart",

@@ -245,20 +245,20 @@ async fn event_queries_are_checked(_: PgPoolOptions, db: PgConnectOptions) {
 
 /// One Server-Sent Event as a client reads it.
 #[derive(Debug, Clone, PartialEq)]
-struct Sse {
+pub(crate) struct Sse {
     id: i64,
     event: String,
     data: Value,
 }
 
 /// A Server-Sent Events client on one response, reading events as they come.
-struct SseClient {
+pub(crate) struct SseClient {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl SseClient {
-    async fn open(system: &System, path: &str, last_event_id: Option<i64>) -> Self {
+    pub(crate) async fn open(system: &System, path: &str, last_event_id: Option<i64>) -> Self {
         let mut request = system.http.get(format!("{}{path}", system.api));
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
@@ -278,7 +278,7 @@ impl SseClient {
 
     /// The next event; `None` when the server ended the stream. Comment
     /// lines (keep-alives) are skipped, but do not extend the deadline.
-    async fn next(&mut self) -> Option<Sse> {
+    pub(crate) async fn next(&mut self) -> Option<Sse> {
         let until = tokio::time::Instant::now() + DEADLINE;
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
@@ -520,4 +520,57 @@ async fn a_browser_follows_an_order_with_a_stream_token_and_no_key(
     // Revoking the key that minted it ends the token too.
     assert!(system.keys_command(&["revoke", &key_id]).await);
     assert_eq!(status(events_url).await, 401);
+}
+
+#[tokio::test]
+async fn a_postgres_restart_mid_stream_loses_no_event() {
+    let (cluster, db) = crate::database_restart::private_database("stream-restart-cluster").await;
+    let system = System::start("events_restart", &db, Options::default()).await;
+    system.create_product("MUG", 1250, 100).await;
+    // Slow payments: sagas are in flight when the database goes.
+    system
+        .set_faults(serde_json::json!({ "latency_ms": 200 }))
+        .await;
+    let mut dashboard = SseClient::open(&system, "/v1/events/stream", None).await;
+    let unavailable = std::sync::atomic::AtomicUsize::new(0);
+    let mut orders = Vec::new();
+    for i in 0..5 {
+        let key = format!("before-{i}");
+        orders
+            .push(crate::database_restart::place_until_accepted(&system, &key, &unavailable).await);
+    }
+    // The first event is through: the stream is live, then the server restarts
+    // under it (every connection dropped, the feed's listener too).
+    let first = dashboard.next().await.unwrap();
+    let cluster = std::sync::Arc::new(cluster);
+    let restarting = std::sync::Arc::clone(&cluster);
+    tokio::task::spawn_blocking(move || {
+        use testkit::cluster::ClusterFaults;
+        restarting.restart()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    for i in 0..5 {
+        let key = format!("after-{i}");
+        orders
+            .push(crate::database_restart::place_until_accepted(&system, &key, &unavailable).await);
+    }
+    let mut events = 0;
+    for order in &orders {
+        events += system.settled(order).await["history"]
+            .as_array()
+            .unwrap()
+            .len();
+    }
+
+    // The stream that was open all along has every event once, in order:
+    // those written while the listener was away were caught up on.
+    let mut ids = vec![first.id];
+    while ids.len() < events {
+        ids.push(dashboard.next().await.expect("the stream ended").id);
+    }
+    assert_eq!(ids, (1..=events as i64).collect::<Vec<_>>());
+    drop(system);
+    drop(cluster);
 }

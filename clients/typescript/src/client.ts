@@ -8,6 +8,8 @@ import type { components, paths } from "./schema.js";
 export type Order = components["schemas"]["Order"];
 export type OrderStatus = components["schemas"]["OrderStatus"];
 export type Problem = components["schemas"]["Problem"];
+/** An order event, as `GET /v1/events`, the event streams and webhooks send it. */
+export type OrderEvent = components["schemas"]["Event"];
 export type AsyncCheckoutClient = Client<paths>;
 
 /** Terminal order states: the saga is over. */

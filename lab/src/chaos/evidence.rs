@@ -30,8 +30,29 @@ pub struct Evidence<'a> {
     pub sold: HashMap<String, i64>,
     /// Each log file with the first line that says a thread panicked.
     pub logs: Vec<(String, Option<String>)>,
+    /// Every numbered event, oldest first.
+    pub events: Vec<EventRow>,
+    /// Each order's statuses, in the order it took them.
+    pub histories: HashMap<Uuid, Vec<String>>,
     /// What the run itself recorded on the way.
     pub run: RunRecord<'a>,
+}
+
+/// An event as the database numbered it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub order_id: Uuid,
+    pub event_type: String,
+}
+
+/// One webhook receiver of the run: the event types its endpoint
+/// subscribed to (empty: all), and every request it got.
+#[derive(Debug, Clone)]
+pub struct ReceiverRecord {
+    pub name: &'static str,
+    pub types: Vec<String>,
+    pub received: Vec<testkit::webhook_receiver::Received>,
 }
 
 /// What the run itself recorded, to go with what is read at the end.
@@ -52,6 +73,8 @@ pub struct RunRecord<'a> {
     pub mailed: &'a HashMap<Uuid, usize>,
     /// What the slowloris client saw of the API.
     pub slowloris: &'a SlowlorisRecord,
+    /// What each webhook receiver got.
+    pub receivers: &'a [ReceiverRecord],
 }
 
 /// One line of the gateway's `GET /v1/ledger`.
@@ -130,7 +153,26 @@ impl<'a> Evidence<'a> {
         .context("reading what was sold")?
         .into_iter()
         .collect();
+        let events: Vec<EventRow> = sqlx::query_as(
+            "SELECT id, order_id, type AS event_type FROM order_events
+             WHERE id IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await
+        .context("reading the events")?;
+        let history: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT order_id, status::text FROM order_history ORDER BY order_id, id",
+        )
+        .fetch_all(pool)
+        .await
+        .context("reading the order histories")?;
+        let mut histories: HashMap<Uuid, Vec<String>> = HashMap::new();
+        for (order, status) in history {
+            histories.entry(order).or_default().push(status);
+        }
         Ok(Self {
+            events,
+            histories,
             orders: orders.into_iter().map(|o| (o.id, o)).collect(),
             open_tasks,
             settled_tasks: usize::try_from(settled_tasks).unwrap_or(0),

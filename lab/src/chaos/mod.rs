@@ -8,7 +8,8 @@
 //! (`shoppers`) place `--orders` orders at `--rate` while `mayhem` kills
 //! workers (one at a time, and once all at once), cuts connections, kills
 //! the API once and crashes PostgreSQL once, and a slowloris client holds
-//! `--slow-connections` connections against the API throughout. Then the faults stop, the run waits for the queue to drain, and
+//! `--slow-connections` connections against the API throughout, and two
+//! webhook receivers refuse a share of their deliveries. Then the faults stop, the run waits for the queue to drain, and
 //! `invariants` checks the database, the gateway's ledger and what the
 //! shoppers saw. It prints a summary and fails (exit 1) on any violation,
 //! keeping the cluster and the logs for a look.
@@ -33,7 +34,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use evidence::{Evidence, LedgerEntry, RunRecord};
+use evidence::{Evidence, LedgerEntry, ReceiverRecord, RunRecord};
 use mayhem::Mayhem;
 use shoppers::{Catalog, Plan, Shopper};
 use summary::Summary;
@@ -41,6 +42,7 @@ use testkit::process::admin_key;
 use testkit::queue::drained;
 use testkit::slowloris::Slowloris;
 use testkit::system::System;
+use testkit::webhook_receiver::WebhookReceiver;
 
 /// The products the shoppers buy, with their prices in cents.
 const PRODUCTS: [(&str, i64); 6] = [
@@ -180,6 +182,7 @@ async fn run_on(
     let api_addr = free_address()?;
     let api = system.start_api_as("api", &api_addr, &admin_key, 8).await?;
     let slowloris = Slowloris::start(api_addr.parse()?, args.slow_connections);
+    let receivers = webhook_receivers(&api, &admin_key).await?;
     let shopper = Shopper::new(&api, &admin_key)?;
     let started = Arc::new(AtomicU64::new(0));
     let mut mayhem = Mayhem {
@@ -202,6 +205,12 @@ async fn run_on(
             ("RETRY_CAP_SECS", "2".to_owned()),
             ("WORKER_CONCURRENCY", "32".to_owned()),
             ("DATABASE_MAX_CONNECTIONS", "8".to_owned()),
+            // The receivers are on 127.0.0.1; their refusals are retried
+            // soon and often enough that none runs out of retries.
+            ("WEBHOOK_ALLOW_PRIVATE_URLS", "true".to_owned()),
+            ("WEBHOOK_ALLOW_HTTP", "true".to_owned()),
+            ("WEBHOOK_TIMEOUT_SECS", "2".to_owned()),
+            ("WEBHOOK_RETRY_SCHEDULE", WEBHOOK_RETRY_SCHEDULE.to_owned()),
         ],
         workers: args.workers,
         workers_started: 0,
@@ -275,6 +284,13 @@ async fn run_on(
     // Stopped first, so that the logs are complete when they are scanned.
     system.stop("").await;
     let exchanges = shopper.exchanges.all();
+    let receivers: Vec<ReceiverRecord> = receivers
+        .iter()
+        .map(|(record, receiver)| ReceiverRecord {
+            received: receiver.received(),
+            ..record.clone()
+        })
+        .collect();
     let mailed = evidence::confirmations(&system.logs().join("mail"))?;
     let recorded = RunRecord {
         ledger: &ledger,
@@ -285,6 +301,7 @@ async fn run_on(
         initial_stock: &initial_stock,
         mailed: &mailed,
         slowloris: &slowloris,
+        receivers: &receivers,
     };
     let evidence = Evidence::gather(pool, system.logs(), recorded).await?;
     let checks = invariants::check(&evidence);
@@ -310,6 +327,54 @@ async fn run_on(
         checks.len()
     );
     Ok(violations == 0 && quiescence.is_some())
+}
+
+/// The webhook receivers' retry schedule: fifteen tries within about 20 s.
+const WEBHOOK_RETRY_SCHEDULE: &str = "200ms,500ms,1s,1s,1s,2s,2s,2s,2s,2s,2s,2s,2s,2s";
+
+/// Two webhook receivers, each refusing a share of requests with 503: one
+/// subscribed to every event, one to the outcomes only. Returns each with
+/// what its endpoint subscribed to.
+async fn webhook_receivers(
+    api: &str,
+    admin_key: &str,
+) -> anyhow::Result<Vec<(ReceiverRecord, WebhookReceiver)>> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let mut receivers = Vec::new();
+    for (name, types, flaky) in [
+        ("every-event receiver", vec![], 0.3),
+        (
+            "outcomes receiver",
+            vec!["order.completed", "order.failed", "order.refunded"],
+            0.2,
+        ),
+    ] {
+        let receiver = WebhookReceiver::start().await?;
+        receiver.set_flaky(flaky);
+        let created: serde_json::Value = http
+            .post(format!("{api}/v1/webhook-endpoints"))
+            .bearer_auth(admin_key)
+            .json(&serde_json::json!({ "url": receiver.url, "event_types": types, "description": name }))
+            .send()
+            .await?
+            .error_for_status()
+            .with_context(|| format!("creating the endpoint of the {name}"))?
+            .json()
+            .await?;
+        let secret = created["secret"]
+            .as_str()
+            .context("the created endpoint has no secret")?;
+        receiver.trust(secret);
+        let record = ReceiverRecord {
+            name,
+            types: types.iter().map(|t| (*t).to_owned()).collect(),
+            received: Vec::new(),
+        };
+        receivers.push((record, receiver));
+    }
+    Ok(receivers)
 }
 
 /// Adds the products with scarce stock; returns the stock per sku.

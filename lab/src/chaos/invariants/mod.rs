@@ -9,6 +9,7 @@ use std::time::Duration;
 mod money;
 mod orders;
 mod system;
+mod webhooks;
 
 use money::{money, stock_conserved};
 use orders::{
@@ -17,6 +18,11 @@ use orders::{
 };
 use system::{
     api_answered, enough_cases, faults_happened, no_panics, queue_drained, slow_clients_cut_off,
+};
+
+use webhooks::{
+    webhook_events_follow_history, webhook_signatures_verify, webhooks_only_to_subscribers,
+    webhooks_reached_subscribers,
 };
 
 use super::evidence::{Evidence, LedgerEntry, OrderRow};
@@ -75,6 +81,10 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         faults_happened(evidence.run.mayhem),
         api_answered(evidence.run.exchanges, evidence.run.mayhem),
         slow_clients_cut_off(evidence),
+        webhooks_reached_subscribers(&evidence.events, evidence.run.receivers),
+        webhooks_only_to_subscribers(&evidence.events, evidence.run.receivers),
+        webhook_signatures_verify(evidence.run.receivers),
+        webhook_events_follow_history(&evidence.histories, evidence.run.receivers),
         enough_cases(evidence),
     ]
 }

@@ -147,6 +147,17 @@ pub(super) fn enough_cases(evidence: &Evidence) -> Check {
         ),
         ("refunded orders", refunded, (orders / 100).max(1)),
         (
+            "webhook requests refused (and so retried)",
+            evidence
+                .run
+                .receivers
+                .iter()
+                .flat_map(|r| &r.received)
+                .filter(|r| !(200..300).contains(&r.answered))
+                .count(),
+            (orders / 100).max(1),
+        ),
+        (
             "orders mailed a confirmation",
             evidence.run.mailed.len(),
             (orders / 10).max(1),

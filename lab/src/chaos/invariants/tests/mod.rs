@@ -7,6 +7,8 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::*;
+use crate::chaos::evidence::{EventRow, ReceiverRecord};
+use testkit::webhook_receiver::Received;
 
 mod world;
 
@@ -313,7 +315,102 @@ fn a_run_too_small_to_show_a_case_is_named() {
             "duplicate POSTs: 0, fewer than the 2",
             "refunded orders: 0",
             "orders mailed a confirmation: 0, fewer than the 20",
+            "webhook requests refused (and so retried): 0",
         ],
+    );
+}
+
+/// A request a receiver got for `event`, verified or not, answered `status`.
+fn webhook(event: &EventRow, verified: bool, status: u16) -> Received {
+    Received {
+        webhook_id: event.id.to_string(),
+        timestamp: "1".to_owned(),
+        signature: "v1,x".to_owned(),
+        body: serde_json::json!({
+            "id": event.id,
+            "type": event.event_type,
+            "data": { "object": { "id": event.order_id.to_string() } },
+        }),
+        verified_with: if verified { vec![0] } else { vec![] },
+        answered: status,
+        at: std::time::Instant::now(),
+    }
+}
+
+#[test]
+fn webhook_checks_pass_a_right_run_and_name_each_kind_of_wrong_one() {
+    let order = Uuid::now_v7();
+    let event = |id: i64, status: &str| EventRow {
+        id,
+        order_id: order,
+        event_type: format!("order.{status}"),
+    };
+    let events = vec![event(1, "pending"), event(2, "paid"), event(3, "completed")];
+    let all = ReceiverRecord {
+        name: "all",
+        types: vec![],
+        received: vec![
+            webhook(&events[0], true, 200),
+            webhook(&events[1], true, 503),
+            webhook(&events[1], true, 200),
+            webhook(&events[2], true, 204),
+        ],
+    };
+    let outcomes = ReceiverRecord {
+        name: "outcomes",
+        types: vec!["order.completed".to_owned()],
+        received: vec![webhook(&events[2], true, 200)],
+    };
+    let right = World {
+        events: events.clone(),
+        histories: [(
+            order,
+            vec!["pending".into(), "paid".into(), "completed".into()],
+        )]
+        .into(),
+        receivers: vec![all.clone(), outcomes.clone()],
+        ..World::default()
+    };
+    for name in [
+        "webhooks: every event reached",
+        "webhooks: nothing reached",
+        "webhooks: every signature",
+        "webhooks: each order's events",
+    ] {
+        assert_eq!(right.violations(name), Vec::<String>::new());
+    }
+
+    let mut missing = all.clone();
+    missing.received.remove(2); // event 2 was only ever answered 503
+    let mut unsigned = outcomes.clone();
+    unsigned.received[0].verified_with.clear();
+    let mut unsubscribed = outcomes;
+    unsubscribed.received.push(webhook(&events[0], true, 200));
+    let wrong = World {
+        events,
+        histories: [(
+            order,
+            vec!["pending".into(), "completed".into(), "paid".into()],
+        )]
+        .into(),
+        receivers: vec![missing, unsigned, unsubscribed],
+        ..World::default()
+    };
+    names(
+        &wrong.violations("webhooks: every event reached"),
+        &["event 2 (order.paid of order"],
+    );
+    names(
+        &wrong.violations("webhooks: nothing reached"),
+        &["got event 1 of type order.pending, which it did not subscribe to"],
+    );
+    names(
+        &wrong.violations("webhooks: every signature"),
+        &["the signature of event 3 did not verify"],
+    );
+    names(
+        &wrong.violations("webhooks: each order's events"),
+        &["its history is [\"order.pending\", \"order.completed\", \"order.paid\"]"],
     );
 }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 use super::super::*;
-use crate::chaos::evidence::{OpenTask, RunRecord};
+use crate::chaos::evidence::{EventRow, OpenTask, ReceiverRecord, RunRecord};
 use testkit::slowloris::SlowlorisRecord;
 
 /// What a run could have left behind, owned, to lend to an [`Evidence`].
@@ -24,6 +24,9 @@ pub struct World {
     pub mayhem: MayhemLog,
     pub initial_stock: BTreeMap<String, i64>,
     pub slowloris: SlowlorisRecord,
+    pub events: Vec<EventRow>,
+    pub histories: HashMap<Uuid, Vec<String>>,
+    pub receivers: Vec<ReceiverRecord>,
 }
 
 impl World {
@@ -60,6 +63,8 @@ impl World {
             stock: self.stock.clone(),
             sold: self.sold.clone(),
             logs: self.logs.clone(),
+            events: self.events.clone(),
+            histories: self.histories.clone(),
             run: RunRecord {
                 mailed: &self.mailed,
                 ledger: &self.ledger,
@@ -69,6 +74,7 @@ impl World {
                 mayhem: &self.mayhem,
                 initial_stock: &self.initial_stock,
                 slowloris: &self.slowloris,
+                receivers: &self.receivers,
             },
         }
     }
