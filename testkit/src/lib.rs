@@ -8,6 +8,7 @@
 //! - [`cluster`]: stopping, crashing and restarting a private PostgreSQL cluster.
 //! - [`queue`]: waiting for the queue to drain.
 //! - [`slowloris`]: a client holding connections open with headers never finished.
+//! - [`sse`]: reading the API's Server-Sent Events.
 //! - [`webhook_receiver`]: an HTTP endpoint that verifies every webhook with
 //!   the Standard Webhooks reference library and answers as told.
 
@@ -15,5 +16,6 @@ pub mod cluster;
 pub mod process;
 pub mod queue;
 pub mod slowloris;
+pub mod sse;
 pub mod system;
 pub mod webhook_receiver;

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use testkit::sse::{SseEvent, SseReader};
+
 use crate::system::{DEADLINE, Options, System};
 
 impl System {
@@ -243,19 +245,8 @@ async fn event_queries_are_checked(_: PgPoolOptions, db: PgConnectOptions) {
     assert_eq!(anonymous.status(), 401);
 }
 
-/// One Server-Sent Event as a client reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Sse {
-    id: i64,
-    event: String,
-    data: Value,
-}
-
 /// A Server-Sent Events client on one response, reading events as they come.
-pub(crate) struct SseClient {
-    response: reqwest::Response,
-    buffer: String,
-}
+pub(crate) struct SseClient(SseReader);
 
 impl SseClient {
     pub(crate) async fn open(system: &System, path: &str, last_event_id: Option<i64>) -> Self {
@@ -270,42 +261,16 @@ impl SseClient {
     fn from_response(response: reqwest::Response) -> Self {
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
-        Self {
-            response,
-            buffer: String::new(),
-        }
+        Self(SseReader::new(response))
     }
 
     /// The next event; `None` when the server ended the stream. Comment
     /// lines (keep-alives) are skipped, but do not extend the deadline.
-    pub(crate) async fn next(&mut self) -> Option<Sse> {
-        let until = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let frame: String = self.buffer.drain(..end + 2).collect();
-                let field = |name: &str| {
-                    frame
-                        .lines()
-                        .find_map(|l| l.strip_prefix(name))
-                        .map(|v| v.trim_start().to_owned())
-                };
-                let (Some(id), Some(event), Some(data)) =
-                    (field("id:"), field("event:"), field("data:"))
-                else {
-                    continue;
-                };
-                return Some(Sse {
-                    id: id.parse().unwrap(),
-                    event,
-                    data: serde_json::from_str(&data).unwrap(),
-                });
-            }
-            let chunk = tokio::time::timeout_at(until, self.response.chunk())
-                .await
-                .expect("no event within the deadline")
-                .unwrap()?;
-            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
+    pub(crate) async fn next(&mut self) -> Option<SseEvent> {
+        tokio::time::timeout(DEADLINE, self.0.next())
+            .await
+            .expect("no event within the deadline")
+            .unwrap()
     }
 }
 

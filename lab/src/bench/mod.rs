@@ -42,6 +42,9 @@ pub enum Scenario {
     Soak,
     /// The `latency` load with and without a slowloris client against the API.
     Hostile,
+    /// Order events pushed to thousands of open streams on one API process,
+    /// and webhooks to a local receiver.
+    Fanout,
     /// Every scenario but soak, one after another.
     All,
 }
@@ -116,6 +119,18 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1_000)]
     pub slow_connections: usize,
 
+    /// `fanout`: shoppers' pages holding a stream each (plus ten dashboards).
+    #[arg(long, default_value_t = 5_000)]
+    pub streams: usize,
+
+    /// `fanout`: orders per second while the streams are open.
+    #[arg(long, default_value_t = 100.0)]
+    pub fanout_rate: f64,
+
+    /// `fanout`: seconds of load.
+    #[arg(long, default_value_t = 30)]
+    pub fanout_seconds: u64,
+
     /// `soak`: orders per second; keep it under `saga`'s maximum on the
     /// machine (BENCHMARKS.md's run used 140, 93% of that sitting's maximum).
     #[arg(long, default_value_t = 100.0)]
@@ -156,6 +171,9 @@ impl BenchArgs {
             self.latency_rate = 20.0;
             self.latency_seconds = 2;
             self.slow_connections = 100;
+            self.streams = 200;
+            self.fanout_rate = 20.0;
+            self.fanout_seconds = 2;
             self.soak_rate = 40.0;
             self.soak_minutes = 0.25;
             self.repeat = 1;
@@ -211,6 +229,7 @@ pub async fn run(product: &Path, database: ServerArgs, args: BenchArgs) -> anyho
             Scenario::Api,
             Scenario::Latency,
             Scenario::Hostile,
+            Scenario::Fanout,
             Scenario::Saga,
         ],
         one => vec![one],
@@ -307,7 +326,7 @@ fn ceiling_paths(scenarios: &[Scenario]) -> Vec<&'static str> {
             ],
             Scenario::Queue | Scenario::Chain => &[ceiling::BATCH_100],
             Scenario::Saga | Scenario::Api | Scenario::Soak => &[ceiling::API_WRITE],
-            Scenario::Latency | Scenario::Hostile | Scenario::All => &[],
+            Scenario::Latency | Scenario::Hostile | Scenario::Fanout | Scenario::All => &[],
         };
         for path in wanted {
             if !paths.contains(path) {
@@ -341,6 +360,9 @@ fn parameters(scenario: Scenario, args: &BenchArgs) -> serde_json::Value {
         }
         Scenario::Hostile => {
             json!({ "rate": args.latency_rate, "seconds": args.latency_seconds, "slow_connections": args.slow_connections, "workers": args.workers })
+        }
+        Scenario::Fanout => {
+            json!({ "streams": args.streams, "dashboards": 10, "rate": args.fanout_rate, "seconds": args.fanout_seconds, "workers": args.workers })
         }
         Scenario::Soak => {
             json!({ "rate": args.soak_rate, "minutes": args.soak_minutes, "workers": args.workers, "worker_concurrency": args.saga_concurrency })

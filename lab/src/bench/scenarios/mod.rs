@@ -2,6 +2,7 @@
 
 mod api;
 mod backlog;
+mod fanout;
 mod hostile;
 mod latency;
 mod saga;
@@ -28,6 +29,7 @@ pub async fn run(scenario: Scenario, bench: &Bench) -> anyhow::Result<ScenarioRe
         Scenario::Saga => saga::run(bench).await,
         Scenario::Soak => soak::run(bench).await,
         Scenario::Hostile => hostile::run(bench).await,
+        Scenario::Fanout => fanout::run(bench).await,
     }
 }
 
