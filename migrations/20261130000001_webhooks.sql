@@ -5,6 +5,18 @@
 -- writes the event, so in the transaction that moved the order: an event
 -- that commits has its deliveries queued, and one that rolls back has none.
 
+-- A task may name a concurrency key: a claim that limits keys (the webhook
+-- lane's) takes a key's tasks only while fewer than its limit of them run.
+-- Webhook deliveries are keyed by their endpoint, so one busy or dead
+-- endpoint holds at most that many slots, whatever its backlog.
+ALTER TABLE tasks ADD COLUMN concurrency_key text CHECK (length(concurrency_key) <= 200);
+-- How many of a key's tasks run.
+CREATE INDEX tasks_running_key_idx ON tasks (concurrency_key)
+    WHERE state = 'running' AND concurrency_key IS NOT NULL;
+-- A key's due tasks, oldest first.
+CREATE INDEX tasks_available_key_idx ON tasks (kind, concurrency_key, run_at, id)
+    WHERE state = 'available';
+
 ALTER TABLE api_keys DROP CONSTRAINT api_keys_scopes_check;
 ALTER TABLE api_keys ADD CONSTRAINT api_keys_scopes_check
     CHECK (scopes <@ ARRAY['orders:write', 'orders:read', 'catalog:write', 'webhooks:write', 'admin']::text[]
@@ -98,12 +110,13 @@ BEGIN
         FROM webhook_endpoints e
         WHERE e.enabled
           AND (cardinality(e.event_types) = 0 OR event_type = ANY (e.event_types))
-        RETURNING id
+        RETURNING id, endpoint_id
     )
     -- The retry schedule, not max_attempts, ends a delivery (the worker's
     -- WEBHOOK_RETRY_SCHEDULE); this is only a backstop.
-    INSERT INTO tasks (kind, payload, max_attempts)
-    SELECT 'deliver_webhook', jsonb_build_object('delivery_id', id), 1000
+    INSERT INTO tasks (kind, payload, max_attempts, concurrency_key)
+    SELECT 'deliver_webhook', jsonb_build_object('delivery_id', id), 1000,
+           'webhook-endpoint:' || endpoint_id
     FROM deliveries;
     IF FOUND THEN
         PERFORM pg_notify('asynccheckout_tasks', '');

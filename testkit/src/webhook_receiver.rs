@@ -45,6 +45,9 @@ struct State {
     /// Fails this share of requests (0–1), after the script, e.g. for chaos.
     flaky: f64,
     received: Vec<Received>,
+    /// Requests being answered now, and the most at once.
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 /// A running receiver; stops when dropped.
@@ -103,6 +106,11 @@ impl WebhookReceiver {
         self.state().flaky = share;
     }
 
+    /// The most requests it was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.state().max_in_flight
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.state().received.clone()
     }
@@ -155,6 +163,8 @@ async fn receive(
             })
             .map(|(i, _)| i)
             .collect();
+        state.in_flight += 1;
+        state.max_in_flight = state.max_in_flight.max(state.in_flight);
         let reply = match state.script.pop_front() {
             Some(reply) => reply,
             None if state.flaky > 0.0 && pseudo_random(&bytes) < state.flaky => {
@@ -176,11 +186,15 @@ async fn receive(
         });
         reply
     };
+    if let Reply::Hang(for_how_long) = reply {
+        tokio::time::sleep(for_how_long).await;
+    }
+    state
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .in_flight -= 1;
     match reply {
-        Reply::Hang(for_how_long) => {
-            tokio::time::sleep(for_how_long).await;
-            Response::builder().status(StatusCode::OK).finish()
-        }
+        Reply::Hang(_) => Response::builder().status(StatusCode::OK).finish(),
         Reply::Status(status, retry_after) => {
             let mut response = Response::builder()
                 .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));

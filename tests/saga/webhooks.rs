@@ -411,3 +411,49 @@ async fn the_worker_checks_the_address_again_when_it_delivers(
     }
     assert!(receiver.received().is_empty());
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_slow_endpoint_gets_its_share_of_slots_and_no_more(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let options = local_webhooks(&[
+        ("WEBHOOK_CONCURRENCY", "8"),
+        ("WEBHOOK_ENDPOINT_CONCURRENCY", "2"),
+        ("WEBHOOK_TIMEOUT_SECS", "5"),
+    ]);
+    let system = System::start("webhooks_share", &db, options).await;
+    let slow = WebhookReceiver::start().await.unwrap();
+    let fast = WebhookReceiver::start().await.unwrap();
+    // Every answer from the slow one takes a second.
+    slow.script((0..100).map(|_| Reply::Hang(Duration::from_secs(1))));
+    system.create_endpoint(&slow.url, &[]).await;
+    system.create_endpoint(&fast.url, &[]).await;
+
+    system.create_product("MUG", 1250, 10).await;
+    let mut orders = Vec::new();
+    for i in 0..4 {
+        orders.push(
+            system
+                .place(&format!("wh-share-{i}"), "tok_visa", &[("MUG", 1)])
+                .await,
+        );
+    }
+    let order_refs: Vec<&str> = orders.iter().map(String::as_str).collect();
+    let events = system.settled_events(&order_refs).await.len();
+
+    // The fast endpoint gets everything while the slow one, two at a time,
+    // is still working through its backlog...
+    fast.wait_for(DEADLINE, |r| r.len() >= events)
+        .await
+        .unwrap();
+    assert!(
+        slow.received().len() < events,
+        "the slow endpoint kept up: the test shows nothing"
+    );
+    // ...which it gets too, never more than two at once.
+    slow.wait_for(DEADLINE, |r| r.len() >= events)
+        .await
+        .unwrap();
+    assert_eq!(slow.max_in_flight(), 2);
+}

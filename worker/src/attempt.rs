@@ -82,7 +82,6 @@ fn log(outcome: &StepOutcome, elapsed_ms: u64) {
         StepOutcome::Retried(error) => {
             tracing::warn!(elapsed_ms, error = %error, "step failed; will retry")
         }
-        StepOutcome::Postponed => tracing::debug!("step postponed; its attempt is not counted"),
         StepOutcome::Dead(error) => {
             tracing::error!(elapsed_ms, error = %error, "step failed for good; task is dead")
         }

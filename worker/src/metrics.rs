@@ -14,7 +14,6 @@ pub(crate) fn finished(kind: &str, outcome: &StepOutcome, seconds: f64) {
         StepOutcome::Succeeded => "asynccheckout_tasks_succeeded_total",
         StepOutcome::Retried(_) => "asynccheckout_tasks_retried_total",
         StepOutcome::Dead(_) => "asynccheckout_tasks_dead_total",
-        StepOutcome::Postponed => "asynccheckout_tasks_postponed_total",
         StepOutcome::Abandoned(_) => "asynccheckout_tasks_abandoned_total",
     };
     metrics::counter!(name, "kind" => kind.to_owned()).increment(1);

@@ -26,9 +26,6 @@ pub(crate) enum StepOutcome {
     Succeeded,
     /// The task runs again after a backoff; the error recorded.
     Retried(String),
-    /// The step did not start; the task runs again later, its attempt not
-    /// counted.
-    Postponed,
     /// The task is dead (a permanent error, or its last attempt failed).
     Dead(String),
     /// Nothing was written (the lease was lost, or the write failed):
@@ -42,7 +39,6 @@ impl StepOutcome {
         match self {
             Self::Succeeded => "succeeded",
             Self::Retried(_) => "retried",
-            Self::Postponed => "postponed",
             Self::Dead(_) => "dead",
             Self::Abandoned(_) => "abandoned",
         }
@@ -68,7 +64,6 @@ impl OutcomeWriter<'_> {
         let written = match result {
             Ok(()) => self.complete().await,
             Err(StepError::LeaseLost(e)) => Err(StepError::LeaseLost(e)),
-            Err(StepError::Postponed(delay)) => self.postpone(delay).await,
             Err(StepError::RetryableAfter { error, delay }) => {
                 self.fail(StepError::Retryable(error), delay).await
             }
@@ -88,13 +83,6 @@ impl OutcomeWriter<'_> {
             self.completer.complete(completion).await?;
         }
         Ok(StepOutcome::Succeeded)
-    }
-
-    /// Hands the task back for later, its attempt not counted.
-    async fn postpone(&self, delay: Duration) -> Result<StepOutcome, StepError> {
-        let mut conn = self.pool.acquire().await?;
-        queue::postpone(&mut conn, &self.task.lease, delay).await?;
-        Ok(StepOutcome::Postponed)
     }
 
     /// Records a failed attempt: retried, or dead with the handler's

@@ -68,6 +68,8 @@ struct Lane {
     name: String,
     kinds: Vec<String>,
     concurrency: u32,
+    /// At most this many tasks of one concurrency key run at once.
+    per_key: Option<u32>,
 }
 
 impl Worker {
@@ -84,12 +86,21 @@ impl Worker {
     }
 
     /// Runs `kinds` in a lane of their own with `concurrency` slots, apart
-    /// from the other kinds' `WORKER_CONCURRENCY`.
-    pub fn with_lane(mut self, name: &str, kinds: &[&str], concurrency: u32) -> Self {
+    /// from the other kinds' `WORKER_CONCURRENCY`; with `per_key`, at most
+    /// that many tasks of one concurrency key run at once (see
+    /// `shared::queue::claim_batch_keyed`).
+    pub fn with_lane(
+        mut self,
+        name: &str,
+        kinds: &[&str],
+        concurrency: u32,
+        per_key: Option<u32>,
+    ) -> Self {
         self.lanes.push(Lane {
             name: name.to_owned(),
             kinds: kinds.iter().map(|&k| k.to_owned()).collect(),
             concurrency,
+            per_key,
         });
         self
     }
@@ -118,6 +129,7 @@ impl Worker {
                 .filter(|k| !self.lanes.iter().any(|lane| lane.kinds.contains(k)))
                 .collect(),
             concurrency: self.config.concurrency,
+            per_key: None,
         };
         lanes.insert(0, main);
         lanes.retain(|lane| !lane.kinds.is_empty());
@@ -243,7 +255,17 @@ impl Worker {
             let claimed = match self.pool.acquire().await {
                 Ok(mut conn) => {
                     let limit = i64::try_from(free).unwrap_or(i64::MAX);
-                    queue::claim_batch(&mut conn, &self.id, kinds, limit, self.config.lease()).await
+                    let lease = self.config.lease();
+                    match lane.per_key {
+                        None => queue::claim_batch(&mut conn, &self.id, kinds, limit, lease).await,
+                        Some(per_key) => {
+                            let per_key = i64::from(per_key);
+                            queue::claim_batch_keyed(
+                                &mut conn, &self.id, kinds, limit, lease, per_key,
+                            )
+                            .await
+                        }
+                    }
                 }
                 Err(e) => Err(e.into()),
             };

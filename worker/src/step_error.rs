@@ -21,10 +21,6 @@ pub enum StepError {
     /// Trying again cannot help (a declined card, a malformed payload).
     #[error(transparent)]
     Permanent(BoxError),
-    /// The step could not start now (a limit of its own was reached) and
-    /// should run again after the delay, without spending an attempt.
-    #[error("postponed for {0:?}")]
-    Postponed(Duration),
     /// The step's lease was taken over: its writes were rolled back and the
     /// task belongs to someone else now.
     #[error(transparent)]

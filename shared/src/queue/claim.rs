@@ -20,7 +20,8 @@ pub async fn claim_batch(
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<ClaimedTask>, QueueError> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        ClaimedRow,
         r#"
         WITH claimable AS MATERIALIZED (
             SELECT id
@@ -49,8 +50,97 @@ pub async fn claim_batch(
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
+    Ok(claimed(rows, worker))
+}
+
+/// [`claim_batch`] for kinds whose tasks carry concurrency keys: takes a
+/// key's oldest due tasks only while fewer than `per_key` of that key's
+/// tasks run, so a key with a long backlog (a busy webhook endpoint) gets
+/// its share and no more, and the keys behind it are not kept waiting.
+/// Tasks without a key are taken as `claim_batch` takes them. Two workers
+/// claiming at the same moment each count what was running before either
+/// committed, so a key can briefly run up to `per_key` per claimer.
+pub async fn claim_batch_keyed(
+    conn: &mut PgConnection,
+    worker: &Arc<str>,
+    kinds: &[String],
+    limit: i64,
+    lease: Duration,
+    per_key: i64,
+) -> Result<Vec<ClaimedTask>, QueueError> {
+    let rows = sqlx::query_as!(
+        ClaimedRow,
+        r#"
+        WITH keys AS (
+            SELECT DISTINCT concurrency_key AS key
+            FROM tasks
+            WHERE state = 'available' AND run_at <= now() AND kind = ANY($2)
+        ),
+        room AS (
+            SELECT keys.key,
+                   CASE WHEN keys.key IS NULL THEN $3
+                        ELSE greatest(0, $5 - (SELECT count(*) FROM tasks r
+                                               WHERE r.state = 'running'
+                                                 AND r.concurrency_key = keys.key))
+                   END AS free
+            FROM keys
+        ),
+        candidates AS (
+            SELECT due.id
+            FROM room,
+            LATERAL (
+                SELECT t.id
+                FROM tasks t
+                WHERE t.state = 'available' AND t.run_at <= now() AND t.kind = ANY($2)
+                  AND t.concurrency_key IS NOT DISTINCT FROM room.key
+                ORDER BY t.run_at, t.id
+                LIMIT room.free
+            ) AS due
+        ),
+        claimable AS MATERIALIZED (
+            SELECT id
+            FROM tasks
+            WHERE id IN (SELECT id FROM candidates) AND state = 'available'
+            ORDER BY run_at, id
+            LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE tasks AS t
+        SET state = 'running',
+            attempts = t.attempts + 1,
+            locked_by = $1,
+            locked_until = now() + make_interval(secs => $4),
+            attempted_at = now()
+        WHERE t.id = ANY (ARRAY(SELECT id FROM claimable))
+        RETURNING t.id AS "id: TaskId", t.kind, t.payload, t.attempts, t.max_attempts, t.order_id,
+                  t.traceparent, t.created_at
+        "#,
+        &**worker,
+        kinds,
+        limit,
+        lease.as_secs_f64(),
+        per_key,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(claimed(rows, worker))
+}
+
+/// A claimed row, as both claims return it.
+struct ClaimedRow {
+    id: TaskId,
+    kind: String,
+    payload: serde_json::Value,
+    attempts: i32,
+    max_attempts: i32,
+    order_id: Option<uuid::Uuid>,
+    traceparent: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The claimed rows as tasks leased to `worker`.
+fn claimed(rows: Vec<ClaimedRow>, worker: &Arc<str>) -> Vec<ClaimedTask> {
+    rows.into_iter()
         .map(|row| ClaimedTask {
             id: row.id,
             kind: row.kind,
@@ -66,7 +156,7 @@ pub async fn claim_batch(
                 attempt: row.attempts,
             },
         })
-        .collect())
+        .collect()
 }
 
 /// Pushes the expiry of `leases` (all held by one worker) to now + `lease`.
@@ -140,40 +230,4 @@ pub async fn return_unstarted(
 
 fn split(leases: &[Lease]) -> (Vec<i64>, Vec<i32>) {
     leases.iter().map(|l| (l.task.0, l.attempt)).unzip()
-}
-
-/// Hands a claimed task back to run after `delay`, its attempt not counted:
-/// the step found it could not start yet (a limit of its own was reached).
-/// Fenced on the lease, like every write to a running task.
-pub async fn postpone(
-    conn: &mut PgConnection,
-    lease: &Lease,
-    delay: Duration,
-) -> Result<(), QueueError> {
-    let postponed = sqlx::query!(
-        r#"
-        UPDATE tasks
-        SET state = 'available',
-            attempts = attempts - 1,
-            run_at = now() + make_interval(secs => $4),
-            locked_by = NULL,
-            locked_until = NULL,
-            attempted_at = NULL
-        WHERE id = $1 AND attempts = $2 AND state = 'running' AND locked_by = $3
-        "#,
-        lease.task.0,
-        lease.attempt,
-        &*lease.worker,
-        delay.as_secs_f64(),
-    )
-    .execute(conn)
-    .await?;
-    if postponed.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(QueueError::LeaseLost {
-            task: lease.task,
-            attempt: lease.attempt,
-        })
-    }
 }

@@ -60,12 +60,14 @@ pub async fn complete_batch(
             FROM completed
         ),
         enqueued AS (
-            INSERT INTO tasks (kind, payload, max_attempts, run_at, order_id, traceparent)
+            INSERT INTO tasks (kind, payload, max_attempts, run_at, order_id, traceparent,
+                               concurrency_key)
             SELECT next.kind, next.payload, next.max_attempts, coalesce(next.run_at, now()),
-                   next.order_id, next.traceparent
+                   next.order_id, next.traceparent, next.concurrency_key
             FROM unnest($4::bigint[], $5::text[], $6::jsonb[], $7::integer[],
-                        $8::timestamptz[], $9::uuid[], $10::text[])
-                 AS next (parent, kind, payload, max_attempts, run_at, order_id, traceparent)
+                        $8::timestamptz[], $9::uuid[], $10::text[], $12::text[])
+                 AS next (parent, kind, payload, max_attempts, run_at, order_id, traceparent,
+                          concurrency_key)
             JOIN completed ON completed.id = next.parent
             -- A data-modifying CTE always runs to completion, RETURNING and
             -- all; PostgreSQL folds the identical notifications into one.
@@ -84,6 +86,7 @@ pub async fn complete_batch(
         &follow_ups.order_id as &[Option<Uuid>],
         &follow_ups.traceparent as &[Option<String>],
         WAKEUP_CHANNEL,
+        &follow_ups.concurrency_key as &[Option<String>],
     )
     // Planned for each batch's own size: see the queue module's docs.
     .persistent(false)
@@ -102,6 +105,7 @@ struct FollowUps {
     run_at: Vec<Option<DateTime<Utc>>>,
     order_id: Vec<Option<Uuid>>,
     traceparent: Vec<Option<String>>,
+    concurrency_key: Vec<Option<String>>,
 }
 
 impl FollowUps {
@@ -118,6 +122,7 @@ impl FollowUps {
                 columns
                     .traceparent
                     .push(task.traceparent.map(|t| t.to_string()));
+                columns.concurrency_key.push(task.concurrency_key.clone());
             }
         }
         columns

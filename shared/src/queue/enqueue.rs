@@ -15,8 +15,9 @@ pub async fn enqueue(conn: &mut PgConnection, task: &NewTask) -> Result<TaskId, 
     let id = sqlx::query_scalar!(
         r#"
         WITH inserted AS (
-            INSERT INTO tasks (kind, payload, max_attempts, run_at, order_id, traceparent)
-            VALUES ($1, $2, $3, coalesce($4, now()), $6, $7)
+            INSERT INTO tasks (kind, payload, max_attempts, run_at, order_id, traceparent,
+                               concurrency_key)
+            VALUES ($1, $2, $3, coalesce($4, now()), $6, $7, $8)
             RETURNING id
         )
         SELECT inserted.id AS "id!: TaskId"
@@ -29,6 +30,7 @@ pub async fn enqueue(conn: &mut PgConnection, task: &NewTask) -> Result<TaskId, 
         WAKEUP_CHANNEL,
         task.order_id,
         task.traceparent.map(|t| t.to_string()),
+        task.concurrency_key,
     )
     .fetch_one(conn)
     .await?;
@@ -53,6 +55,11 @@ pub async fn enqueue_claimed(
     if task.run_at.is_some() {
         return Err(QueueError::Misuse(
             "a task with a run_at cannot be enqueued claimed; enqueue it plainly to wait its turn",
+        ));
+    }
+    if task.concurrency_key.is_some() {
+        return Err(QueueError::Misuse(
+            "a task with a concurrency key cannot be enqueued claimed: its claim must count the key",
         ));
     }
     let row = sqlx::query!(

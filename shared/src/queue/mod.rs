@@ -60,7 +60,7 @@ mod retention;
 mod task;
 
 pub use backoff::Backoff;
-pub use claim::{claim_batch, extend_leases, postpone, return_unstarted};
+pub use claim::{claim_batch, claim_batch_keyed, extend_leases, return_unstarted};
 pub use complete_batch::{Completion, complete_batch};
 pub use enqueue::{enqueue, enqueue_claimed};
 pub use error::QueueError;

@@ -69,6 +69,9 @@ pub struct NewTask {
     pub order_id: Option<Uuid>,
     /// The trace this task continues.
     pub traceparent: Option<TraceParent>,
+    /// Tasks sharing a key run at most a lane's limit at once (see
+    /// `claim_batch_keyed`); `None` for no limit.
+    pub concurrency_key: Option<String>,
 }
 
 impl NewTask {
@@ -82,6 +85,7 @@ impl NewTask {
             run_at: None,
             order_id: None,
             traceparent: None,
+            concurrency_key: None,
         }
     }
 
@@ -97,6 +101,11 @@ impl NewTask {
 
     pub fn max_attempts(mut self, max_attempts: i32) -> Self {
         self.max_attempts = max_attempts;
+        self
+    }
+
+    pub fn concurrency_key(mut self, key: impl Into<String>) -> Self {
+        self.concurrency_key = Some(key.into());
         self
     }
 

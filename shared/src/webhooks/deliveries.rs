@@ -300,8 +300,10 @@ pub async fn resend(conn: &mut PgConnection, endpoint: Uuid, id: i64) -> Result<
     if found.is_none() {
         return Ok(false);
     }
-    let mut task = NewTask::new(DELIVER_KIND, json!({ "delivery_id": id }));
-    task.max_attempts = TASK_MAX_ATTEMPTS;
+    let task = NewTask::new(DELIVER_KIND, json!({ "delivery_id": id }))
+        .max_attempts(TASK_MAX_ATTEMPTS)
+        // The key the `webhooks` migration's trigger gives a delivery.
+        .concurrency_key(format!("webhook-endpoint:{endpoint}"));
     queue::enqueue(conn, &task).await?;
     Ok(true)
 }

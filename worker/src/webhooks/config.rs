@@ -37,8 +37,9 @@ pub struct WebhookConfig {
     #[arg(id = "webhook_concurrency", long = "webhook-concurrency", env = "WEBHOOK_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub concurrency: u32,
 
-    /// Deliveries this process sends at once to any one endpoint.
-    #[arg(id = "webhook_endpoint_concurrency", long = "webhook-endpoint-concurrency", env = "WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    /// Deliveries sent at once to any one endpoint, counted across workers
+    /// (two workers claiming at the same instant may each take this many).
+    #[arg(id = "webhook_endpoint_concurrency", long = "webhook-endpoint-concurrency", env = "WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub endpoint_concurrency: u32,
 
     /// How long an endpoint has to answer.
@@ -65,7 +66,7 @@ impl Default for WebhookConfig {
     fn default() -> Self {
         Self {
             concurrency: 32,
-            endpoint_concurrency: 4,
+            endpoint_concurrency: 8,
             timeout_secs: 10,
             retry_schedule: RetrySchedule::default(),
             disable_after: Duration::from_secs(5 * 86_400),

@@ -3,9 +3,10 @@
 //! private addresses ([`resolver`]).
 //!
 //! Deliveries run in a lane of their own (`WEBHOOK_CONCURRENCY` slots per
-//! worker process, apart from the saga's), and at most
-//! `WEBHOOK_ENDPOINT_CONCURRENCY` at once per endpoint per process: a slow
-//! or dead endpoint slows neither the saga nor the other endpoints.
+//! worker process, apart from the saga's), and a claim takes at most
+//! `WEBHOOK_ENDPOINT_CONCURRENCY` deliveries to one endpoint while others
+//! to it run: a slow or dead endpoint, or one with a long backlog, slows
+//! neither the saga nor the other endpoints.
 
 mod config;
 mod resolver;
@@ -27,11 +28,14 @@ pub fn register(
     Ok(())
 }
 
-/// Gives deliveries their own lane of `WEBHOOK_CONCURRENCY` slots.
+/// Gives deliveries their own lane of `WEBHOOK_CONCURRENCY` slots, at most
+/// `WEBHOOK_ENDPOINT_CONCURRENCY` of them to one endpoint (each delivery's
+/// concurrency key is its endpoint).
 pub fn lane(worker: Worker, config: &WebhookConfig) -> Worker {
     worker.with_lane(
         "webhooks",
         &[shared::webhooks::DELIVER_KIND],
         config.concurrency,
+        Some(config.endpoint_concurrency),
     )
 }

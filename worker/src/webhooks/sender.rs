@@ -3,12 +3,10 @@
 //! retried on the webhook schedule (or after the `Retry-After` an endpoint
 //! asked for), until the endpoint is disabled or the schedule runs out.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use shared::events::sequencer;
@@ -17,8 +15,6 @@ use shared::webhooks::deliveries::{self, AttemptRecord, DeliveryState, Outgoing}
 use shared::webhooks::signature::signature_header;
 use shared::webhooks::url_policy::UrlPolicy;
 use sqlx::PgConnection;
-use tokio::sync::Semaphore;
-use uuid::Uuid;
 
 use super::WebhookConfig;
 use super::config::RetrySchedule;
@@ -36,9 +32,6 @@ pub struct WebhookSender {
     policy: UrlPolicy,
     schedule: RetrySchedule,
     disable_after: Duration,
-    endpoint_concurrency: usize,
-    /// Deliveries in flight per endpoint, in this process.
-    endpoints: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
 }
 
 /// How one request ended.
@@ -70,22 +63,7 @@ impl WebhookSender {
             policy,
             schedule: config.retry_schedule.clone(),
             disable_after: config.disable_after,
-            endpoint_concurrency: config.endpoint_concurrency as usize,
-            endpoints: Mutex::default(),
         })
-    }
-
-    /// The slots of one endpoint in this process.
-    fn endpoint_slots(&self, endpoint: Uuid) -> Arc<Semaphore> {
-        let mut endpoints = self
-            .endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(
-            endpoints
-                .entry(endpoint)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.endpoint_concurrency))),
-        )
     }
 
     /// The delivery, with its event numbered: events are numbered by the
@@ -195,14 +173,6 @@ impl StepHandler for WebhookSender {
             deliveries::failed(&mut conn, id).await?;
             return Err(StepError::permanent(refused));
         }
-        let Ok(_slot) = self
-            .endpoint_slots(outgoing.endpoint_id)
-            .try_acquire_owned()
-        else {
-            let wait = rand::rng().random_range(200..1_000);
-            return Err(StepError::Postponed(Duration::from_millis(wait)));
-        };
-
         match self.send(&mut conn, &outgoing).await? {
             Answer::Delivered => {
                 deliveries::succeeded(&mut conn, id).await?;
