@@ -91,8 +91,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         || '+00:00'
 $$;
 
--- An order's new status is an event; the sequencer is told at commit, and
--- every enabled endpoint subscribed to the type gets a delivery task.
+-- An order's new status is an event, and every enabled endpoint subscribed
+-- to the type gets a delivery task.
+--
+-- Nothing is notified any more, neither here nor for the deliveries:
+-- PostgreSQL serializes the commits of every transaction that notifies
+-- (one database-wide lock held through the commit's flush), and a NOTIFY in
+-- every transition made every saga step take its turn there. The API's feed
+-- looks for new events every few milliseconds instead (a probe of a partial
+-- index), and the webhook lane of each worker polls on its own.
 CREATE OR REPLACE FUNCTION order_history_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -102,7 +109,6 @@ BEGIN
     INSERT INTO order_events (order_id, type, created_at, data)
     VALUES (NEW.order_id, event_type, NEW.at, order_document(NEW.order_id))
     RETURNING seq INTO event_seq;
-    PERFORM pg_notify('order_events_written', '');
 
     WITH deliveries AS (
         INSERT INTO webhook_deliveries (endpoint_id, event_seq)
@@ -118,9 +124,6 @@ BEGIN
     SELECT 'deliver_webhook', jsonb_build_object('delivery_id', id), 1000,
            'webhook-endpoint:' || endpoint_id
     FROM deliveries;
-    IF FOUND THEN
-        PERFORM pg_notify('asynccheckout_tasks', '');
-    END IF;
     RETURN NULL;
 END;
 $$;

@@ -70,6 +70,8 @@ struct Lane {
     concurrency: u32,
     /// At most this many tasks of one concurrency key run at once.
     per_key: Option<u32>,
+    /// How often its fetcher looks when nothing wakes it.
+    poll: Duration,
 }
 
 impl Worker {
@@ -88,19 +90,23 @@ impl Worker {
     /// Runs `kinds` in a lane of their own with `concurrency` slots, apart
     /// from the other kinds' `WORKER_CONCURRENCY`; with `per_key`, at most
     /// that many tasks of one concurrency key run at once (see
-    /// `shared::queue::claim_batch_keyed`).
+    /// `shared::queue::claim_batch_keyed`). Its fetcher looks every `poll`
+    /// (or sooner, as `POLL_INTERVAL_MS` says) when nothing wakes it: for
+    /// kinds enqueued without a notification.
     pub fn with_lane(
         mut self,
         name: &str,
         kinds: &[&str],
         concurrency: u32,
         per_key: Option<u32>,
+        poll: Duration,
     ) -> Self {
         self.lanes.push(Lane {
             name: name.to_owned(),
             kinds: kinds.iter().map(|&k| k.to_owned()).collect(),
             concurrency,
             per_key,
+            poll: poll.min(self.config.poll_interval()),
         });
         self
     }
@@ -130,6 +136,7 @@ impl Worker {
                 .collect(),
             concurrency: self.config.concurrency,
             per_key: None,
+            poll: self.config.poll_interval(),
         };
         lanes.insert(0, main);
         lanes.retain(|lane| !lane.kinds.is_empty());
@@ -224,7 +231,7 @@ impl Worker {
         &self,
         lane: &Lane,
         shutdown: &CancellationToken,
-        wake: &Notify,
+        wake: &Arc<Notify>,
         in_flight: &Arc<InFlight>,
         completer: &Completer,
         steps: &mut JoinSet<()>,
@@ -239,7 +246,7 @@ impl Worker {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     _ = wake.notified() => {}
-                    _ = tokio::time::sleep(jittered(self.config.poll_interval())) => {}
+                    _ = tokio::time::sleep(jittered(lane.poll)) => {}
                 }
             }
             if slots.available_permits() == 0 {
@@ -295,12 +302,16 @@ impl Worker {
                 metrics::claimed(&task.kind);
                 match Arc::clone(&slots).try_acquire_owned() {
                     Ok(slot) => {
+                        // In a keyed lane a finished step may make room for
+                        // its key's next task: the fetcher looks again.
+                        let on_finish = lane.per_key.map(|_| Arc::clone(wake));
                         steps.spawn(self.execute(
                             task,
                             slot,
                             Arc::clone(in_flight),
                             completer.clone(),
                             shutdown.clone(),
+                            on_finish,
                         ));
                     }
                     // Only the fetcher takes slots, so this cannot happen; if
@@ -320,6 +331,7 @@ impl Worker {
         in_flight: Arc<InFlight>,
         completer: Completer,
         shutdown: CancellationToken,
+        on_finish: Option<Arc<Notify>>,
     ) -> impl Future<Output = ()> + Send + 'static {
         let attempt = Attempt {
             pool: self.pool.clone(),
@@ -335,7 +347,7 @@ impl Worker {
         let worker = Arc::clone(&self.id);
         let pool = self.pool.clone();
         async move {
-            let _slot = slot;
+            let slot = slot;
             let mut next = Some(task);
             while let Some(task) = next.take() {
                 next = attempt.run(Arc::new(task)).await;
@@ -347,6 +359,10 @@ impl Worker {
                 if let Some(task) = &next {
                     metrics::claimed(&task.kind);
                 }
+            }
+            drop(slot);
+            if let Some(fetcher) = on_finish {
+                fetcher.notify_one();
             }
         }
     }

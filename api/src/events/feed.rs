@@ -1,11 +1,15 @@
 //! The live feed of order events in one API process.
 //!
-//! One dedicated connection `LISTEN`s for two words from the database:
-//! events were written (then this process runs a numbering round, see
-//! [`super::numbering`]), and events were numbered (then it reads the new
-//! ones, oldest first, and hands each to the streams that follow it). A tick
-//! every second does both, for whatever a lost connection let slip. Each
-//! event is read once and turned into JSON once, however many streams get it.
+//! Every few milliseconds the feed asks whether committed events wait for
+//! their numbers (one index probe) and, when some do, runs a numbering
+//! round (see [`super::numbering`]) and reads the new ones, oldest first,
+//! handing each to the streams that follow it. A dedicated connection
+//! `LISTEN`s for the rounds other processes run, so their events are read
+//! at once too, and a tick every second reads whatever slipped through.
+//! Nothing is notified per event: PostgreSQL serializes the commits of
+//! notifying transactions, and every saga step would have waited its turn.
+//! Each event is read once and turned into JSON once, however many streams
+//! get it.
 //!
 //! Streams subscribe by order ([`Feed::follow_order`]), so an event costs one
 //! map lookup, not one wake-up per open stream, or to every event
@@ -19,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use poem_openapi::types::ToJSON;
-use shared::events::{SEQUENCED_CHANNEL, WRITTEN_CHANNEL, read};
+use shared::events::{SEQUENCED_CHANNEL, read, sequencer};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::{broadcast, mpsc};
@@ -31,6 +35,9 @@ use crate::routes::events::EventView;
 
 /// The feed reads and numbers at least this often, words or not.
 const TICK: Duration = Duration::from_secs(1);
+
+/// How often the feed asks whether events wait for their numbers.
+const LOOK_EVERY: Duration = Duration::from_millis(10);
 
 /// Events read from the database per query.
 const PAGE: i64 = 500;
@@ -195,23 +202,18 @@ async fn publish_until(pool: PgPool, feed: Arc<Feed>, stop: CancellationToken) {
     let mut listener: Option<PgListener> = None;
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut look = tokio::time::interval(LOOK_EVERY);
+    look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         if listener.is_none() {
             listener = match subscribe(&pool).await {
                 Ok(listener) => Some(listener),
                 Err(error) => {
-                    tracing::warn!(%error, "cannot listen for order events; reading them every second meanwhile");
+                    tracing::warn!(%error, "cannot listen for numbered events; reading them every second meanwhile");
                     None
                 }
             };
         }
-        if let Some(listener) = listener.as_mut() {
-            // The words already here are all answered by this pass.
-            while listener.next_buffered().is_some() {}
-        }
-        numbering::round(&pool).await;
-        published_up_to = publish_new(&pool, &feed, published_up_to).await;
-        metrics::gauge!("asynccheckout_api_event_streams_open").set(feed.subscribers() as f64);
         let word = async {
             match listener.as_mut() {
                 Some(listener) => listener.try_recv().await.map(|_| ()),
@@ -220,14 +222,27 @@ async fn publish_until(pool: PgPool, feed: Arc<Feed>, stop: CancellationToken) {
         };
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
+            _ = tick.tick() => numbering::round(&pool).await,
+            _ = look.tick() => {
+                // A failed probe is answered by the next tick's round.
+                if !sequencer::any_pending(&pool).await.unwrap_or(false) {
+                    continue;
+                }
+                numbering::round(&pool).await;
+            }
             heard = word => {
                 if let Err(error) = heard {
-                    tracing::warn!(%error, "the order events listener failed; reconnecting");
+                    tracing::warn!(%error, "the numbered-events listener failed; reconnecting");
                     listener = None;
                 }
             }
         }
+        if let Some(listener) = listener.as_mut() {
+            // The words already here are all answered by this read.
+            while listener.next_buffered().is_some() {}
+        }
+        published_up_to = publish_new(&pool, &feed, published_up_to).await;
+        metrics::gauge!("asynccheckout_api_event_streams_open").set(feed.subscribers() as f64);
     }
 }
 
@@ -260,8 +275,6 @@ async fn publish_new(pool: &PgPool, feed: &Feed, mut after: i64) -> i64 {
 
 async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener
-        .listen_all([WRITTEN_CHANNEL, SEQUENCED_CHANNEL])
-        .await?;
+    listener.listen(SEQUENCED_CHANNEL).await?;
     Ok(listener)
 }

@@ -1,5 +1,5 @@
 //! One numbering round (`shared::events::sequencer`), as the feed runs it
-//! whenever the database says events were written, and every second.
+//! whenever it finds events waiting for their numbers, and every second.
 //!
 //! Every API process runs rounds; the sequencer's lock makes them take
 //! turns, and a round with nothing to number costs one index lookup.

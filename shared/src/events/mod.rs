@@ -13,9 +13,6 @@ use uuid::Uuid;
 
 use crate::orders::OrderStatus;
 
-/// The channel the database notifies when events were written (at commit).
-pub const WRITTEN_CHANNEL: &str = "order_events_written";
-
 /// The channel the sequencer notifies, with the last id it handed out.
 pub const SEQUENCED_CHANNEL: &str = "order_events_sequenced";
 

@@ -75,3 +75,14 @@ pub async fn sequence(pool: &PgPool) -> Result<Option<i64>, sqlx::Error> {
         }
     }
 }
+
+/// Whether any committed event waits for its number: one probe of the
+/// partial index on unnumbered events, cheap enough to ask every few
+/// milliseconds.
+pub async fn any_pending(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM order_events WHERE id IS NULL) AS "pending!""#
+    )
+    .fetch_one(pool)
+    .await
+}

@@ -37,5 +37,10 @@ pub fn lane(worker: Worker, config: &WebhookConfig) -> Worker {
         &[shared::webhooks::DELIVER_KIND],
         config.concurrency,
         Some(config.endpoint_concurrency),
+        // Deliveries are queued with their event, which notifies no one.
+        LANE_POLL,
     )
 }
+
+/// How often the webhook lane looks for deliveries when nothing wakes it.
+const LANE_POLL: std::time::Duration = std::time::Duration::from_millis(250);

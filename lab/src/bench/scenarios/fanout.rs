@@ -9,7 +9,8 @@
 //! (the written time is the transaction's, a little before its commit, so
 //! this errs long); the API's peak RSS; the database connections the API
 //! held at most; and webhook deliveries a second to a fast local receiver
-//! (the held orders' `order.pending`, a backlog of `--streams`).
+//! (the held orders' `order.pending`, a backlog of `--streams`, sent before
+//! the streams open; the endpoint is disabled for the streams' part).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -51,7 +52,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<ScenarioResult> {
     let shop = Shop::seed(&pool, &api, &key, 1_000).await?;
     let client = stream_client(&key)?;
     let receiver = WebhookReceiver::start().await?;
-    create_endpoint(&client, &api, &receiver).await?;
+    let endpoint = create_endpoint(&client, &api, &receiver).await?;
 
     // The pages' orders, placed with no worker running, their payments
     // then held back an hour: they stay pending, their pages open.
@@ -84,9 +85,18 @@ pub async fn run(bench: &Bench) -> anyhow::Result<ScenarioResult> {
         .map_err(|r| anyhow::anyhow!("fanout: {} of {streams} webhooks arrived", r.len()))?;
     let span = delivered[delivered.len() - 1].at - delivered[0].at;
     let deliveries_per_sec = delivered.len() as f64 / span.as_secs_f64().max(1e-3);
+    // The streams are measured alone: webhooks are a load of their own.
+    client
+        .patch(format!("{api}/v1/webhook-endpoints/{endpoint}"))
+        .json(&serde_json::json!({ "enabled": false }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("disabling the webhook endpoint")?;
 
     // The pages open, a hundred at a time; each reads its order's first event.
     let latencies: Latencies = Arc::default();
+    let page_latencies: Latencies = Arc::default();
     let mut pages = JoinSet::new();
     let opening = Arc::new(Semaphore::new(OPENING_AT_ONCE));
     for order in held {
@@ -124,7 +134,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<ScenarioResult> {
     for n in 0..total {
         tokio::time::sleep_until(started + Duration::from_secs_f64(n as f64 / rate)).await;
         let (shop, client, api) = (shop.clone(), client.clone(), api.clone());
-        let latencies = Arc::clone(&latencies);
+        let latencies = Arc::clone(&page_latencies);
         followers.spawn(async move {
             let placed = shop
                 .place(n)
@@ -163,6 +173,14 @@ pub async fn run(bench: &Bench) -> anyhow::Result<ScenarioResult> {
 
     let mut latencies =
         std::mem::take(&mut *latencies.lock().unwrap_or_else(PoisonError::into_inner));
+    let mut page_latencies = std::mem::take(
+        &mut *page_latencies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+    );
+    let dashboard_p99 = percentile(&mut latencies.clone(), 99.0);
+    let page_p99 = percentile(&mut page_latencies.clone(), 99.0);
+    latencies.append(&mut page_latencies);
     let peak_rss_mb = finish("fanout", db, pool, system).await?;
     let api_rss = peak_rss_mb.get("fanout/api").copied().unwrap_or(f64::NAN);
     let connections = *connections.lock().unwrap_or_else(PoisonError::into_inner);
@@ -184,6 +202,8 @@ pub async fn run(bench: &Bench) -> anyhow::Result<ScenarioResult> {
             "ms",
         )
         .target(Target::AtMost(50.0)),
+        Measure::new("dashboards: written → received p99", dashboard_p99, "ms"),
+        Measure::new("orders' pages: written → received p99", page_p99, "ms"),
         Measure::new("API peak RSS", api_rss, "MB").target(Target::AtMost(150.0)),
         Measure::new(
             "API database connections, at most",
@@ -238,12 +258,12 @@ fn record(latencies: &Latencies, event: &serde_json::Value) {
     }
 }
 
-/// A webhook endpoint for every event, to `receiver`.
+/// A webhook endpoint for every event, to `receiver`; returns its id.
 async fn create_endpoint(
     client: &reqwest::Client,
     api: &str,
     receiver: &WebhookReceiver,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let created: serde_json::Value = client
         .post(format!("{api}/v1/webhook-endpoints"))
         .json(&serde_json::json!({ "url": receiver.url }))
@@ -254,7 +274,7 @@ async fn create_endpoint(
         .json()
         .await?;
     receiver.trust(created["secret"].as_str().context("no secret")?);
-    Ok(())
+    Ok(created["id"].as_str().context("no id")?.to_owned())
 }
 
 /// Places `count` orders, 32 at a time; returns their ids.
