@@ -32,7 +32,7 @@ pub async fn sequence(pool: &PgPool) -> Result<Option<i64>, sqlx::Error> {
         let numbered = sqlx::query!(
             r#"
             WITH pending AS MATERIALIZED (
-                SELECT seq, row_number() OVER (ORDER BY seq) AS n
+                SELECT seq
                 FROM order_events
                 WHERE id IS NULL
                 ORDER BY seq
@@ -46,9 +46,14 @@ pub async fn sequence(pool: &PgPool) -> Result<Option<i64>, sqlx::Error> {
             ),
             numbered AS (
                 UPDATE order_events e
-                SET id = counter.base + pending.n
-                FROM pending, counter
-                WHERE e.seq = pending.seq
+                SET id = counter.base + p.n
+                -- An array, not a join with `pending`: the statement is
+                -- prepared, and a generic plan made while the table was
+                -- small scans all of it for every event numbered (rounds
+                -- then took seconds at a few hundred events a second).
+                FROM counter,
+                     unnest(ARRAY(SELECT seq FROM pending ORDER BY seq)) WITH ORDINALITY AS p (seq, n)
+                WHERE e.seq = p.seq
                 RETURNING e.id
             )
             SELECT count(*) AS "count!", max(id) AS last FROM numbered
