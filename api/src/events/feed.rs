@@ -9,7 +9,8 @@
 //! Nothing is notified per event: PostgreSQL serializes the commits of
 //! notifying transactions, and every saga step would have waited its turn.
 //! Each event is read once and turned into JSON once, however many streams
-//! get it.
+//! get it. The feed has a database connection of its own besides the
+//! listening one, so requests waiting for the pool never hold it up.
 //!
 //! Streams subscribe by order ([`Feed::follow_order`]), so an event costs one
 //! map lookup, not one wake-up per open stream, or to every event
@@ -25,7 +26,7 @@ use std::time::Duration;
 use poem_openapi::types::ToJSON;
 use shared::events::{SEQUENCED_CHANNEL, read, sequencer};
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -181,11 +182,24 @@ pub fn published(event: shared::events::OrderEvent) -> Option<Published> {
 /// Numbers and publishes events until `stop` fires, then ends every stream.
 pub async fn run(pool: PgPool, feed: Arc<Feed>, stop: CancellationToken) {
     let closing = feed.closing.clone();
-    publish_until(pool, feed, stop).await;
+    // A connection of its own: the feed must not wait behind requests for
+    // one of the pool's (under load it did, for hundreds of milliseconds).
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(pool.connect_options().as_ref().clone());
+    publish_until(own.clone(), &pool, feed, stop).await;
+    own.close().await;
     closing.cancel();
 }
 
-async fn publish_until(pool: PgPool, feed: Arc<Feed>, stop: CancellationToken) {
+/// `pool` does the feed's queries; `listen_with` gives the listener its
+/// connection.
+async fn publish_until(
+    pool: PgPool,
+    listen_with: &PgPool,
+    feed: Arc<Feed>,
+    stop: CancellationToken,
+) {
     let mut published_up_to = loop {
         match pool.acquire().await {
             Ok(mut conn) => match read::last_id(&mut conn).await {
@@ -206,7 +220,7 @@ async fn publish_until(pool: PgPool, feed: Arc<Feed>, stop: CancellationToken) {
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         if listener.is_none() {
-            listener = match subscribe(&pool).await {
+            listener = match subscribe(listen_with).await {
                 Ok(listener) => Some(listener),
                 Err(error) => {
                     tracing::warn!(%error, "cannot listen for numbered events; reading them every second meanwhile");

@@ -210,7 +210,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<ScenarioResult> {
             connections as f64,
             "conns",
         )
-        .target(Target::AtMost(f64::from(bench.args.api_connections) + 1.0)),
+        .target(Target::AtMost(f64::from(bench.args.api_connections) + 2.0)),
         Measure::new("webhook deliveries", deliveries_per_sec, "/s"),
     ];
     Ok(ScenarioResult {
