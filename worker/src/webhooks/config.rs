@@ -62,18 +62,6 @@ pub struct WebhookConfig {
     pub disable_after: Duration,
 }
 
-impl Default for WebhookConfig {
-    fn default() -> Self {
-        Self {
-            concurrency: 32,
-            endpoint_concurrency: 8,
-            timeout_secs: 10,
-            retry_schedule: RetrySchedule::default(),
-            disable_after: Duration::from_secs(5 * 86_400),
-        }
-    }
-}
-
 impl WebhookConfig {
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs)
@@ -83,22 +71,6 @@ impl WebhookConfig {
 /// The waits before each retry, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrySchedule(pub Vec<Duration>);
-
-impl Default for RetrySchedule {
-    fn default() -> Self {
-        [5, 300, 1_800, 7_200, 18_000, 36_000, 50_400, 72_000, 86_400]
-            .into_iter()
-            .map(Duration::from_secs)
-            .collect::<Vec<_>>()
-            .into()
-    }
-}
-
-impl From<Vec<Duration>> for RetrySchedule {
-    fn from(waits: Vec<Duration>) -> Self {
-        Self(waits)
-    }
-}
 
 impl RetrySchedule {
     /// The wait after failed attempt `attempt` (from 1); `None` when the
@@ -162,7 +134,19 @@ mod tests {
     #[test]
     fn the_default_schedule_spans_about_three_days() {
         let schedule: RetrySchedule = "5s,5m,30m,2h,5h,10h,14h,20h,24h".parse().unwrap();
-        assert_eq!(schedule, RetrySchedule::default());
+        let hours = |h: u64| Duration::from_secs(h * 3_600);
+        let expected = [
+            Duration::from_secs(5),
+            Duration::from_secs(300),
+            Duration::from_secs(1_800),
+            hours(2),
+            hours(5),
+            hours(10),
+            hours(14),
+            hours(20),
+            hours(24),
+        ];
+        assert_eq!(schedule.0, expected);
         let total: Duration = schedule.0.iter().sum();
         assert_eq!(total.as_secs() / 3_600, 75);
         assert_eq!(schedule.after(1), Some(Duration::from_secs(5)));
