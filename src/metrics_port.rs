@@ -26,6 +26,8 @@ pub fn install_recorder() -> anyhow::Result<PrometheusHandle> {
             Matcher::Suffix("duration_seconds".to_owned()),
             &DURATION_BUCKETS,
         )?
+        // How late an order event reached this process's streams.
+        .set_buckets_for_metric(Matcher::Suffix("lag_seconds".to_owned()), &DURATION_BUCKETS)?
         .install_recorder()
         .context("installing the metrics recorder failed")
 }

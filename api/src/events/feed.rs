@@ -1,16 +1,17 @@
 //! The live feed of order events in one API process.
 //!
-//! Every few milliseconds the feed asks whether committed events wait for
-//! their numbers (one index probe) and, when some do, runs a numbering
-//! round (see [`super::numbering`]) and reads the new ones, oldest first,
-//! handing each to the streams that follow it. A dedicated connection
-//! `LISTEN`s for the rounds other processes run, so their events are read
-//! at once too, and a tick every second reads whatever slipped through.
-//! Nothing is notified per event: PostgreSQL serializes the commits of
-//! notifying transactions, and every saga step would have waited its turn.
-//! Each event is read once and turned into JSON once, however many streams
-//! get it. The feed has a database connection of its own besides the
-//! listening one, so requests waiting for the pool never hold it up.
+//! Every few milliseconds the feed runs a numbering round
+//! (`shared::events::sequencer`): one call that returns at once when no
+//! committed event waits for its number, and otherwise numbers them and
+//! returns them, oldest first, for the feed to hand to the streams that
+//! follow them. A dedicated connection `LISTEN`s for the rounds other
+//! processes run, so their events are read at once too, and a tick every
+//! second reads whatever slipped through. Nothing is notified per event:
+//! PostgreSQL serializes the commits of notifying transactions, and every
+//! saga step would have waited its turn. Each event is read once and turned
+//! into JSON and into its SSE frame once, however many streams get it. The
+//! feed has a database connection of its own besides the listening one, so
+//! requests waiting for the pool never hold it up.
 //!
 //! Streams subscribe by order ([`Feed::follow_order`]), so an event costs one
 //! map lookup, not one wake-up per open stream, or to every event
@@ -31,13 +32,14 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::numbering;
 use crate::routes::events::EventView;
 
-/// The feed reads and numbers at least this often, words or not.
+/// The feed reads what other processes numbered at least this often, words
+/// or not.
 const TICK: Duration = Duration::from_secs(1);
 
-/// How often the feed asks whether events wait for their numbers.
+/// How often the feed runs a numbering round (one round trip, answered at
+/// once when nothing waits).
 const LOOK_EVERY: Duration = Duration::from_millis(10);
 
 /// Events read from the database per query.
@@ -57,6 +59,8 @@ pub struct Published {
     pub event_type: String,
     /// The event's JSON, as `GET /v1/events` shows it.
     pub json: String,
+    /// The event as a Server-Sent Event, which every stream sends as is.
+    pub frame: hyper::body::Bytes,
 }
 
 impl Published {
@@ -166,12 +170,16 @@ impl Feed {
 pub fn published(event: shared::events::OrderEvent) -> Option<Published> {
     let (id, order_id, event_type) = (event.id, event.order_id, event.event_type.clone());
     match EventView::try_from(event) {
-        Ok(view) => Some(Published {
-            id,
-            order_id,
-            event_type,
-            json: view.to_json_string(),
-        }),
+        Ok(view) => {
+            let json = view.to_json_string();
+            Some(Published {
+                id,
+                order_id,
+                frame: super::sse::frame(id, &event_type, &json),
+                event_type,
+                json,
+            })
+        }
         Err(error) => {
             tracing::error!(%error, event = id, "an order event cannot be shown; skipped");
             None
@@ -230,33 +238,76 @@ async fn publish_until(
         }
         let word = async {
             match listener.as_mut() {
-                Some(listener) => listener.try_recv().await.map(|_| ()),
+                Some(listener) => listener.try_recv().await,
                 None => std::future::pending().await,
             }
         };
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tick.tick() => numbering::round(&pool).await,
-            _ = look.tick() => {
-                // A failed probe is answered by the next tick's round.
-                if !sequencer::any_pending(&pool).await.unwrap_or(false) {
-                    continue;
-                }
-                numbering::round(&pool).await;
+            // Whatever other processes numbered and no word announced.
+            _ = tick.tick() => {
+                published_up_to = publish_new(&pool, &feed, published_up_to).await;
             }
-            heard = word => {
-                if let Err(error) = heard {
+            _ = look.tick() => match sequencer::sequence(&pool).await {
+                Ok(numbered) if numbered.is_empty() => continue,
+                Ok(numbered) => {
+                    published_up_to = publish_numbered(&pool, &feed, published_up_to, numbered).await;
+                }
+                // The next look tries again.
+                Err(error) => tracing::warn!(%error, "numbering order events failed; trying again"),
+            },
+            heard = word => match heard {
+                // Another process numbered events: read them, unless they
+                // are ours (the word of our own round) or already read.
+                Ok(Some(word)) => {
+                    let last = word.payload().parse::<i64>().unwrap_or(i64::MAX);
+                    if last > published_up_to {
+                        published_up_to = publish_new(&pool, &feed, published_up_to).await;
+                    }
+                }
+                // Words may have been lost while it was away: read.
+                Ok(None) => {
+                    published_up_to = publish_new(&pool, &feed, published_up_to).await;
+                }
+                Err(error) => {
                     tracing::warn!(%error, "the numbered-events listener failed; reconnecting");
                     listener = None;
                 }
-            }
+            },
         }
-        if let Some(listener) = listener.as_mut() {
-            // The words already here are all answered by this read.
-            while listener.next_buffered().is_some() {}
-        }
-        published_up_to = publish_new(&pool, &feed, published_up_to).await;
         metrics::gauge!("asynccheckout_api_event_streams_open").set(feed.subscribers() as f64);
+    }
+}
+
+/// Publishes `numbered`, the events this process just numbered, when they
+/// follow `after` directly; otherwise another process numbered some in
+/// between, and everything after `after` is read again, in order. Returns
+/// the last id published.
+async fn publish_numbered(
+    pool: &PgPool,
+    feed: &Feed,
+    after: i64,
+    numbered: Vec<shared::events::OrderEvent>,
+) -> i64 {
+    if numbered.first().is_none_or(|first| first.id != after + 1) {
+        return publish_new(pool, feed, after).await;
+    }
+    let mut last = after;
+    for event in numbered {
+        last = event.id;
+        publish_one(feed, event);
+    }
+    last
+}
+
+/// Hands one event, numbered and read, to the streams that follow it.
+fn publish_one(feed: &Feed, event: shared::events::OrderEvent) {
+    let lag = (chrono::Utc::now() - event.created_at)
+        .to_std()
+        .unwrap_or_default();
+    metrics::histogram!("asynccheckout_api_event_publish_lag_seconds").record(lag.as_secs_f64());
+    if let Some(event) = published(event) {
+        feed.publish(Arc::new(event));
     }
 }
 
@@ -277,9 +328,7 @@ async fn publish_new(pool: &PgPool, feed: &Feed, mut after: i64) -> i64 {
         let count = events.len();
         for event in events {
             after = event.id;
-            if let Some(event) = published(event) {
-                feed.publish(Arc::new(event));
-            }
+            publish_one(feed, event);
         }
         if count < PAGE as usize {
             return after;

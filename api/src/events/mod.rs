@@ -1,9 +1,8 @@
-//! The order events as the API serves them: numbered by [`numbering`],
-//! published to this process's streams by [`feed`], and sent by
-//! [`streams`] as Server-Sent Events (`GET /v1/orders/{id}/events`,
-//! `GET /v1/events/stream`); read in pages by `GET /v1/events` (see
-//! `routes::events`).
+//! The order events as the API serves them: numbered and published to this
+//! process's streams by [`feed`], and sent by [`streams`] as Server-Sent
+//! Events ([`sse`]) (`GET /v1/orders/{id}/events`, `GET /v1/events/stream`);
+//! read in pages by `GET /v1/events` (see `routes::events`).
 
 pub mod feed;
-pub mod numbering;
+pub mod sse;
 pub mod streams;

@@ -68,15 +68,6 @@ impl ToJSON for StreamedEvent {
     }
 }
 
-impl StreamedEvent {
-    /// The SSE event: `id:` the event id, `event:` its type, `data:` its JSON.
-    pub fn to_sse(self) -> poem::web::sse::Event {
-        poem::web::sse::Event::message(self.0.json.clone())
-            .id(self.0.id.to_string())
-            .event_type(self.0.event_type.clone())
-    }
-}
-
 /// The events of `order` after the id `after`, ending with its terminal one.
 pub fn of_order(
     pool: PgPool,

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::{EventStream, Json};
+use poem_openapi::payload::Json;
 use poem_openapi::types::ParseFromJSON;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use shared::events::{self, OrderEvent, stream_tokens};
@@ -18,7 +18,8 @@ use shared::validation::Violations;
 
 use super::{ApiTags, pagination};
 use crate::AppState;
-use crate::events::streams::{self, StreamedEvent};
+use crate::events::sse::EventsResponse;
+use crate::events::streams;
 use crate::http::auth::{ApiKeyAuth, OrderFollower};
 use crate::http::error::{ApiError, ErrorResponse};
 use crate::views::OrderView;
@@ -173,12 +174,6 @@ pub enum StreamTokenCreated {
     Created(Json<StreamTokenView>),
 }
 
-/// How often an idle stream sends a comment line, so that proxies keep it.
-const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
-
-/// A stream of events, as Server-Sent Events.
-type EventsStream = EventStream<futures_util::stream::BoxStream<'static, StreamedEvent>>;
-
 /// The id a reconnecting `EventSource` sends back, checked.
 fn resume_after(header: Option<&str>, violations: &mut Violations) -> Option<i64> {
     let id = header?.trim();
@@ -189,12 +184,6 @@ fn resume_after(header: Option<&str>, violations: &mut Violations) -> Option<i64
             None
         }
     }
-}
-
-fn sse(events: futures_util::stream::BoxStream<'static, StreamedEvent>) -> EventsStream {
-    EventStream::new(events)
-        .keep_alive(KEEP_ALIVE)
-        .to_event(StreamedEvent::to_sse)
 }
 
 /// The event types asked for, each a known one; `None` for all.
@@ -284,7 +273,7 @@ impl EventsApi {
         /// Resume after this event id.
         #[oai(name = "Last-Event-ID")]
         last_event_id: Header<Option<String>>,
-    ) -> Result<EventsStream, ErrorResponse> {
+    ) -> Result<EventsResponse, ErrorResponse> {
         let order = super::orders::parse_id(&id.0)?;
         auth.require_order(order)?;
         let mut violations = Violations::default();
@@ -301,7 +290,7 @@ impl EventsApi {
             order,
             after.unwrap_or(0),
         );
-        Ok(sse(Box::pin(events)))
+        Ok(EventsResponse(Box::pin(events)))
     }
 
     /// Mint a stream token for an order
@@ -360,7 +349,7 @@ impl EventsApi {
         /// Resume after this event id.
         #[oai(name = "Last-Event-ID")]
         last_event_id: Header<Option<String>>,
-    ) -> Result<EventsStream, ErrorResponse> {
+    ) -> Result<EventsResponse, ErrorResponse> {
         auth.0.require(Scope::OrdersRead)?;
         let mut violations = Violations::default();
         let types = event_types(types.0.unwrap_or_default(), &mut violations);
@@ -379,6 +368,6 @@ impl EventsApi {
             types,
             after,
         );
-        Ok(sse(Box::pin(events)))
+        Ok(EventsResponse(Box::pin(events)))
     }
 }

@@ -95,8 +95,12 @@ where
                 poem::http::uri::Scheme::HTTP,
             ));
             async move {
-                let response: hyper::Response<PoemBody> =
-                    endpoint.get_response(request).await.into();
+                // Boxed: hyper keeps room for this future for the whole life
+                // of the connection, and the handlers' futures are large
+                // (16 KB). Unboxed, every open event stream and every
+                // kept-alive connection held that much for nothing.
+                let handling = Box::pin(async move { endpoint.get_response(request).await });
+                let response: hyper::Response<PoemBody> = handling.await.into();
                 Ok::<_, Infallible>(response.map(|body| InFlightBody { body, in_flight }))
             }
         })
