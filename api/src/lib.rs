@@ -32,6 +32,7 @@ use routes::events::EventsApi;
 use routes::operations::OperationsApi;
 use routes::orders::OrdersApi;
 use routes::probes::ProbesApi;
+use routes::queue_kinds::QueueKindsApi;
 use routes::webhooks::WebhooksApi;
 
 /// What every handler shares.
@@ -60,6 +61,7 @@ type Apis = (
     WebhooksApi,
     CatalogApi,
     OperationsApi,
+    QueueKindsApi,
     ProbesApi,
 );
 
@@ -71,6 +73,7 @@ fn service() -> OpenApiService<Apis, ()> {
             WebhooksApi,
             CatalogApi,
             OperationsApi,
+            QueueKindsApi,
             ProbesApi,
         ),
         "AsyncCheckout",

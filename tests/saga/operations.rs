@@ -139,3 +139,87 @@ async fn an_operator_sees_a_dead_task_with_its_attempts_and_retries_it(
     assert_eq!(settled["status"], "completed");
     assert_eq!(system.mail.messages().len(), 1);
 }
+
+/// The state of `order`'s task of `kind`, and its attempts so far.
+async fn task_of(system: &System, order: &str, kind: &str) -> Option<(String, i32)> {
+    sqlx::query_as(
+        "SELECT state::text, attempts FROM tasks WHERE order_id = $1::uuid AND kind = $2",
+    )
+    .bind(order)
+    .bind(kind)
+    .fetch_optional(&system.pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_paused_kind_waits_while_the_saga_runs_around_it_and_runs_on_resume(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start("pause_kind", &db, Options::default()).await;
+    system.create_product("MUG", 1250, 5).await;
+    let pause = |action: &'static str| {
+        let url = format!("{}/v1/queue/kinds/send_confirmation/{action}", system.api);
+        let http = system.http.clone();
+        async move { http.post(url).send().await.unwrap() }
+    };
+    let paused = pause("pause").await;
+    assert_eq!(paused.status(), 200);
+    let paused: Value = paused.json().await.unwrap();
+    assert_eq!(paused["kind"], "send_confirmation");
+    assert_eq!(paused["paused"], true);
+    assert!(paused["paused_at"].is_string());
+    let stats = queue_stats(&system).await;
+    assert_eq!(stats["paused"][0]["kind"], "send_confirmation", "{stats:#}");
+
+    // The first order is paid and its stock reserved; its confirmation,
+    // which the reservation would have handed on to run at once, waits.
+    let first = system.place("pause-1", "tok_visa", &[("MUG", 1)]).await;
+    wait_for_status(&system, &first, "confirmed").await;
+    // A second order is placed after it, and goes as far: its payment was
+    // claimed after the first order's confirmation became due, so a worker
+    // that took due tasks in order would have taken the confirmation first.
+    let second = system.place("pause-2", "tok_visa", &[("MUG", 1)]).await;
+    wait_for_status(&system, &second, "confirmed").await;
+    assert_eq!(
+        task_of(&system, &first, "send_confirmation").await,
+        Some(("available".to_owned(), 0)),
+        "the paused kind's task must wait, unattempted"
+    );
+    assert!(system.mail.messages().is_empty());
+
+    let resumed = pause("resume").await;
+    assert_eq!(resumed.status(), 200);
+    let resumed: Value = resumed.json().await.unwrap();
+    assert_eq!(resumed["paused"], false);
+    assert_eq!(system.settled(&first).await["status"], "completed");
+    assert_eq!(system.settled(&second).await["status"], "completed");
+    assert_eq!(system.mail.messages().len(), 2);
+    let stats = queue_stats(&system).await;
+    assert_eq!(stats["paused"], serde_json::json!([]));
+
+    let bad = system
+        .http
+        .post(format!("{}/v1/queue/kinds/Not-A-Kind/pause", system.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+}
+
+/// Waits until `order` has taken `status`.
+async fn wait_for_status(system: &System, order: &str, status: &str) {
+    let until = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let seen = system.order(order).await;
+        if seen["status"] == status {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "{order} never became {status}: {seen:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

@@ -127,10 +127,13 @@ impl StepContext {
         for task in tasks {
             match &self.hand_off {
                 Some(hand_off) if claimed.is_none() && hand_off.takes(&task) => {
-                    let task =
+                    claimed =
                         queue::enqueue_claimed(conn, &task, &self.lease.worker, hand_off.lease)
                             .await?;
-                    claimed = Some(task);
+                    if claimed.is_none() {
+                        // Its kind is paused: it waits for the resume.
+                        queue::enqueue(conn, &task).await?;
+                    }
                 }
                 _ => {
                     queue::enqueue(conn, &task).await?;

@@ -5,6 +5,7 @@ pub mod events;
 pub mod operations;
 pub mod orders;
 pub mod probes;
+pub mod queue_kinds;
 pub mod webhooks;
 
 mod pagination;

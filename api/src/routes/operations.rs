@@ -1,5 +1,5 @@
 //! Operations (`admin` scope): tasks with their attempts, retrying a dead
-//! task, and queue counts.
+//! task, and queue counts (pausing a kind is in `queue_kinds`).
 
 use std::collections::BTreeMap;
 
@@ -14,6 +14,7 @@ use shared::queue::{
 };
 use uuid::Uuid;
 
+use super::queue_kinds::QueueKind;
 use super::{ApiTags, pagination};
 use crate::AppState;
 use crate::http::auth::ApiKeyAuth;
@@ -110,6 +111,8 @@ pub struct QueueStats {
     pub counts: Vec<QueueCountView>,
     /// Per state, over all kinds.
     pub totals: BTreeMap<String, i64>,
+    /// The kinds paused (see `pauseQueueKind`), by name: their tasks wait.
+    pub paused: Vec<QueueKind>,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -269,7 +272,7 @@ impl OperationsApi {
     /// Queue statistics
     ///
     /// Per kind and state: how many tasks, and the oldest `run_at`; plus
-    /// totals per state. Needs the `admin` scope.
+    /// totals per state, and the paused kinds. Needs the `admin` scope.
     #[oai(path = "/v1/queue/stats", method = "get", operation_id = "queueStats")]
     async fn stats(
         &self,
@@ -279,6 +282,7 @@ impl OperationsApi {
         auth.0.require(Scope::Admin)?;
         let mut conn = state.pool.acquire().await?;
         let counts = queue::counts(&mut conn).await?;
+        let paused = queue::paused(&mut conn).await?;
         let mut totals = BTreeMap::new();
         for count in &counts {
             let state: TaskStateView = count.state.into();
@@ -302,6 +306,7 @@ impl OperationsApi {
                 })
                 .collect(),
             totals,
+            paused: paused.into_iter().map(QueueKind::from).collect(),
         })))
     }
 }

@@ -9,8 +9,8 @@ use sqlx::PgConnection;
 use super::{ClaimedTask, Lease, QueueError, TaskId};
 use crate::trace::TraceParent;
 
-/// Leases up to `limit` due tasks of the given `kinds` to `worker` for
-/// `lease`, oldest `run_at` first. Rows another claimer has locked are
+/// Leases up to `limit` due tasks of the given `kinds` (less the paused
+/// ones, see [`super::pause`]) to `worker` for `lease`, oldest `run_at` first. Rows another claimer has locked are
 /// skipped, never waited for, so any number of workers claim concurrently and
 /// no task is handed to two of them.
 pub async fn claim_batch(
@@ -27,6 +27,7 @@ pub async fn claim_batch(
             SELECT id
             FROM tasks
             WHERE state = 'available' AND run_at <= now() AND kind = ANY($2)
+              AND kind <> ALL (ARRAY(SELECT kind FROM queue_paused_kinds))
             ORDER BY run_at, id
             LIMIT $3
             FOR UPDATE SKIP LOCKED
@@ -75,6 +76,7 @@ pub async fn claim_batch_keyed(
             SELECT DISTINCT concurrency_key AS key
             FROM tasks
             WHERE state = 'available' AND run_at <= now() AND kind = ANY($2)
+              AND kind <> ALL (ARRAY(SELECT kind FROM queue_paused_kinds))
         ),
         room AS (
             SELECT keys.key,
@@ -92,6 +94,7 @@ pub async fn claim_batch_keyed(
                 SELECT t.id
                 FROM tasks t
                 WHERE t.state = 'available' AND t.run_at <= now() AND t.kind = ANY($2)
+                  AND t.kind <> ALL (ARRAY(SELECT kind FROM queue_paused_kinds))
                   AND t.concurrency_key IS NOT DISTINCT FROM room.key
                 ORDER BY t.run_at, t.id
                 LIMIT room.free

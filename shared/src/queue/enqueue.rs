@@ -45,13 +45,15 @@ pub async fn enqueue(conn: &mut PgConnection, task: &NewTask) -> Result<TaskId, 
 /// before running it, the task is rescued when the lease expires, like any
 /// other claim. The lease runs from the insert itself (not from the start of a
 /// transaction that may have waited on locks). Fails for a task with a
-/// future `run_at`: those wait their turn.
+/// future `run_at`: those wait their turn. Writes nothing and returns `None`
+/// when the task's kind is paused (see [`super::pause`]): the caller then
+/// enqueues it plainly, to wait for the resume.
 pub async fn enqueue_claimed(
     conn: &mut PgConnection,
     task: &NewTask,
     worker: &Arc<str>,
     lease: Duration,
-) -> Result<ClaimedTask, QueueError> {
+) -> Result<Option<ClaimedTask>, QueueError> {
     if task.run_at.is_some() {
         return Err(QueueError::Misuse(
             "a task with a run_at cannot be enqueued claimed; enqueue it plainly to wait its turn",
@@ -66,8 +68,10 @@ pub async fn enqueue_claimed(
         r#"
         INSERT INTO tasks (kind, payload, max_attempts, order_id, traceparent,
                            state, attempts, locked_by, locked_until, attempted_at)
-        VALUES ($1, $2, $3, $4, $5,
-                'running', 1, $6, clock_timestamp() + make_interval(secs => $7), now())
+        SELECT $1, $2, $3, $4, $5,
+               'running', 1, $6, clock_timestamp() + make_interval(secs => $7), now()
+        -- A paused kind is not handed on: the caller enqueues it to wait.
+        WHERE NOT EXISTS (SELECT 1 FROM queue_paused_kinds WHERE kind = $1)
         RETURNING id AS "id: TaskId", attempts, created_at
         "#,
         task.kind,
@@ -78,9 +82,12 @@ pub async fn enqueue_claimed(
         &**worker,
         lease.as_secs_f64(),
     )
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?;
-    Ok(ClaimedTask {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(Some(ClaimedTask {
         id: row.id,
         kind: task.kind.clone(),
         payload: task.payload.clone(),
@@ -94,5 +101,5 @@ pub async fn enqueue_claimed(
             worker: Arc::clone(worker),
             attempt: row.attempts,
         },
-    })
+    }))
 }

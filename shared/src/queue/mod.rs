@@ -4,7 +4,7 @@
 //!
 //! | state       | meaning                              | entered by                         | left by                |
 //! |-------------|--------------------------------------|------------------------------------|------------------------|
-//! | `available` | waiting for `run_at`                 | [`enqueue`], a retry, a rescue, an operator's [`retry_dead`], a shutdown returning an unstarted claim | [`claim_batch`], cancellation |
+//! | `available` | waiting for `run_at` (and for its kind to be resumed, if [`pause`]d) | [`enqueue`], a retry, a rescue, an operator's [`retry_dead`], a shutdown returning an unstarted claim | [`claim_batch`], cancellation |
 //! | `running`   | leased by one worker until `locked_until` | [`claim_batch`], [`enqueue_claimed`]               | [`complete_if_running`], [`complete_batch`], [`retry_if_running`], [`kill_if_running`], [`rescue_expired`] |
 //! | `completed` | done; pruned after the retention period | [`complete_if_running`], [`complete_batch`]          | [`delete_completed`]    |
 //! | `dead`      | attempts spent or a permanent error  | [`kill_if_running`], [`retry_if_running`] on the last attempt, [`rescue_expired`] | [`retry_dead`] |
@@ -55,6 +55,7 @@ mod error;
 mod finish;
 mod inspect;
 mod operator;
+mod pause;
 mod rescue;
 mod retention;
 mod task;
@@ -72,6 +73,7 @@ pub use inspect::{
     get_task, list_tasks, oldest_due_wait_secs,
 };
 pub use operator::{cancel_unstarted, retry_dead};
+pub use pause::{PausedKind, pause, paused, resume};
 pub use rescue::{Rescued, rescue_expired};
 pub use retention::{delete_completed, vacuum};
 pub use task::{AttemptOutcome, ClaimedTask, Lease, NewTask, TaskId, TaskState};

@@ -7,5 +7,6 @@ mod claim;
 mod complete_batch;
 mod enqueue;
 mod lease;
+mod pause;
 mod retention;
 mod retry;

@@ -28,6 +28,7 @@ from .problem_type import ProblemType
 from .product import Product
 from .product_page import ProductPage
 from .queue_count import QueueCount
+from .queue_kind import QueueKind
 from .queue_stats import QueueStats
 from .queue_stats_totals import QueueStatsTotals
 from .restock import Restock
@@ -72,6 +73,7 @@ __all__ = (
     "Product",
     "ProductPage",
     "QueueCount",
+    "QueueKind",
     "QueueStats",
     "QueueStatsTotals",
     "Restock",

@@ -12,6 +12,7 @@ from typing import cast
 
 if TYPE_CHECKING:
   from ..models.queue_count import QueueCount
+  from ..models.queue_kind import QueueKind
   from ..models.queue_stats_totals import QueueStatsTotals
 
 
@@ -28,10 +29,12 @@ class QueueStats:
         Attributes:
             counts (list[QueueCount]): Per kind and state.
             totals (QueueStatsTotals): Per state, over all kinds.
+            paused (list[QueueKind]): The kinds paused (see `pauseQueueKind`), by name: their tasks wait.
      """
 
     counts: list[QueueCount]
     totals: QueueStatsTotals
+    paused: list[QueueKind]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -40,6 +43,7 @@ class QueueStats:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.queue_count import QueueCount # noqa: PLC0415
+        from ..models.queue_kind import QueueKind # noqa: PLC0415
         from ..models.queue_stats_totals import QueueStatsTotals # noqa: PLC0415
         counts = []
         for counts_item_data in self.counts:
@@ -50,12 +54,20 @@ class QueueStats:
 
         totals = self.totals.to_dict()
 
+        paused = []
+        for paused_item_data in self.paused:
+            paused_item = paused_item_data.to_dict()
+            paused.append(paused_item)
+
+
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
             "counts": counts,
             "totals": totals,
+            "paused": paused,
         })
 
         return field_dict
@@ -65,6 +77,7 @@ class QueueStats:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.queue_count import QueueCount # noqa: PLC0415
+        from ..models.queue_kind import QueueKind # noqa: PLC0415
         from ..models.queue_stats_totals import QueueStatsTotals # noqa: PLC0415
         d = dict(src_dict)
         counts = []
@@ -82,9 +95,20 @@ class QueueStats:
 
 
 
+        paused = []
+        _paused = d.pop("paused")
+        for paused_item_data in (_paused):
+            paused_item = QueueKind.from_dict(paused_item_data)
+
+
+
+            paused.append(paused_item)
+
+
         queue_stats = cls(
             counts=counts,
             totals=totals,
+            paused=paused,
         )
 
 

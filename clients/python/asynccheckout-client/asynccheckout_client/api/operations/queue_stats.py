@@ -148,7 +148,7 @@ def sync_detailed(
     """ Queue statistics
 
      Per kind and state: how many tasks, and the oldest `run_at`; plus
-    totals per state. Needs the `admin` scope.
+    totals per state, and the paused kinds. Needs the `admin` scope.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -177,7 +177,7 @@ def sync(
     """ Queue statistics
 
      Per kind and state: how many tasks, and the oldest `run_at`; plus
-    totals per state. Needs the `admin` scope.
+    totals per state, and the paused kinds. Needs the `admin` scope.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -201,7 +201,7 @@ async def asyncio_detailed(
     """ Queue statistics
 
      Per kind and state: how many tasks, and the oldest `run_at`; plus
-    totals per state. Needs the `admin` scope.
+    totals per state, and the paused kinds. Needs the `admin` scope.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -230,7 +230,7 @@ async def asyncio(
     """ Queue statistics
 
      Per kind and state: how many tasks, and the oldest `run_at`; plus
-    totals per state. Needs the `admin` scope.
+    totals per state, and the paused kinds. Needs the `admin` scope.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
