@@ -20,6 +20,8 @@ struct Dev {
     child: Child,
     api: String,
     key: String,
+    /// The console's address, from the ready line.
+    ui: String,
 }
 
 impl Dev {
@@ -41,6 +43,7 @@ impl Dev {
             child,
             api: process::field(&ready, "api").unwrap(),
             key: process::field(&ready, "key").unwrap(),
+            ui: process::field(&ready, "ui").unwrap(),
         }
     }
 
@@ -85,6 +88,17 @@ async fn dev_keeps_one_key_across_starts_and_reset_starts_over(
 
     let first = Dev::start(&db, &data, &[], "dev-1.log").await;
     let key = first.key.clone();
+    // The console's address from the ready line opens its sign-in page.
+    assert_eq!(first.ui, format!("{}/ui", first.api));
+    let sign_in = reqwest::get(format!("{}/sign-in", first.ui)).await.unwrap();
+    assert_eq!(sign_in.status(), 200);
+    assert!(
+        sign_in
+            .text()
+            .await
+            .unwrap()
+            .contains("Sign in to the console")
+    );
     // An order, so that there is data to start over from.
     let placed = reqwest::Client::new()
         .post(format!("{}/v1/orders", first.api))

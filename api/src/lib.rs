@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admission;
+pub mod console;
 pub mod events;
 pub mod http;
 pub mod openapi_document;
@@ -33,6 +34,7 @@ use routes::operations::OperationsApi;
 use routes::orders::OrdersApi;
 use routes::probes::ProbesApi;
 use routes::queue_kinds::QueueKindsApi;
+use routes::queue_workers::QueueWorkersApi;
 use routes::webhooks::WebhooksApi;
 
 /// What every handler shares.
@@ -62,6 +64,7 @@ type Apis = (
     CatalogApi,
     OperationsApi,
     QueueKindsApi,
+    QueueWorkersApi,
     ProbesApi,
 );
 
@@ -74,6 +77,7 @@ fn service() -> OpenApiService<Apis, ()> {
             CatalogApi,
             OperationsApi,
             QueueKindsApi,
+            QueueWorkersApi,
             ProbesApi,
         ),
         "AsyncCheckout",
@@ -108,6 +112,7 @@ pub fn app(state: AppState) -> impl Endpoint {
     let routes = std::sync::Arc::new(http::route_table::RouteTable::from_spec(&spec));
     Route::new()
         .nest("/", service)
+        .nest("/ui", console::routes())
         .at("/docs", docs_page())
         .at("/docs/", docs_page())
         .at(

@@ -117,7 +117,9 @@ pub async fn run(mut settings: DevArgs) -> anyhow::Result<()> {
     ));
     let api = tokio::spawn(api::serve(bound, state, shutdown.clone(), grace));
 
-    println!("ready api=http://{addr} docs=http://{addr}/docs key={key} metrics=http://{metrics}");
+    println!(
+        "ready api=http://{addr} docs=http://{addr}/docs ui=http://{addr}/ui key={key} metrics=http://{metrics}"
+    );
     let worked = worker.run(shutdown).await;
     gateway_stop.cancel();
     port_stop.cancel();

@@ -62,6 +62,7 @@ fn operations(
             Some("admin"),
         ),
         (Method::GET, "/v1/queue/stats".into(), None, Some("admin")),
+        (Method::GET, "/v1/queue/workers".into(), None, Some("admin")),
         (
             Method::POST,
             "/v1/queue/kinds/auth_test_kind/pause".into(),

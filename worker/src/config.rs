@@ -132,14 +132,19 @@ impl WorkerConfig {
     /// `WORKER_ID`, or `hostname-pid`: unique per process, readable in
     /// `pg_stat_activity` and in attempt records.
     pub fn resolved_worker_id(&self) -> String {
-        self.worker_id.clone().unwrap_or_else(|| {
-            let host = std::env::var("HOSTNAME")
-                .ok()
-                .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-                .map(|h| h.trim().to_owned())
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "worker".to_owned());
-            format!("{host}-{}", std::process::id())
-        })
+        self.worker_id
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", host_name(), std::process::id()))
     }
+}
+
+/// This machine's (or pod's) name: `HOSTNAME`, else the kernel's, else
+/// `worker`.
+pub fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".to_owned())
 }

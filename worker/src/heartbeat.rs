@@ -28,6 +28,11 @@ impl InFlight {
         self.lock().remove(&task);
     }
 
+    /// How many steps are running.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
     pub(crate) fn tasks(&self) -> Vec<Arc<ClaimedTask>> {
         self.lock()
             .values()

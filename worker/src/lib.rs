@@ -26,6 +26,7 @@ pub mod mailer;
 mod maintenance;
 pub mod metrics;
 mod outcome;
+mod presence;
 mod runtime;
 mod step_error;
 pub mod steps;

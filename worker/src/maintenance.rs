@@ -78,8 +78,11 @@ async fn rescue_batch(pool: &PgPool, registry: &Registry) -> Result<Vec<Rescued>
 
 /// Every minute until `stop` fires, deletes completed tasks older than
 /// `tasks`, idempotency keys older than `keys` and order events older than
-/// `events`, a batch at a time, and expired stream tokens, then vacuums the
-/// task tables.
+/// `events`, a batch at a time, expired stream tokens and the workers gone
+/// for [`WORKERS_KEPT`], then vacuums the task tables.
+/// How long a worker that stopped or vanished stays in the registry.
+const WORKERS_KEPT: Duration = Duration::from_secs(24 * 3600);
+
 pub(crate) async fn retention_loop(
     pool: PgPool,
     tasks: Duration,
@@ -116,6 +119,23 @@ pub(crate) async fn retention_loop(
                     .map_err(|e| e.to_string())
             },
         )
+        .await;
+        prune(
+            &pool,
+            &stop,
+            "expired console sessions",
+            |mut conn| async move {
+                shared::keys::console_sessions::delete_expired(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .await;
+        prune(&pool, &stop, "workers gone", |mut conn| async move {
+            queue::workers::delete_gone(&mut conn, WORKERS_KEPT)
+                .await
+                .map_err(|e| e.to_string())
+        })
         .await;
         // Every update of a task leaves a dead row version; reclaim them (and
         // the pruned rows) even where autovacuum is off or lagging.

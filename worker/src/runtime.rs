@@ -34,8 +34,10 @@ use crate::context::HandOff;
 use crate::hand_back::return_unstarted;
 use crate::handler::bury;
 use crate::heartbeat::{self, InFlight};
+use crate::presence;
 use crate::wakeup::Wake;
 use crate::{Registry, StepError, WorkerConfig, maintenance, metrics, wakeup};
+use shared::queue::workers::Presence;
 
 /// Longest pause after the database refused a claim.
 const CLAIM_RETRY_MAX: Duration = Duration::from_secs(5);
@@ -189,6 +191,22 @@ impl Worker {
             self.config.retention(),
             self.config.idempotency_key_retention(),
             self.config.event_retention(),
+            helpers_stop.clone(),
+        ));
+        helpers.spawn(presence::announce(
+            self.pool.clone(),
+            Presence {
+                id: self.id.to_string(),
+                host: crate::config::host_name(),
+                pid: i32::try_from(std::process::id()).unwrap_or(i32::MAX),
+                kinds: self.registry.kinds(),
+                slots: lanes
+                    .iter()
+                    .map(|lane| i32::try_from(lane.concurrency).unwrap_or(i32::MAX))
+                    .sum(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+            Arc::clone(&in_flight),
             helpers_stop.clone(),
         ));
         for lane in &lanes {

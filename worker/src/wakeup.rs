@@ -37,6 +37,8 @@ impl Wake {
 
 /// Listens until `stop` fires, poking every fetcher per notification.
 pub(crate) async fn listen(pool: PgPool, wake: Wake, stop: CancellationToken) {
+    // Never the steps' pool: see `shared::db::listener_pool`.
+    let pool = shared::db::listener_pool(&pool);
     let mut delay = Duration::from_millis(100);
     loop {
         match subscribe(&pool).await {

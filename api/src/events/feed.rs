@@ -195,8 +195,10 @@ pub async fn run(pool: PgPool, feed: Arc<Feed>, stop: CancellationToken) {
     let own = PgPoolOptions::new()
         .max_connections(1)
         .connect_lazy_with(pool.connect_options().as_ref().clone());
-    publish_until(own.clone(), &pool, feed, stop).await;
+    let listening = shared::db::listener_pool(&pool);
+    publish_until(own.clone(), &listening, feed, stop).await;
     own.close().await;
+    listening.close().await;
     closing.cancel();
 }
 

@@ -1,7 +1,9 @@
 //! The request guard: before any route sees a request body, it must be at
 //! most 1 MiB (413), JSON by content type (415) and well-formed JSON (400),
 //! and no text in the path, the query or the body may hold a NUL (see
-//! [`super::nul`]). Schema violations are left to the routes (422). A body
+//! [`super::nul`]). The console's forms (`/ui/…`) may be
+//! `application/x-www-form-urlencoded` instead, without a NUL in any field.
+//! Schema violations are left to the routes (422). A body
 //! whose next piece takes longer than the body read timeout to arrive gets a
 //! 408 and its connection is closed.
 
@@ -73,6 +75,17 @@ async fn check_body(req: &mut Request, body_read_timeout: Duration) -> Option<Re
         }
     };
     let content_type = req.content_type().map(str::to_owned);
+    if req.uri().path().starts_with("/ui/") && content_type.as_deref().is_some_and(is_form) {
+        // The console's forms: a NUL, raw or encoded, in any field is refused.
+        if body.contains(&0) || body.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) {
+            return Some(problem_response(Problem::new(
+                ProblemType::MalformedRequest,
+                "a form field holds a NUL character",
+            )));
+        }
+        req.set_body(body);
+        return None;
+    }
     let is_json = content_type.as_deref().is_some_and(is_json_media_type);
     if body.is_empty() && !is_json {
         // No body at all, as for `POST /v1/orders/{id}/cancel`.
@@ -177,6 +190,15 @@ fn is_json_media_type(content_type: &str) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Whether `content_type` is an HTML form's (`application/x-www-form-urlencoded`).
+fn is_form(content_type: &str) -> bool {
+    content_type.split(';').next().is_some_and(|media| {
+        media
+            .trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod operations;
 pub mod orders;
 pub mod probes;
 pub mod queue_kinds;
+pub mod queue_workers;
 pub mod webhooks;
 
 mod pagination;

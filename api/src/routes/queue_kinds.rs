@@ -54,7 +54,7 @@ pub enum QueueKindResponse {
 }
 
 /// The kind named in the path, checked as the queue checks a task's kind.
-fn kind_name(kind: &str) -> Result<&str, ApiError> {
+pub(crate) fn kind_name(kind: &str) -> Result<&str, ApiError> {
     let mut chars = kind.chars();
     let well_formed = chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')

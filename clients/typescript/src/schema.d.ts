@@ -504,6 +504,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/queue/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the workers
+         * @description Every worker seen in the last day: alive, stopped cleanly, or
+         *     vanished (silent for 15 s without stopping). Needs the `admin` scope.
+         */
+        get: operations["listWorkers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1188,6 +1209,47 @@ export interface components {
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
+        /**
+         * Worker
+         * @description One worker process.
+         */
+        Worker: {
+            /** @description `WORKER_ID`, or host-pid. */
+            id: string;
+            host: string;
+            /** Format: int32 */
+            pid: number;
+            /** @description The kinds it runs. */
+            kinds: string[];
+            /**
+             * Format: int32
+             * @description Steps it may run at once, over all its kinds.
+             */
+            slots: number;
+            /**
+             * Format: int32
+             * @description Steps it was running at its last heartbeat.
+             */
+            in_flight: number;
+            version: string;
+            liveness: components["schemas"]["WorkerLiveness"];
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            last_seen_at: string;
+            /** Format: date-time */
+            stopped_at?: string | null;
+        };
+        /** WorkerList */
+        WorkerList: {
+            /** @description The alive first, then the stopped and the vanished, by id. */
+            items: components["schemas"]["Worker"][];
+        };
+        /**
+         * @description Where a worker is.
+         * @enum {string}
+         */
+        WorkerLiveness: "alive" | "stopped" | "vanished";
         /**
          * Metadata
          * @description The client's own keys and values, kept with the order and returned as sent.
@@ -8516,6 +8578,290 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["QueueKind"];
+                };
+            };
+            /** @description The request is malformed: the body is not JSON, or a required header is missing. */
+            400: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/malformed-request",
+                     *       "title": "Request is malformed",
+                     *       "status": 400,
+                     *       "detail": "the body is not valid JSON: EOF while parsing an object at line 1 column 18"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "title": "Missing or unknown API key",
+                     *       "status": 401,
+                     *       "detail": "the API key is unknown or revoked; send a valid key as Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/forbidden",
+                     *       "title": "API key lacks the scope",
+                     *       "status": 403,
+                     *       "detail": "the API key \"storefront\" lacks the admin scope this operation needs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (a malformed id is also not found). */
+            404: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no order has id \"01a21436-b906-7687-8cd3-6050832ab317\""
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The body stopped arriving for longer than the body read timeout; the
+             *     connection is closed.
+             */
+            408: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/request-timeout",
+                     *       "title": "Request body arrived too slowly",
+                     *       "status": 408,
+                     *       "detail": "no part of the body arrived for 10 s (BODY_READ_TIMEOUT_SECS); the connection is closed, so send the request again on a new one"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the resource's state. */
+            409: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "the request conflicts with the resource as it is now; read it and try again"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB. */
+            413: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/payload-too-large",
+                     *       "title": "Request body is too large",
+                     *       "status": 413,
+                     *       "detail": "the body is over 1048576 bytes"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "the body is text/plain; send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `errors` names each field. */
+            422: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/validation-error",
+                     *       "title": "Request is invalid",
+                     *       "status": 422,
+                     *       "detail": "items[1].quantity must be between 1 and 1000",
+                     *       "errors": [
+                     *         {
+                     *           "field": "items[1].quantity",
+                     *           "message": "must be between 1 and 1000"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The API key made more requests than its rate limit allows: retry after
+             *     `Retry-After` seconds. Every answer to a request with a key carries
+             *     `RateLimit-Policy` and `RateLimit`.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "the API key \"storefront\" made more requests than its limit of 100/s, burst 200 allows; retry after Retry-After seconds (an order with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the log has the details under the request id. */
+            500: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the request could not be completed; retry it, and quote the X-Request-Id response header if it keeps failing"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Overloaded, too slow, or the database is unreachable for the moment:
+             *     retry after `Retry-After` seconds (orders with the same Idempotency-Key).
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: string;
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the service is shedding load: the oldest waiting task is 12 s old; retry after Retry-After seconds with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWorkers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WorkerList"];
                 };
             };
             /** @description The request is malformed: the body is not JSON, or a required header is missing. */

@@ -7,7 +7,7 @@ pub mod bootstrap;
 mod pool;
 
 pub use availability::is_unavailable;
-pub use pool::{PoolSettings, connect, ensure_database_exists};
+pub use pool::{PoolSettings, connect, ensure_database_exists, listener_pool};
 
 /// The schema migrations in `migrations/`, embedded in the binary. `sqlx
 /// migrate run` applies the same files; either takes an advisory lock, so

@@ -57,6 +57,18 @@ pub fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, sqlx::Error
         .connect_lazy_with(options))
 }
 
+/// A pool of one connection, with `pool`'s settings, for one `PgListener`
+/// and nothing else. A listener must not borrow from the pool that serves
+/// queries: sqlx hands a listener's connection back to its pool when it
+/// drops or reconnects it, and a query that then gets that connection can
+/// fail on a notification meant for the listener ("unexpected message:
+/// NotificationResponse", seen as a 500 after a PostgreSQL restart).
+pub fn listener_pool(pool: &PgPool) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(pool.connect_options().as_ref().clone())
+}
+
 /// Creates the database `url` names when it does not exist yet.
 pub async fn ensure_database_exists(url: &str) -> Result<(), sqlx::Error> {
     if !Postgres::database_exists(url).await? {

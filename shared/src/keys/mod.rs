@@ -6,6 +6,7 @@
 //! our code at all. Each key has a name and [`Scope`]s; revoking it stops it
 //! at once.
 
+pub mod console_sessions;
 mod scope;
 mod store;
 

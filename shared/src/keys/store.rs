@@ -112,7 +112,7 @@ pub fn secret_hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-fn scopes_of(stored: Vec<String>) -> Vec<Scope> {
+pub(super) fn scopes_of(stored: Vec<String>) -> Vec<Scope> {
     stored.iter().filter_map(|s| s.parse().ok()).collect()
 }
 

@@ -174,3 +174,13 @@ pub async fn oldest_due_wait_secs(conn: &mut PgConnection) -> Result<f64, sqlx::
     .fetch_one(conn)
     .await
 }
+
+/// The payload of task `id`; `None` when there is no such task.
+pub async fn payload_of(
+    conn: &mut PgConnection,
+    id: TaskId,
+) -> Result<Option<serde_json::Value>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT payload FROM tasks WHERE id = $1", id.0)
+        .fetch_optional(conn)
+        .await
+}

@@ -59,6 +59,7 @@ mod pause;
 mod rescue;
 mod retention;
 mod task;
+pub mod workers;
 
 pub use backoff::Backoff;
 pub use claim::{claim_batch, claim_batch_keyed, extend_leases, return_unstarted};
@@ -70,7 +71,7 @@ pub use finish::{
 };
 pub use inspect::{
     AttemptRecord, Backlog, QueueCount, TaskFilter, TaskRecord, attempts_of, backlog, counts,
-    get_task, list_tasks, oldest_due_wait_secs,
+    get_task, list_tasks, oldest_due_wait_secs, payload_of,
 };
 pub use operator::{cancel_unstarted, retry_dead};
 pub use pause::{PausedKind, pause, paused, resume};

@@ -37,6 +37,19 @@ pub enum TaskState {
     Cancelled,
 }
 
+impl TaskState {
+    /// The state as the database and the API write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Dead => "dead",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// How one attempt ended (`attempt_outcome` in the database).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
 #[sqlx(type_name = "attempt_outcome", rename_all = "snake_case")]

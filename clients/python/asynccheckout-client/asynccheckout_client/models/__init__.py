@@ -43,6 +43,9 @@ from .webhook_delivery_page import WebhookDeliveryPage
 from .webhook_delivery_state import WebhookDeliveryState
 from .webhook_endpoint import WebhookEndpoint
 from .webhook_endpoint_page import WebhookEndpointPage
+from .worker import Worker
+from .worker_list import WorkerList
+from .worker_liveness import WorkerLiveness
 
 __all__ = (
     "Attempt",
@@ -88,4 +91,7 @@ __all__ = (
     "WebhookDeliveryState",
     "WebhookEndpoint",
     "WebhookEndpointPage",
+    "Worker",
+    "WorkerList",
+    "WorkerLiveness",
 )

@@ -1,0 +1,33 @@
+//! The operations console at `/ui`: server-rendered pages for on-call
+//! operators, served by the API process itself, with nothing to build or
+//! fetch (the style sheet is in the binary, and no page runs a script).
+//!
+//! Sign in with an API key ([`sign_in`]); the browser then holds a session
+//! cookie, never the key ([`session`]). A key with `admin` may act: pause
+//! and resume a kind ([`overview`]), retry a dead task ([`tasks`]); any
+//! other key that may read orders sees the same pages without the buttons,
+//! and a forged action is refused with 403. Every action is a POST with the
+//! session's CSRF token.
+
+mod layout;
+mod overview;
+mod session;
+mod sign_in;
+mod tasks;
+
+use poem::middleware::CookieJarManager;
+use poem::{EndpointExt, Route, get, post};
+
+/// The console's routes, to be nested at `/ui`.
+pub fn routes() -> impl poem::Endpoint {
+    Route::new()
+        .at("/", get(overview::overview))
+        .at("/sign-in", get(sign_in::show).post(sign_in::sign_in))
+        .at("/sign-out", post(sign_in::sign_out))
+        .at("/queues/:kind/pause", post(overview::pause_kind))
+        .at("/queues/:kind/resume", post(overview::resume_kind))
+        .at("/tasks", get(tasks::list))
+        .at("/tasks/:id", get(tasks::detail))
+        .at("/tasks/:id/retry", post(tasks::retry))
+        .with(CookieJarManager::new())
+}

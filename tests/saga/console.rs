@@ -1,0 +1,256 @@
+//! The console at `/ui` over plain HTTP, as a browser and as a forger would
+//! use it: signing in gives a session cookie (HttpOnly, SameSite=Strict, not
+//! the key), every action needs the session's CSRF token, a read-only key
+//! sees no buttons and is refused when it forges a POST, and sign-out ends
+//! the session on the server.
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::system::{Options, System};
+
+/// A client that shows redirects instead of following them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// POSTs a form (`body` already encoded) to `path`, with `cookie` if any.
+async fn post_form(
+    system: &System,
+    path: &str,
+    cookie: Option<&str>,
+    body: String,
+) -> reqwest::Response {
+    let mut request = browser()
+        .post(format!("{}{path}", system.api))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some(cookie) = cookie {
+        request = request.header(COOKIE, cookie);
+    }
+    request.send().await.unwrap()
+}
+
+/// GETs `path` with `cookie`.
+async fn get_page(system: &System, path: &str, cookie: &str) -> reqwest::Response {
+    browser()
+        .get(format!("{}{path}", system.api))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Signs in with `key`; returns the session cookie (`name=value`) and the
+/// whole `Set-Cookie` line.
+async fn sign_in(system: &System, key: &str, https: bool) -> (String, String) {
+    let mut request = browser()
+        .post(format!("{}/ui/sign-in", system.api))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("api_key={key}"));
+    if https {
+        request = request.header("X-Forwarded-Proto", "https");
+    }
+    let answer = request.send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()[LOCATION], "/ui");
+    let set_cookie = answer.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    let pair = set_cookie.split(';').next().unwrap().trim().to_owned();
+    (pair, set_cookie)
+}
+
+/// The CSRF token in a page's forms.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find(r#"name="csrf" value=""#)
+        .expect("a form with a CSRF token")
+        + r#"name="csrf" value=""#.len();
+    page[at..at + 32].to_owned()
+}
+
+async fn paused_kinds(system: &System) -> Vec<Value> {
+    system
+        .get_json(format!("{}/v1/queue/stats", system.api))
+        .await["paused"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_session_holds_no_key_and_every_action_needs_its_csrf_token_and_admin(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start("console_security", &db, Options::without_workers()).await;
+
+    // Signed out: the console sends you to sign in.
+    let answer = browser()
+        .get(format!("{}/ui", system.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()[LOCATION], "/ui/sign-in");
+    let form = browser()
+        .get(format!("{}/ui/sign-in", system.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+    assert!(form.text().await.unwrap().contains(r#"name="api_key""#));
+
+    // A wrong key gets no session.
+    let wrong = post_form(&system, "/ui/sign-in", None, "api_key=ak_nope".into()).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().get(SET_COOKIE).is_none());
+
+    // The admin's session: a cookie that is not the key, HttpOnly,
+    // SameSite=Strict, for /ui only; Secure when the proxy says https.
+    let (admin, set_cookie) = sign_in(&system, &system.admin_key, false).await;
+    assert!(!set_cookie.contains(&system.admin_key), "{set_cookie}");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/ui"] {
+        assert!(set_cookie.contains(flag), "{flag} missing: {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Secure"), "{set_cookie}");
+    let (_, over_https) = sign_in(&system, &system.admin_key, true).await;
+    assert!(over_https.contains("Secure"), "{over_https}");
+
+    let overview = get_page(&system, "/ui", &admin).await;
+    assert_eq!(overview.status(), 200);
+    let overview = overview.text().await.unwrap();
+    assert!(overview.contains("Overview"));
+    assert!(
+        !overview.contains(&system.admin_key),
+        "a page shows the key"
+    );
+    assert!(overview.contains(r#"action="/ui/queues/charge_payment/pause""#));
+    let csrf = csrf_of(&overview);
+
+    // No token, or another: refused, and nothing paused.
+    for body in [String::new(), format!("csrf={}", "0".repeat(32))] {
+        let forged = post_form(
+            &system,
+            "/ui/queues/charge_payment/pause",
+            Some(&admin),
+            body,
+        )
+        .await;
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    }
+    assert!(paused_kinds(&system).await.is_empty());
+    // A form with a NUL in a field is a 400, never a 5xx.
+    let nul = post_form(
+        &system,
+        "/ui/queues/charge_payment/pause",
+        Some(&admin),
+        format!("csrf={csrf}%00"),
+    )
+    .await;
+    assert_eq!(nul.status(), StatusCode::BAD_REQUEST);
+    // With it: paused.
+    let paused = post_form(
+        &system,
+        "/ui/queues/charge_payment/pause",
+        Some(&admin),
+        format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(paused.status(), StatusCode::SEE_OTHER);
+    let paused = paused_kinds(&system).await;
+    assert_eq!(paused.len(), 1);
+    assert_eq!(paused[0]["kind"], "charge_payment");
+
+    // A read-only key sees the console without a single button, and its
+    // hand-made POST, with its own valid token, is refused.
+    let (_, reader_key) = system.create_key("reader", &["orders:read"]).await;
+    let (reader, _) = sign_in(&system, &reader_key, false).await;
+    let page = get_page(&system, "/ui", &reader)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("read-only"), "{page}");
+    assert!(
+        !page.contains("/ui/queues/"),
+        "a read-only page shows an action"
+    );
+    let tasks = get_page(&system, "/ui/tasks", &reader)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !tasks.contains("/retry"),
+        "a read-only page shows an action"
+    );
+    let reader_csrf = csrf_of(&page); // the sign-out form's
+    let forged = post_form(
+        &system,
+        "/ui/queues/charge_payment/resume",
+        Some(&reader),
+        format!("csrf={reader_csrf}"),
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(paused_kinds(&system).await.len(), 1, "still paused");
+
+    // A key that may read nothing of this gets no session.
+    let (_, writer_key) = system.create_key("writer", &["orders:write"]).await;
+    let refused = post_form(
+        &system,
+        "/ui/sign-in",
+        None,
+        format!("api_key={writer_key}"),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.headers().get(SET_COOKIE).is_none());
+
+    // A sign-in posted from another site's page is refused.
+    let cross_site = browser()
+        .post(format!("{}/ui/sign-in", system.api))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("Origin", "https://evil.example")
+        .body(format!("api_key={}", system.admin_key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+
+    // Bad filters and unknown tasks are answered, not failed.
+    let bad_filter = get_page(&system, "/ui/tasks?state=exploded&order_id=x", &admin).await;
+    assert_eq!(bad_filter.status(), 200);
+    assert!(bad_filter.text().await.unwrap().contains("no task state"));
+    let missing = get_page(&system, "/ui/tasks/999999", &admin).await;
+    assert_eq!(
+        missing.status(),
+        StatusCode::NOT_FOUND,
+        "{:?}",
+        missing.text().await
+    );
+
+    // Sign-out ends the session on the server: the old cookie is dead.
+    let out = post_form(
+        &system,
+        "/ui/sign-out",
+        Some(&admin),
+        format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(out.headers()[LOCATION], "/ui/sign-in");
+    let removal = out.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(
+        removal.starts_with("asynccheckout_console=;") && removal.contains("Path=/ui"),
+        "the browser is not told to drop the cookie: {removal}"
+    );
+    let after = get_page(&system, "/ui", &admin).await;
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+    assert_eq!(after.headers()[LOCATION], "/ui/sign-in");
+}

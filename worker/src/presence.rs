@@ -1,0 +1,57 @@
+//! This worker in the workers' registry (`shared::queue::workers`): it
+//! registers when it starts, heartbeats with its steps in flight, and says
+//! it stopped after its drain, so operators see who runs and who vanished.
+//! The registry is for people: a database that cannot be reached only
+//! delays it, and the worker's own work never waits for it.
+
+use std::sync::Arc;
+
+use shared::queue::workers::{self, HEARTBEAT_EVERY, Presence};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::heartbeat::InFlight;
+
+/// Keeps `presence` in the registry until `stop` fires, then marks it
+/// stopped.
+pub(crate) async fn announce(
+    pool: PgPool,
+    presence: Presence,
+    in_flight: Arc<InFlight>,
+    stop: CancellationToken,
+) {
+    let mut registered = false;
+    let mut every = tokio::time::interval(HEARTBEAT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = every.tick() => {}
+        }
+        let in_flight = i32::try_from(in_flight.len()).unwrap_or(i32::MAX);
+        let said = async {
+            let mut conn = pool.acquire().await?;
+            if registered {
+                // Pruned meanwhile (silent for a day): register again.
+                registered = workers::heartbeat(&mut conn, &presence.id, in_flight).await?;
+            }
+            if !registered {
+                workers::register(&mut conn, &presence).await?;
+                registered = true;
+            }
+            Ok::<_, sqlx::Error>(())
+        };
+        if let Err(error) = said.await {
+            tracing::warn!(%error, "cannot heartbeat to the workers' registry; trying again");
+        }
+    }
+    if registered {
+        let stopped = async {
+            let mut conn = pool.acquire().await?;
+            workers::stopped(&mut conn, &presence.id).await
+        };
+        if let Err(error) = stopped.await {
+            tracing::warn!(%error, "cannot mark this worker stopped in the registry; it will show as vanished");
+        }
+    }
+}
