@@ -254,3 +254,71 @@ async fn a_session_holds_no_key_and_every_action_needs_its_csrf_token_and_admin(
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
     assert_eq!(after.headers()[LOCATION], "/ui/sign-in");
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn an_operator_finds_an_order_and_reads_its_whole_story_without_its_token(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start("console_orders", &db, Options::default()).await;
+    system.create_product("MUG", 1250, 5).await;
+    let order = system
+        .place("console-order", "tok_visa", &[("MUG", 2)])
+        .await;
+    let settled = system.settled(&order).await;
+    assert_eq!(settled["status"], "completed");
+    let charge = settled["payment"]["charge_id"].as_str().unwrap().to_owned();
+    // Its last event is numbered (the API's feed does it within moments).
+    let until = tokio::time::Instant::now() + crate::system::DEADLINE;
+    while system
+        .get_json(format!("{}/v1/events?types=order.completed", system.api))
+        .await["items"]
+        .as_array()
+        .is_none_or(|events| events.is_empty())
+    {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "order.completed never numbered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let (admin, _) = sign_in(&system, &system.admin_key, false).await;
+
+    // By e-mail, in any case: the order is listed.
+    let found = get_page(&system, "/ui/orders?q=ADA@example.com", &admin).await;
+    assert_eq!(found.status(), 200);
+    let found = found.text().await.unwrap();
+    assert!(found.contains(&format!("/ui/orders/{order}")), "{found}");
+    // By id: straight to its page.
+    let by_id = get_page(&system, &format!("/ui/orders?q={order}"), &admin).await;
+    assert_eq!(by_id.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        by_id.headers()[LOCATION],
+        format!("/ui/orders/{order}").as_str()
+    );
+    // By a status it does not have: not listed.
+    let other = get_page(&system, "/ui/orders?status=failed", &admin).await;
+    assert!(!other.text().await.unwrap().contains(&order));
+
+    let story = get_page(&system, &format!("/ui/orders/{order}"), &admin).await;
+    assert_eq!(story.status(), 200);
+    let story = story.text().await.unwrap();
+    for shown in [
+        charge.as_str(),
+        "completed",
+        "stock reserved",
+        "charge_payment",
+        "send_confirmation",
+        "order.completed",
+        "25.00 USD",
+    ] {
+        assert!(story.contains(shown), "{shown} is not on the order's page");
+    }
+    assert!(
+        !story.contains("tok_visa"),
+        "the page shows the payment token"
+    );
+
+    let nothing = get_page(&system, "/ui/orders/not-an-id", &admin).await;
+    assert_eq!(nothing.status(), StatusCode::NOT_FOUND);
+}

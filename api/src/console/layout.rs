@@ -42,6 +42,7 @@ a:focus, button:focus, input:focus, select:focus { outline: 3px solid #f9ab00; o
 pub enum Section {
     Overview,
     Tasks,
+    Orders,
     None,
 }
 
@@ -65,6 +66,7 @@ pub fn page(title: &str, section: Section, operator: Option<&Operator>, body: Ma
                         nav aria-label="Console" {
                             a href="/ui" aria-current=[current(Section::Overview)] { "Overview" }
                             a href="/ui/tasks" aria-current=[current(Section::Tasks)] { "Tasks" }
+                            a href="/ui/orders" aria-current=[current(Section::Orders)] { "Orders" }
                         }
                         span.who {
                             "Signed in with key " strong { (operator.session.key_name) }

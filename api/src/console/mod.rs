@@ -4,12 +4,14 @@
 //!
 //! Sign in with an API key ([`sign_in`]); the browser then holds a session
 //! cookie, never the key ([`session`]). A key with `admin` may act: pause
-//! and resume a kind ([`overview`]), retry a dead task ([`tasks`]); any
+//! and resume a kind ([`overview`]), retry a dead task ([`tasks`]), and
+//! follow an order's whole story ([`orders`]); any
 //! other key that may read orders sees the same pages without the buttons,
 //! and a forged action is refused with 403. Every action is a POST with the
 //! session's CSRF token.
 
 mod layout;
+mod orders;
 mod overview;
 mod session;
 mod sign_in;
@@ -29,5 +31,7 @@ pub fn routes() -> impl poem::Endpoint {
         .at("/tasks", get(tasks::list))
         .at("/tasks/:id", get(tasks::detail))
         .at("/tasks/:id/retry", post(tasks::retry))
+        .at("/orders", get(orders::search))
+        .at("/orders/:id", get(orders::detail))
         .with(CookieJarManager::new())
 }

@@ -50,6 +50,34 @@ pub async fn list(
     .await
 }
 
+/// Up to `limit` orders of the customer `email` (any case), newest first,
+/// older than the order `before` when given.
+pub async fn by_email(
+    conn: &mut PgConnection,
+    email: &str,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Order>, sqlx::Error> {
+    sqlx::query_as!(
+        Order,
+        r#"
+        SELECT id, status AS "status: OrderStatus", customer_email, currency, total_cents,
+               payment_token, metadata, charge_id, refund_id, failure_code, failure_message,
+               created_at, updated_at
+        FROM orders
+        WHERE lower(customer_email) = lower($1)
+          AND ($2::uuid IS NULL OR id < $2)
+        ORDER BY lower(customer_email), id DESC
+        LIMIT $3
+        "#,
+        email,
+        before,
+        limit,
+    )
+    .fetch_all(conn)
+    .await
+}
+
 pub async fn lines(conn: &mut PgConnection, id: Uuid) -> Result<Vec<OrderLine>, sqlx::Error> {
     sqlx::query_as!(
         OrderLine,

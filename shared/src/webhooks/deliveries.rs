@@ -223,6 +223,38 @@ pub async fn disable(
     Ok(())
 }
 
+/// A delivery as both reads select it, its attempts as JSON.
+struct DeliveryRow {
+    id: i64,
+    endpoint_id: Uuid,
+    event_id: Option<i64>,
+    event_type: String,
+    order_id: Uuid,
+    state: DeliveryState,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    attempts: serde_json::Value,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = sqlx::Error;
+
+    fn try_from(row: DeliveryRow) -> Result<Self, Self::Error> {
+        Ok(Delivery {
+            id: row.id,
+            endpoint_id: row.endpoint_id,
+            event_id: row.event_id,
+            event_type: row.event_type,
+            order_id: row.order_id,
+            state: row.state,
+            created_at: row.created_at,
+            finished_at: row.finished_at,
+            attempts: serde_json::from_value(row.attempts)
+                .map_err(|e| sqlx::Error::Decode(e.into()))?,
+        })
+    }
+}
+
 /// Up to `limit` of an endpoint's deliveries before the id `before`,
 /// newest first, each with its requests.
 pub async fn list(
@@ -231,7 +263,8 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Delivery>, sqlx::Error> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        DeliveryRow,
         r#"
         SELECT d.id, d.endpoint_id, ev.id AS event_id, ev.type AS event_type, ev.order_id,
                d.state AS "state: DeliveryState", d.created_at, d.finished_at,
@@ -253,22 +286,40 @@ pub async fn list(
     )
     .fetch_all(conn)
     .await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(Delivery {
-                id: row.id,
-                endpoint_id: row.endpoint_id,
-                event_id: row.event_id,
-                event_type: row.event_type,
-                order_id: row.order_id,
-                state: row.state,
-                created_at: row.created_at,
-                finished_at: row.finished_at,
-                attempts: serde_json::from_value(row.attempts)
-                    .map_err(|e| sqlx::Error::Decode(e.into()))?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(Delivery::try_from).collect()
+}
+
+/// Every delivery of the order `order`'s events, to any endpoint, newest
+/// first, up to `limit`.
+pub async fn of_order(
+    conn: &mut PgConnection,
+    order: Uuid,
+    limit: i64,
+) -> Result<Vec<Delivery>, sqlx::Error> {
+    let rows = sqlx::query_as!(
+        DeliveryRow,
+        r#"
+        SELECT d.id, d.endpoint_id, ev.id AS event_id, ev.type AS event_type, ev.order_id,
+               d.state AS "state: DeliveryState", d.created_at, d.finished_at,
+               coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                'at', a.at, 'status_code', a.status_code,
+                                'latency_ms', a.latency_ms, 'error', a.error,
+                                'response_body', a.response_body) ORDER BY a.id)
+                         FROM webhook_delivery_attempts a
+                         WHERE a.delivery_id = d.id), '[]'::jsonb) AS "attempts!"
+        FROM order_events ev
+        JOIN webhook_deliveries d ON d.event_seq = ev.seq
+        -- `id IS NOT NULL`: the order's index covers numbered events.
+        WHERE ev.order_id = $1 AND ev.id IS NOT NULL
+        ORDER BY d.id DESC
+        LIMIT $2
+        "#,
+        order,
+        limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(Delivery::try_from).collect()
 }
 
 /// One delivery of `endpoint`, with its requests.
