@@ -322,3 +322,80 @@ async fn an_operator_finds_an_order_and_reads_its_whole_story_without_its_token(
     let nothing = get_page(&system, "/ui/orders/not-an-id", &admin).await;
     assert_eq!(nothing.status(), StatusCode::NOT_FOUND);
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn an_order_page_is_told_of_each_change_as_its_events_commit(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let mut system = System::start("console_live", &db, Options::without_workers()).await;
+    system.create_product("MUG", 1250, 5).await;
+    let order = system
+        .place("console-live", "tok_visa", &[("MUG", 1)])
+        .await;
+    let (admin, _) = sign_in(&system, &system.admin_key, false).await;
+
+    // The page names its live source and loads the console's script.
+    let page = get_page(&system, &format!("/ui/orders/{order}"), &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let source = format!("/ui/live/orders/{order}");
+    assert!(page.contains(&format!(r#"data-live="{source}""#)), "{page}");
+    assert!(page.contains(r#"<script src="/ui/assets/console.js""#));
+    let script = browser()
+        .get(format!("{}/ui/assets/console.js", system.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(
+        script.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(script.text().await.unwrap().contains("EventSource"));
+    // Not without a session.
+    let anonymous = browser()
+        .get(format!("{}{source}", system.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::FORBIDDEN);
+
+    // Listening, then the saga runs: the source names each event as it
+    // commits, up to the order's completion.
+    let mut live = get_page(&system, &source, &admin).await;
+    assert_eq!(live.status(), 200);
+    system.start_worker(0, &[]).await;
+    let mut told = Vec::new();
+    let mut buffer = String::new();
+    let until = tokio::time::Instant::now() + crate::system::DEADLINE;
+    while !told.iter().any(|t: &String| t == "order.completed") {
+        let chunk = tokio::time::timeout_at(until, live.chunk())
+            .await
+            .expect("order.completed was never told")
+            .unwrap()
+            .expect("the live source ended");
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            if frame.lines().any(|l| l == "event: changed") {
+                let data = frame
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .unwrap_or("");
+                if !data.is_empty() {
+                    told.push(data.to_owned());
+                }
+            }
+        }
+    }
+    assert_eq!(
+        told,
+        ["order.paid", "order.confirmed", "order.completed"],
+        "each of the order's changes, once, in order"
+    );
+}

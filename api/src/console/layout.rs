@@ -1,5 +1,6 @@
 //! The frame of every console page: head, navigation, who is signed in
-//! (and the sign-out button), and the style sheet, embedded in the binary.
+//! (and the sign-out button), the style sheet, embedded in the binary, and,
+//! on live pages, the console's one script.
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use poem::Response;
@@ -49,6 +50,17 @@ pub enum Section {
 /// A whole page: `title`, then `body`, framed for `operator` (signed out
 /// when `None`).
 pub fn page(title: &str, section: Section, operator: Option<&Operator>, body: Markup) -> Response {
+    live_page(title, section, operator, None, body)
+}
+
+/// [`page`], kept current from the live source `live` (see `super::live`).
+pub fn live_page(
+    title: &str,
+    section: Section,
+    operator: Option<&Operator>,
+    live: Option<&str>,
+    body: Markup,
+) -> Response {
     let current = |s: Section| if s == section { Some("page") } else { None };
     let markup = html! {
         (DOCTYPE)
@@ -58,8 +70,11 @@ pub fn page(title: &str, section: Section, operator: Option<&Operator>, body: Ma
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · AsyncCheckout console" }
                 style { (PreEscaped(STYLE)) }
+                @if live.is_some() {
+                    script src="/ui/assets/console.js" defer {}
+                }
             }
-            body {
+            body data-live=[live] {
                 header {
                     span.brand { "AsyncCheckout" }
                     @if let Some(operator) = operator {
@@ -97,7 +112,7 @@ pub fn html_response(status: StatusCode, markup: Markup) -> Response {
         .header("Referrer-Policy", "no-referrer")
         .header(
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
         .body(markup.into_string())
 }

@@ -1,6 +1,7 @@
 //! The operations console at `/ui`: server-rendered pages for on-call
 //! operators, served by the API process itself, with nothing to build or
-//! fetch (the style sheet is in the binary, and no page runs a script).
+//! fetch (the style sheet and the one small script are in the binary).
+//! The overview and an order's page keep themselves current ([`live`]).
 //!
 //! Sign in with an API key ([`sign_in`]); the browser then holds a session
 //! cookie, never the key ([`session`]). A key with `admin` may act: pause
@@ -11,6 +12,7 @@
 //! session's CSRF token.
 
 mod layout;
+mod live;
 mod orders;
 mod overview;
 mod session;
@@ -33,5 +35,8 @@ pub fn routes() -> impl poem::Endpoint {
         .at("/tasks/:id/retry", post(tasks::retry))
         .at("/orders", get(orders::search))
         .at("/orders/:id", get(orders::detail))
+        .at("/live/overview", get(live::overview))
+        .at("/live/orders/:id", get(live::order))
+        .at("/assets/console.js", get(live::script))
         .with(CookieJarManager::new())
 }

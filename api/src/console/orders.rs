@@ -11,7 +11,7 @@ use serde::Deserialize;
 use shared::orders::{self, Order, OrderStatus};
 use uuid::Uuid;
 
-use super::layout::{Section, page};
+use super::layout::{Section, live_page, page};
 use super::session::{self, server_error};
 use super::sign_in::to_sign_in;
 use crate::AppState;
@@ -255,10 +255,12 @@ pub async fn detail(
             }
         }
     };
-    Ok(page(
+    let live = format!("/ui/live/orders/{}", order.id);
+    Ok(live_page(
         &format!("Order {}", order.id),
         Section::Orders,
         Some(&operator),
+        Some(&live),
         body,
     ))
 }

@@ -14,7 +14,7 @@ use shared::orders::TaskKind;
 use shared::queue::workers::{self, Liveness};
 use shared::queue::{self, QueueCount, TaskState};
 
-use super::layout::{Section, action_button, page};
+use super::layout::{Section, action_button, live_page};
 use super::session::{self, Operator, check_csrf, server_error};
 use super::sign_in::{read_only, to_sign_in};
 use crate::AppState;
@@ -125,7 +125,13 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
             }
         }
     };
-    Ok(page("Overview", Section::Overview, Some(&operator), body))
+    Ok(live_page(
+        "Overview",
+        Section::Overview,
+        Some(&operator),
+        Some("/ui/live/overview"),
+        body,
+    ))
 }
 
 fn liveness(liveness: Liveness) -> Markup {
