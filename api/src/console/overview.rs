@@ -174,36 +174,31 @@ pub async fn acting_operator(
     Ok(operator)
 }
 
+/// Pauses (`action` = `pause`) or resumes (`resume`) a kind of task.
 #[handler]
-pub async fn pause_kind(
+pub async fn pause_or_resume(
     state: Data<&AppState>,
     cookies: &CookieJar,
-    kind: Path<String>,
+    Path((kind, action)): Path<(String, String)>,
     form: Form<Action>,
 ) -> poem::Result<Response> {
     let operator = acting_operator(&state, cookies, &form.csrf).await?;
     let kind = crate::routes::queue_kinds::kind_name(&kind)
-        .map_err(|_| session::forbidden("no such kind"))?;
+        .map_err(|_| session::not_found("there is no such kind"))?;
+    let key = &operator.session.key_name;
     let mut conn = state.pool.acquire().await.map_err(server_error)?;
-    queue::pause(&mut conn, kind, &operator.session.key_name)
-        .await
-        .map_err(server_error)?;
-    tracing::info!(kind, key = %operator.session.key_name, "task kind paused from the console");
-    Ok(Redirect::see_other("/ui").into_response())
-}
-
-#[handler]
-pub async fn resume_kind(
-    state: Data<&AppState>,
-    cookies: &CookieJar,
-    kind: Path<String>,
-    form: Form<Action>,
-) -> poem::Result<Response> {
-    let operator = acting_operator(&state, cookies, &form.csrf).await?;
-    let kind = crate::routes::queue_kinds::kind_name(&kind)
-        .map_err(|_| session::forbidden("no such kind"))?;
-    let mut conn = state.pool.acquire().await.map_err(server_error)?;
-    queue::resume(&mut conn, kind).await.map_err(server_error)?;
-    tracing::info!(kind, key = %operator.session.key_name, "task kind resumed from the console");
+    match action.as_str() {
+        "pause" => {
+            queue::pause(&mut conn, kind, key)
+                .await
+                .map_err(server_error)?;
+            tracing::info!(kind, %key, "task kind paused from the console");
+        }
+        "resume" => {
+            queue::resume(&mut conn, kind).await.map_err(server_error)?;
+            tracing::info!(kind, %key, "task kind resumed from the console");
+        }
+        _ => return Err(session::not_found("a kind can be paused or resumed")),
+    }
     Ok(Redirect::see_other("/ui").into_response())
 }
