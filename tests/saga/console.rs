@@ -399,3 +399,113 @@ async fn an_order_page_is_told_of_each_change_as_its_events_commit(
         "each of the order's changes, once, in order"
     );
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn dead_tasks_that_match_a_filter_are_retried_together_after_a_confirmation(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start("console_bulk_retry", &db, Options::without_workers()).await;
+    // Dead tasks of a kind no worker runs, so that retried ones stay put.
+    for (kind, error) in [
+        ("bulk_demo", "the mail server refused: 554"),
+        ("bulk_demo", "The Mail Server refused: 421"),
+        ("bulk_demo", "the mail server refused: 550"),
+        ("bulk_demo", "a different failure"),
+        ("other_kind", "the mail server refused: 554"),
+    ] {
+        sqlx::query(
+            "INSERT INTO tasks (kind, payload, max_attempts, attempts, state, last_error, finished_at)
+             VALUES ($1, '{}', 3, 3, 'dead', $2, now())",
+        )
+        .bind(kind)
+        .bind(error)
+        .execute(&system.pool)
+        .await
+        .unwrap();
+    }
+    let dead = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM tasks WHERE state = 'dead'")
+            .fetch_one(&system.pool)
+            .await
+            .unwrap()
+    };
+    let (admin, _) = sign_in(&system, &system.admin_key, false).await;
+    let listed = get_page(
+        &system,
+        "/ui/tasks?state=dead&kind=bulk_demo&error=MAIL+server",
+        &admin,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(
+        listed.matches("mail server refused").count()
+            + listed.matches("Mail Server refused").count(),
+        3,
+        "{listed}"
+    );
+    assert!(!listed.contains("a different failure"));
+    assert!(listed.contains(r#"action="/ui/tasks/retry-dead""#));
+    let csrf = csrf_of(&listed);
+    let filter = "kind=bulk_demo&error=MAIL+server";
+
+    // First the count, and nothing retried.
+    let asked = post_form(
+        &system,
+        "/ui/tasks/retry-dead",
+        Some(&admin),
+        format!("csrf={csrf}&{filter}"),
+    )
+    .await;
+    assert_eq!(asked.status(), 200);
+    let asked = asked.text().await.unwrap();
+    assert!(
+        asked.contains("<strong>3</strong> dead tasks match"),
+        "{asked}"
+    );
+    assert!(asked.contains(r#"name="confirm" value="3""#), "{asked}");
+    assert_eq!(dead().await, 5);
+
+    // Then, confirmed: those three, and only those, run again.
+    let done = post_form(
+        &system,
+        "/ui/tasks/retry-dead",
+        Some(&admin),
+        format!("csrf={csrf}&{filter}&confirm=3"),
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let back = done.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(back.contains("retried=3"), "{back}");
+    assert_eq!(dead().await, 2);
+    let still_dead: Vec<(String, String)> =
+        sqlx::query_as("SELECT kind, last_error FROM tasks WHERE state = 'dead' ORDER BY kind")
+            .fetch_all(&system.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        still_dead,
+        [
+            ("bulk_demo".to_owned(), "a different failure".to_owned()),
+            (
+                "other_kind".to_owned(),
+                "the mail server refused: 554".to_owned()
+            ),
+        ]
+    );
+    let told = get_page(&system, &back, &admin).await.text().await.unwrap();
+    assert!(told.contains("3 dead tasks were put back"), "{told}");
+
+    // Without the session's token, nothing.
+    let forged = post_form(
+        &system,
+        "/ui/tasks/retry-dead",
+        Some(&admin),
+        "kind=other_kind&confirm=1".into(),
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(dead().await, 2);
+}

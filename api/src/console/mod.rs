@@ -30,6 +30,7 @@ pub fn routes() -> impl poem::Endpoint {
         .at("/sign-out", post(sign_in::sign_out))
         .at("/queues/:kind/:action", post(overview::pause_or_resume))
         .at("/tasks", get(tasks::list))
+        .at("/tasks/retry-dead", post(tasks::retry_dead_matching))
         .at("/tasks/:id", get(tasks::detail))
         .at("/tasks/:id/retry", post(tasks::retry))
         .at("/orders", get(orders::search))

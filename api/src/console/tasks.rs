@@ -26,8 +26,14 @@ pub struct Filters {
     kind: String,
     #[serde(default)]
     order_id: String,
+    /// Text the last error holds.
+    #[serde(default)]
+    error: String,
     #[serde(default)]
     before: String,
+    /// How many a bulk retry just retried, to say so.
+    #[serde(default)]
+    retried: String,
 }
 
 fn state_named(name: &str) -> Option<TaskState> {
@@ -69,10 +75,12 @@ pub async fn list(
     };
     let before = filters.before.parse::<i64>().ok().map(TaskId);
     let kind = Some(filters.kind.trim().to_owned()).filter(|k| !k.is_empty());
+    let error = Some(filters.error.trim().to_owned()).filter(|e| !e.is_empty());
     let filter = TaskFilter {
         state: task_state,
         kind: kind.clone(),
         order_id,
+        error_contains: error,
         before,
     };
     let mut conn = state.pool.acquire().await.map_err(server_error)?;
@@ -98,9 +106,23 @@ pub async fn list(
             label for="order_id" { "Order id" }
             input #order_id name="order_id" value=(filters.order_id) size="38";
             " "
+            label for="error" { "Error holds" }
+            input #error name="error" value=(filters.error) size="20";
+            " "
             button type="submit" { "Filter" }
         }
         @for problem in &problems { p.bad role="alert" { (problem) } }
+        @if let Ok(retried) = filters.retried.parse::<u64>() {
+            p.flash role="status" { (retried) " dead tasks were put back to run now." }
+        }
+        @if task_state == Some(TaskState::Dead) && !tasks.is_empty() && operator.can_act() {
+            form method="post" action="/ui/tasks/retry-dead" {
+                input type="hidden" name="csrf" value=(operator.session.csrf_token);
+                input type="hidden" name="kind" value=(filters.kind);
+                input type="hidden" name="error" value=(filters.error);
+                button type="submit" { "Retry every dead task that matches…" }
+            }
+        }
         @if tasks.is_empty() {
             p.muted { "No task matches." }
         } @else {
@@ -130,7 +152,7 @@ pub async fn list(
                 }
             }
             @if let Some(next) = next {
-                p { a href={ "/ui/tasks?state=" (filters.state) "&kind=" (filters.kind) "&order_id=" (filters.order_id) "&before=" (next) } { "Older tasks" } }
+                p { a href={ "/ui/tasks?state=" (filters.state) "&kind=" (filters.kind) "&order_id=" (filters.order_id) "&error=" (filters.error) "&before=" (next) } { "Older tasks" } }
             }
         }
     };
@@ -239,4 +261,88 @@ pub async fn retry(
         Err(error) => return Err(server_error(error)),
     }
     Ok(Redirect::see_other(format!("/ui/tasks/{}", id.0)).into_response())
+}
+
+/// Dead tasks retried by one bulk retry at most.
+const BULK_RETRY_MAX: i64 = 10_000;
+
+#[derive(Deserialize)]
+pub struct BulkRetry {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    error: String,
+    /// The count the operator confirmed; absent, the count is shown first.
+    confirm: Option<i64>,
+}
+
+/// Retries every dead task that matches a filter: first a page with how
+/// many and a confirmation, then the retry itself.
+#[handler]
+pub async fn retry_dead_matching(
+    state: Data<&AppState>,
+    cookies: &CookieJar,
+    form: Form<BulkRetry>,
+) -> poem::Result<Response> {
+    let operator = acting_operator(&state, cookies, &form.csrf).await?;
+    let filter = queue::DeadFilter {
+        kind: Some(form.kind.trim().to_owned()).filter(|k| !k.is_empty()),
+        error_contains: Some(form.error.trim().to_owned()).filter(|e| !e.is_empty()),
+    };
+    let mut conn = state.pool.acquire().await.map_err(server_error)?;
+    let Some(_confirmed) = form.confirm else {
+        let count = queue::count_dead(&mut conn, &filter, BULK_RETRY_MAX + 1)
+            .await
+            .map_err(server_error)?;
+        drop(conn);
+        let body = html! {
+            h1 { "Retry dead tasks" }
+            p {
+                @if count > BULK_RETRY_MAX {
+                    "More than " (BULK_RETRY_MAX) " dead tasks match; the oldest " (BULK_RETRY_MAX) " will be retried (do it again for the rest)."
+                } @else {
+                    strong { (count) } " dead tasks match"
+                }
+                @if let Some(kind) = &filter.kind { " of kind " code { (kind) } }
+                @if let Some(error) = &filter.error_contains { ", their last error holding " q { (error) } }
+                ". Each will run again now, keeping its attempts and their history."
+            }
+            @if count > 0 {
+                form method="post" action="/ui/tasks/retry-dead" {
+                    input type="hidden" name="csrf" value=(operator.session.csrf_token);
+                    input type="hidden" name="kind" value=(form.kind);
+                    input type="hidden" name="error" value=(form.error);
+                    input type="hidden" name="confirm" value=(count.min(BULK_RETRY_MAX));
+                    button.danger type="submit" { "Retry " (count.min(BULK_RETRY_MAX)) " tasks" }
+                }
+                " "
+            }
+            a href={ "/ui/tasks?state=dead&kind=" (form.kind) "&error=" (form.error) } { "Back, retrying nothing" }
+        };
+        return Ok(page(
+            "Retry dead tasks",
+            Section::Tasks,
+            Some(&operator),
+            body,
+        ));
+    };
+    let retried = queue::retry_dead_matching(&mut conn, &filter, BULK_RETRY_MAX)
+        .await
+        .map_err(server_error)?;
+    tracing::info!(
+        retried,
+        kind = ?filter.kind,
+        error = ?filter.error_contains,
+        key = %operator.session.key_name,
+        "dead tasks retried in bulk from the console"
+    );
+    let query = serde_urlencoded::to_string([
+        ("state", "available"),
+        ("kind", form.kind.trim()),
+        ("retried", &retried.to_string()),
+    ])
+    .map_err(server_error)?;
+    Ok(Redirect::see_other(format!("/ui/tasks?{query}")).into_response())
 }

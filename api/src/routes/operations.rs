@@ -228,6 +228,7 @@ impl OperationsApi {
             state: task_state_filter.0.map(task_state),
             kind: kind.0,
             order_id: order_id.0,
+            error_contains: None,
             before,
         };
         let mut conn = state.pool.acquire().await?;

@@ -49,6 +49,8 @@ pub struct TaskFilter {
     pub state: Option<TaskState>,
     pub kind: Option<String>,
     pub order_id: Option<Uuid>,
+    /// Only tasks whose last error holds this text (any case).
+    pub error_contains: Option<String>,
     /// Only tasks with a smaller id (the previous page's last).
     pub before: Option<TaskId>,
 }
@@ -69,6 +71,7 @@ pub async fn list_tasks(
           AND ($2::text IS NULL OR kind = $2)
           AND ($3::uuid IS NULL OR order_id = $3)
           AND ($4::bigint IS NULL OR id < $4)
+          AND ($6::text IS NULL OR strpos(lower(last_error), lower($6)) > 0)
         ORDER BY id DESC
         LIMIT $5
         "#,
@@ -77,6 +80,7 @@ pub async fn list_tasks(
         filter.order_id,
         filter.before.map(|id| id.0),
         limit,
+        filter.error_contains,
     )
     .fetch_all(conn)
     .await

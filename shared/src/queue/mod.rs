@@ -73,7 +73,7 @@ pub use inspect::{
     AttemptRecord, Backlog, QueueCount, TaskFilter, TaskRecord, attempts_of, backlog, counts,
     get_task, list_tasks, oldest_due_wait_secs, payload_of,
 };
-pub use operator::{cancel_unstarted, retry_dead};
+pub use operator::{DeadFilter, cancel_unstarted, count_dead, retry_dead, retry_dead_matching};
 pub use pause::{PausedKind, pause, paused, resume};
 pub use rescue::{Rescued, rescue_expired};
 pub use retention::{delete_completed, vacuum};

@@ -37,6 +37,80 @@ pub async fn retry_dead(conn: &mut PgConnection, id: TaskId) -> Result<(), Queue
     })
 }
 
+/// Which dead tasks a bulk retry takes: of `kind` when given, and whose
+/// last error holds `error_contains` (any case) when given.
+#[derive(Debug, Clone, Default)]
+pub struct DeadFilter {
+    pub kind: Option<String>,
+    pub error_contains: Option<String>,
+}
+
+/// How many dead tasks match `filter`, counted up to `cap` (a count of
+/// `cap` means "at least").
+pub async fn count_dead(
+    conn: &mut PgConnection,
+    filter: &DeadFilter,
+    cap: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"
+        SELECT count(*) AS "count!"
+        FROM (
+            SELECT 1 FROM tasks
+            WHERE state = 'dead'
+              AND ($1::text IS NULL OR kind = $1)
+              AND ($2::text IS NULL OR strpos(lower(last_error), lower($2)) > 0)
+            LIMIT $3
+        ) AS matching
+        "#,
+        filter.kind,
+        filter.error_contains,
+        cap,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Brings up to `limit` dead tasks matching `filter` back to `available`
+/// now, as [`retry_dead`] does one, and wakes the workers; returns how many.
+/// Tasks another retry holds are skipped, not waited for.
+pub async fn retry_dead_matching(
+    conn: &mut PgConnection,
+    filter: &DeadFilter,
+    limit: i64,
+) -> Result<u64, sqlx::Error> {
+    let revived = sqlx::query_scalar!(
+        r#"
+        WITH chosen AS MATERIALIZED (
+            SELECT id FROM tasks
+            WHERE state = 'dead'
+              AND ($1::text IS NULL OR kind = $1)
+              AND ($2::text IS NULL OR strpos(lower(last_error), lower($2)) > 0)
+            ORDER BY id
+            LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        ),
+        revived AS (
+            UPDATE tasks
+            SET state = 'available',
+                run_at = now(),
+                finished_at = NULL,
+                max_attempts = greatest(max_attempts, attempts + 1)
+            WHERE id = ANY (ARRAY(SELECT id FROM chosen))
+            RETURNING id
+        )
+        SELECT count(*) AS "count!" FROM revived, pg_notify($4, '')
+        "#,
+        filter.kind,
+        filter.error_contains,
+        limit,
+        super::WAKEUP_CHANNEL,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(u64::try_from(revived).unwrap_or(0))
+}
+
 /// Withdraws the order's tasks of `kind` that have never started (available,
 /// no attempt yet) as `cancelled`, in the caller's transaction. Returns how
 /// many; zero means the work has started (or was never there).
