@@ -2,6 +2,7 @@
 //! (and the sign-out button), the style sheet, embedded in the binary, and,
 //! on live pages, the console's one script.
 
+use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use poem::Response;
 use poem::http::StatusCode;
@@ -130,4 +131,14 @@ pub fn action_button(operator: &Operator, action: &str, label: &str, danger: boo
             }
         }
     }
+}
+
+/// A time as the console shows it in lists: to the second, in UTC.
+pub fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// A time as the console shows it in timelines: to the millisecond, in UTC.
+pub fn when_exactly(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()
 }

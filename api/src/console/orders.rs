@@ -11,7 +11,7 @@ use serde::Deserialize;
 use shared::orders::{self, Order, OrderStatus};
 use uuid::Uuid;
 
-use super::layout::{Section, live_page, page};
+use super::layout::{Section, live_page, page, when, when_exactly};
 use super::session::{self, server_error};
 use super::sign_in::to_sign_in;
 use crate::AppState;
@@ -104,7 +104,7 @@ pub async fn search(
                             td { (order.status.as_str()) }
                             td { (order.customer_email) }
                             td.num { (money(order)) }
-                            td { (order.created_at.format("%Y-%m-%d %H:%M:%S UTC")) }
+                            td { (when(order.created_at)) }
                         }
                     }
                 }
@@ -164,7 +164,7 @@ pub async fn detail(
                 @if let Some(code) = &order.failure_code {
                     tr { th scope="row" { "Failure" } td.bad { (code) ": " (order.failure_message.as_deref().unwrap_or("")) } }
                 }
-                tr { th scope="row" { "Placed" } td { (order.created_at.format("%Y-%m-%d %H:%M:%S%.3f UTC")) } }
+                tr { th scope="row" { "Placed" } td { (when_exactly(order.created_at)) } }
             }
         }
         h2 { "Lines" }
@@ -178,7 +178,7 @@ pub async fn detail(
             tbody {
                 @for entry in &history {
                     tr {
-                        td { (entry.at.format("%Y-%m-%d %H:%M:%S%.3f UTC")) }
+                        td { (when_exactly(entry.at)) }
                         td { (entry.status.as_str()) }
                         td { (entry.reason.as_deref().unwrap_or("")) }
                     }
@@ -214,7 +214,7 @@ pub async fn detail(
                         tr {
                             td.num { (event.id) }
                             td { (event.event_type) }
-                            td { (event.created_at.format("%Y-%m-%d %H:%M:%S%.3f UTC")) }
+                            td { (when_exactly(event.created_at)) }
                         }
                     }
                 }

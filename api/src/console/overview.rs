@@ -9,14 +9,13 @@ use maud::{Markup, html};
 use poem::web::cookie::CookieJar;
 use poem::web::{Data, Form, Path, Redirect};
 use poem::{IntoResponse, Response, handler};
-use serde::Deserialize;
 use shared::orders::TaskKind;
 use shared::queue::workers::{self, Liveness};
 use shared::queue::{self, QueueCount, TaskState};
 
-use super::layout::{Section, action_button, live_page};
-use super::session::{self, Operator, check_csrf, server_error};
-use super::sign_in::{read_only, to_sign_in};
+use super::layout::{Section, action_button, live_page, when};
+use super::session::{self, Action, acting_operator, server_error};
+use super::sign_in::to_sign_in;
 use crate::AppState;
 
 /// The task states, in the order the overview shows them.
@@ -85,7 +84,7 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
                         td {
                             @if let Some(pause) = pause {
                                 span.bad { "paused" }
-                                " by " (pause.paused_by) " at " (pause.paused_at.format("%Y-%m-%d %H:%M:%S UTC")) " "
+                                " by " (pause.paused_by) " at " (when(pause.paused_at)) " "
                                 @if operator.can_act() {
                                     (action_button(&operator, &format!("/ui/queues/{kind}/resume"), "Resume", false))
                                 }
@@ -117,7 +116,7 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
                             td { (liveness(worker.liveness)) }
                             td { (worker.host) " (pid " (worker.pid) ")" }
                             td.num { (worker.in_flight) " / " (worker.slots) }
-                            td { (worker.started_at.format("%Y-%m-%d %H:%M:%S UTC")) }
+                            td { (when(worker.started_at)) }
                             td { (wait(now - worker.last_seen_at)) " ago" }
                         }
                     }
@@ -152,28 +151,6 @@ fn wait(span: chrono::Duration) -> String {
     }
 }
 
-#[derive(Deserialize)]
-pub struct Action {
-    #[serde(default)]
-    pub csrf: String,
-}
-
-/// The signed-in operator who may act, with the form's CSRF token checked.
-pub async fn acting_operator(
-    state: &AppState,
-    cookies: &CookieJar,
-    csrf: &str,
-) -> poem::Result<Operator> {
-    let Some(operator) = session::operator(&state.pool, cookies).await? else {
-        return Err(session::forbidden("sign in to the console first"));
-    };
-    check_csrf(&operator, csrf)?;
-    if !operator.can_act() {
-        return Err(read_only());
-    }
-    Ok(operator)
-}
-
 /// Pauses (`action` = `pause`) or resumes (`resume`) a kind of task.
 #[handler]
 pub async fn pause_or_resume(
@@ -182,7 +159,7 @@ pub async fn pause_or_resume(
     Path((kind, action)): Path<(String, String)>,
     form: Form<Action>,
 ) -> poem::Result<Response> {
-    let operator = acting_operator(&state, cookies, &form.csrf).await?;
+    let operator = acting_operator(&state.pool, cookies, &form.csrf).await?;
     let kind = crate::routes::queue_kinds::kind_name(&kind)
         .map_err(|_| session::not_found("there is no such kind"))?;
     let key = &operator.session.key_name;

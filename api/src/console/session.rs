@@ -96,33 +96,57 @@ pub fn check_csrf(operator: &Operator, sent: &str) -> poem::Result<()> {
     }
 }
 
+/// A session that may act, for a form whose CSRF token was checked.
+pub async fn acting_operator(
+    pool: &PgPool,
+    cookies: &CookieJar,
+    csrf: &str,
+) -> poem::Result<Operator> {
+    let Some(operator) = operator(pool, cookies).await? else {
+        return Err(forbidden("sign in to the console first"));
+    };
+    check_csrf(&operator, csrf)?;
+    if !operator.can_act() {
+        return Err(forbidden(
+            "this session is read-only: sign in with a key that has the admin scope to act",
+        ));
+    }
+    Ok(operator)
+}
+
+/// A form that acts and sends nothing but the session's CSRF token.
+#[derive(serde::Deserialize)]
+pub struct Action {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// A 403 with a message for people.
 pub fn forbidden(message: &str) -> poem::Error {
-    poem::Error::from_response(
-        Response::builder()
-            .status(StatusCode::FORBIDDEN)
-            .content_type("text/plain; charset=utf-8")
-            .body(message.to_owned()),
-    )
+    plain(StatusCode::FORBIDDEN, message)
 }
 
 /// A 404 with a message for people.
 pub fn not_found(message: &str) -> poem::Error {
-    poem::Error::from_response(
-        Response::builder()
-            .status(StatusCode::NOT_FOUND)
-            .content_type("text/plain; charset=utf-8")
-            .body(message.to_owned()),
-    )
+    plain(StatusCode::NOT_FOUND, message)
 }
 
 /// A failure of ours, logged, with no detail for the page.
 pub fn server_error(error: impl std::fmt::Display) -> poem::Error {
     tracing::error!(%error, "the console could not answer");
+    plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the console could not reach its database; try again",
+    )
+}
+
+/// An error answered as `status` with `message` as plain text (passed on
+/// as it is, not turned into problem+json).
+fn plain(status: StatusCode, message: &str) -> poem::Error {
     poem::Error::from_response(
         Response::builder()
-            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .status(status)
             .content_type("text/plain; charset=utf-8")
-            .body("the console could not reach its database; try again"),
+            .body(message.to_owned()),
     )
 }

@@ -149,10 +149,3 @@ fn same_origin(req: &Request) -> bool {
 pub fn to_sign_in() -> Response {
     Redirect::see_other("/ui/sign-in").into_response()
 }
-
-/// A page for a form that asked for what this session may not do.
-pub fn read_only() -> poem::Error {
-    session::forbidden(
-        "this session is read-only: sign in with a key that has the admin scope to act",
-    )
-}

@@ -9,9 +9,8 @@ use serde::Deserialize;
 use shared::queue::{self, QueueError, TaskFilter, TaskId, TaskState};
 use uuid::Uuid;
 
-use super::layout::{Section, action_button, page};
-use super::overview::{Action, acting_operator};
-use super::session::{self, server_error};
+use super::layout::{Section, action_button, page, when, when_exactly};
+use super::session::{self, Action, acting_operator, server_error};
 use super::sign_in::to_sign_in;
 use crate::AppState;
 
@@ -37,15 +36,7 @@ pub struct Filters {
 }
 
 fn state_named(name: &str) -> Option<TaskState> {
-    [
-        TaskState::Available,
-        TaskState::Running,
-        TaskState::Completed,
-        TaskState::Dead,
-        TaskState::Cancelled,
-    ]
-    .into_iter()
-    .find(|s| s.as_str() == name)
+    TaskState::ALL.into_iter().find(|s| s.as_str() == name)
 }
 
 #[handler]
@@ -95,7 +86,7 @@ pub async fn list(
             label for="state" { "State" }
             select #state name="state" {
                 option value="" { "any" }
-                @for s in ["available", "running", "dead", "completed", "cancelled"] {
+                @for s in TaskState::ALL.map(TaskState::as_str) {
                     option value=(s) selected[filters.state == s] { (s) }
                 }
             }
@@ -140,7 +131,7 @@ pub async fn list(
                             td { (task.state.as_str()) }
                             td.num { (task.attempts) " / " (task.max_attempts) }
                             td { @if let Some(order) = task.order_id { code { (order) } } }
-                            td { (task.run_at.format("%Y-%m-%d %H:%M:%S UTC")) }
+                            td { (when(task.run_at)) }
                             td { @if let Some(error) = &task.last_error { (error) } }
                             td {
                                 @if task.state == TaskState::Dead && operator.can_act() {
@@ -196,10 +187,10 @@ pub async fn detail(
         table {
             tbody {
                 tr { th scope="row" { "Order" } td { @if let Some(order) = task.order_id { a href={ "/ui/tasks?order_id=" (order) } { code { (order) } } } } }
-                tr { th scope="row" { "Created" } td { (task.created_at.format("%Y-%m-%d %H:%M:%S%.3f UTC")) } }
-                tr { th scope="row" { "Runs at" } td { (task.run_at.format("%Y-%m-%d %H:%M:%S%.3f UTC")) } }
+                tr { th scope="row" { "Created" } td { (when_exactly(task.created_at)) } }
+                tr { th scope="row" { "Runs at" } td { (when_exactly(task.run_at)) } }
                 tr { th scope="row" { "Held by" } td { @if let Some(worker) = &task.locked_by { (worker) } } }
-                tr { th scope="row" { "Finished" } td { @if let Some(at) = task.finished_at { (at.format("%Y-%m-%d %H:%M:%S%.3f UTC")) } } }
+                tr { th scope="row" { "Finished" } td { @if let Some(at) = task.finished_at { (when_exactly(at)) } } }
                 tr { th scope="row" { "Last error" } td { @if let Some(error) = &task.last_error { (error) } } }
             }
         }
@@ -219,7 +210,7 @@ pub async fn detail(
                         tr {
                             td.num { (attempt.attempt) }
                             td { (attempt.worker_id) }
-                            td { (attempt.started_at.format("%Y-%m-%d %H:%M:%S%.3f UTC")) }
+                            td { (when_exactly(attempt.started_at)) }
                             td.num { ((attempt.finished_at - attempt.started_at).num_milliseconds()) " ms" }
                             td { (format!("{:?}", attempt.outcome).to_lowercase()) }
                             td { @if let Some(error) = &attempt.error { (error) } }
@@ -244,7 +235,7 @@ pub async fn retry(
     id: Path<String>,
     form: Form<Action>,
 ) -> poem::Result<Response> {
-    let operator = acting_operator(&state, cookies, &form.csrf).await?;
+    let operator = acting_operator(&state.pool, cookies, &form.csrf).await?;
     let Ok(id) = id.parse::<i64>().map(TaskId) else {
         return Err(session::not_found("there is no such task"));
     };
@@ -286,7 +277,7 @@ pub async fn retry_dead_matching(
     cookies: &CookieJar,
     form: Form<BulkRetry>,
 ) -> poem::Result<Response> {
-    let operator = acting_operator(&state, cookies, &form.csrf).await?;
+    let operator = acting_operator(&state.pool, cookies, &form.csrf).await?;
     let filter = queue::DeadFilter {
         kind: Some(form.kind.trim().to_owned()).filter(|k| !k.is_empty()),
         error_contains: Some(form.error.trim().to_owned()).filter(|e| !e.is_empty()),

@@ -7,11 +7,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rand::RngCore;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::keys::secret_hash;
+use crate::keys::{random_secret_hex, secret_hash};
 
 const PREFIX: &str = "st_";
 
@@ -29,12 +28,7 @@ pub async fn mint(
     api_key: Uuid,
     ttl: Duration,
 ) -> Result<MintedToken, sqlx::Error> {
-    let mut bits = [0u8; 16];
-    rand::rng().fill_bytes(&mut bits);
-    let token = format!(
-        "{PREFIX}{}",
-        bits.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let token = format!("{PREFIX}{}", random_secret_hex());
     let expires_at = sqlx::query_scalar!(
         r#"
         INSERT INTO stream_tokens (token_hash, order_id, api_key_id, expires_at)

@@ -7,12 +7,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rand::RngCore;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::store::scopes_of;
-use super::{Scope, secret_hash};
+use super::{Scope, random_secret_hex, secret_hash};
 
 /// A session just started: its token goes in the cookie, shown this once.
 #[derive(Debug, Clone)]
@@ -39,19 +38,13 @@ impl ConsoleSession {
     }
 }
 
-fn random_hex() -> String {
-    let mut bits = [0u8; 16];
-    rand::rng().fill_bytes(&mut bits);
-    bits.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Starts a session for the key `api_key`, good for `ttl`.
 pub async fn start(
     conn: &mut PgConnection,
     api_key: Uuid,
     ttl: Duration,
 ) -> Result<StartedSession, sqlx::Error> {
-    let token = random_hex();
+    let token = random_secret_hex();
     let expires_at = sqlx::query_scalar!(
         r#"
         INSERT INTO console_sessions (token_hash, api_key_id, csrf_token, expires_at)
@@ -60,7 +53,7 @@ pub async fn start(
         "#,
         secret_hash(&token),
         api_key,
-        random_hex(),
+        random_secret_hex(),
         ttl.as_secs_f64(),
     )
     .fetch_one(conn)

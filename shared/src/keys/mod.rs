@@ -12,6 +12,6 @@ mod store;
 
 pub use scope::{Scope, UnknownScope};
 pub use store::{
-    ApiKey, NewKey, RateLimit, authenticate, create, ensure_bootstrap, list, revoke, secret_hash,
-    set_rate_limit,
+    ApiKey, NewKey, RateLimit, authenticate, create, ensure_bootstrap, list, random_secret_hex,
+    revoke, secret_hash, set_rate_limit,
 };

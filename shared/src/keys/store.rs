@@ -107,6 +107,14 @@ pub struct NewKey {
 const SECRET_PREFIX: &str = "ak_";
 const SHOWN_CHARS: usize = 8;
 
+/// 128 fresh random bits as 32 hex digits: the body of every secret handed
+/// out (API keys, stream tokens, console sessions and their CSRF tokens).
+pub fn random_secret_hex() -> String {
+    let mut bits = [0u8; 16];
+    rand::rng().fill_bytes(&mut bits);
+    bits.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// What a key's secret is stored and found by: its SHA-256.
 pub fn secret_hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
@@ -131,12 +139,7 @@ pub async fn create(
     scopes: &[Scope],
     rate_limit: Option<RateLimit>,
 ) -> Result<NewKey, sqlx::Error> {
-    let mut bits = [0u8; 16];
-    rand::rng().fill_bytes(&mut bits);
-    let secret = format!(
-        "{SECRET_PREFIX}{}",
-        bits.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let secret = format!("{SECRET_PREFIX}{}", random_secret_hex());
     let key = insert(conn, name, &secret, scopes, rate_limit).await?;
     Ok(NewKey { key, secret })
 }

@@ -38,6 +38,14 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    pub const ALL: [TaskState; 5] = [
+        Self::Available,
+        Self::Running,
+        Self::Completed,
+        Self::Dead,
+        Self::Cancelled,
+    ];
+
     /// The state as the database and the API write it.
     pub fn as_str(self) -> &'static str {
         match self {
