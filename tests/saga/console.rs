@@ -383,11 +383,13 @@ async fn an_order_page_is_told_of_each_change_as_its_events_commit(
         while let Some(end) = buffer.find("\n\n") {
             let frame: String = buffer.drain(..end + 2).collect();
             if frame.lines().any(|l| l == "event: changed") {
+                // Every `changed` has data (a browser drops one without);
+                // the ticks say `tick`.
                 let data = frame
                     .lines()
                     .find_map(|l| l.strip_prefix("data: "))
-                    .unwrap_or("");
-                if !data.is_empty() {
+                    .expect("a changed event without data");
+                if data != "tick" {
                     told.push(data.to_owned());
                 }
             }
@@ -508,4 +510,89 @@ async fn dead_tasks_that_match_a_filter_are_retried_together_after_a_confirmatio
     .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(dead().await, 2);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_waiting_task_is_cancelled_but_a_saga_step_is_left_to_its_order(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start("console_cancel", &db, Options::without_workers()).await;
+    system.create_product("MUG", 1250, 5).await;
+    let order = system
+        .place("console-cancel", "tok_visa", &[("MUG", 1)])
+        .await;
+    let step: i64 = sqlx::query_scalar("SELECT id FROM tasks WHERE order_id = $1::uuid")
+        .bind(&order)
+        .fetch_one(&system.pool)
+        .await
+        .unwrap();
+    // A task of a kind no worker here runs: it waits.
+    let waiting: i64 = sqlx::query_scalar(
+        "INSERT INTO tasks (kind, payload, max_attempts) VALUES ('report_export', '{}', 3) RETURNING id",
+    )
+    .fetch_one(&system.pool)
+    .await
+    .unwrap();
+    let state_of = |id: i64| {
+        let pool = system.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT state::text FROM tasks WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let (admin, _) = sign_in(&system, &system.admin_key, false).await;
+
+    let page = get_page(&system, &format!("/ui/tasks/{waiting}"), &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let cancel = format!(r#"action="/ui/tasks/{waiting}/cancel""#);
+    assert!(page.contains(&cancel), "{page}");
+    let csrf = csrf_of(&page);
+    let done = post_form(
+        &system,
+        &format!("/ui/tasks/{waiting}/cancel"),
+        Some(&admin),
+        format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(state_of(waiting).await, "cancelled");
+    let after = get_page(&system, &format!("/ui/tasks/{waiting}"), &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!after.contains(&cancel), "a cancelled task offers a cancel");
+
+    // A saga step: no button, the page says why, and a POST is refused.
+    let step_page = get_page(&system, &format!("/ui/tasks/{step}"), &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!step_page.contains("/cancel\""), "{step_page}");
+    assert!(step_page.contains("its order"), "{step_page}");
+    let refused = post_form(
+        &system,
+        &format!("/ui/tasks/{step}/cancel"),
+        Some(&admin),
+        format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("cancel the order instead"),
+        "the refusal does not say what to do"
+    );
+    assert_eq!(state_of(step).await, "available");
 }

@@ -2,6 +2,7 @@
 //! processes, a real SMTP server, and a fresh database per test.
 #![allow(clippy::unwrap_used)]
 
+mod browser;
 mod keys_cli;
 mod leases;
 mod mail_sink;
@@ -12,6 +13,7 @@ mod bad_input;
 mod client;
 mod connection_loss;
 mod console;
+mod console_browser;
 mod crash_points;
 mod database_restart;
 mod events;

@@ -30,6 +30,7 @@ mod presence;
 mod runtime;
 mod step_error;
 pub mod steps;
+mod tally;
 mod wakeup;
 pub mod webhooks;
 

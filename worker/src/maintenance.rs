@@ -76,13 +76,15 @@ async fn rescue_batch(pool: &PgPool, registry: &Registry) -> Result<Vec<Rescued>
     Ok(rescued)
 }
 
-/// Every minute until `stop` fires, deletes completed tasks older than
-/// `tasks`, idempotency keys older than `keys` and order events older than
-/// `events`, a batch at a time, expired stream tokens and the workers gone
-/// for [`WORKERS_KEPT`], then vacuums the task tables.
-/// How long a worker that stopped or vanished stays in the registry.
+/// How long a worker that stopped or vanished stays in the registry, and
+/// the queue's minutes (the console's charts) are kept.
 const WORKERS_KEPT: Duration = Duration::from_secs(24 * 3600);
 
+/// Every minute until `stop` fires, deletes completed tasks older than
+/// `tasks`, idempotency keys older than `keys` and order events older than
+/// `events`, a batch at a time, expired stream tokens, and the workers gone
+/// and the queue's minutes older than [`WORKERS_KEPT`], then vacuums the
+/// task tables.
 pub(crate) async fn retention_loop(
     pool: PgPool,
     tasks: Duration,
@@ -133,6 +135,12 @@ pub(crate) async fn retention_loop(
         .await;
         prune(&pool, &stop, "workers gone", |mut conn| async move {
             queue::workers::delete_gone(&mut conn, WORKERS_KEPT)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        prune(&pool, &stop, "queue minutes", |mut conn| async move {
+            queue::minutes::delete_older_than(&mut conn, WORKERS_KEPT)
                 .await
                 .map_err(|e| e.to_string())
         })

@@ -1,11 +1,25 @@
 //! The worker's Prometheus metrics, named in one place. The binary installs
-//! the recorder and serves `/metrics`; without one, these are no-ops.
+//! the recorder and serves `/metrics`; without one, these are no-ops. The
+//! claims and outcomes are also counted for the console's charts
+//! ([`crate::tally`]).
+
+use shared::queue::ClaimedTask;
 
 use crate::outcome::StepOutcome;
+use crate::tally;
 
-/// A claim handed this worker `count` tasks of `kind`.
-pub(crate) fn claimed(kind: &str) {
-    metrics::counter!("asynccheckout_tasks_claimed_total", "kind" => kind.to_owned()).increment(1);
+/// A claim handed this worker `task`.
+pub(crate) fn claimed(task: &ClaimedTask) {
+    metrics::counter!("asynccheckout_tasks_claimed_total", "kind" => task.kind.clone())
+        .increment(1);
+    if task.attempt == 1 {
+        // The enqueue time is the database's, now is this host's: clocks
+        // kept in step (NTP) keep the wait true; a negative one counts as 0.
+        let waited = (chrono::Utc::now() - task.created_at)
+            .to_std()
+            .unwrap_or_default();
+        tally::started(&task.kind, waited);
+    }
 }
 
 /// Counts an attempt's end and records its duration.
@@ -17,6 +31,7 @@ pub(crate) fn finished(kind: &str, outcome: &StepOutcome, seconds: f64) {
         StepOutcome::Abandoned(_) => "asynccheckout_tasks_abandoned_total",
     };
     metrics::counter!(name, "kind" => kind.to_owned()).increment(1);
+    tally::finished(kind, outcome);
     metrics::histogram!(
         "asynccheckout_step_duration_seconds",
         "kind" => kind.to_owned(),

@@ -1,6 +1,8 @@
 //! This worker in the workers' registry (`shared::queue::workers`): it
 //! registers when it starts, heartbeats with its steps in flight, and says
 //! it stopped after its drain, so operators see who runs and who vanished.
+//! Each heartbeat also adds what the workers did since the last one to the
+//! queue's minutes ([`crate::tally`]), for the console's charts.
 //! The registry is for people: a database that cannot be reached only
 //! delays it, and the worker's own work never waits for it.
 
@@ -44,7 +46,9 @@ pub(crate) async fn announce(
         if let Err(error) = said.await {
             tracing::warn!(%error, "cannot heartbeat to the workers' registry; trying again");
         }
+        write_tally(&pool).await;
     }
+    write_tally(&pool).await;
     if registered {
         let stopped = async {
             let mut conn = pool.acquire().await?;
@@ -53,5 +57,22 @@ pub(crate) async fn announce(
         if let Err(error) = stopped.await {
             tracing::warn!(%error, "cannot mark this worker stopped in the registry; it will show as vanished");
         }
+    }
+}
+
+/// Adds what was counted since the last heartbeat to the queue's minutes;
+/// kept for the next one when the database cannot take it now.
+async fn write_tally(pool: &PgPool) {
+    let tallies = crate::tally::take();
+    if tallies.is_empty() {
+        return;
+    }
+    let written = async {
+        let mut conn = pool.acquire().await?;
+        shared::queue::minutes::add(&mut conn, &tallies).await
+    };
+    if let Err(error) = written.await {
+        tracing::warn!(%error, "cannot add to the queue's minutes (the console's charts); keeping the counts for the next heartbeat");
+        crate::tally::restore(tallies);
     }
 }

@@ -317,7 +317,7 @@ impl Worker {
                 return;
             }
             for task in tasks {
-                metrics::claimed(&task.kind);
+                metrics::claimed(&task);
                 match Arc::clone(&slots).try_acquire_owned() {
                     Ok(slot) => {
                         // In a keyed lane a finished step may make room for
@@ -375,7 +375,7 @@ impl Worker {
                     }
                 }
                 if let Some(task) = &next {
-                    metrics::claimed(&task.kind);
+                    metrics::claimed(task);
                 }
             }
             drop(slot);

@@ -37,6 +37,17 @@ input, select { font: inherit; padding: .2rem .4rem; }
 label { margin-right: .4rem; }
 a:focus, button:focus, input:focus, select:focus { outline: 3px solid #f9ab00; outline-offset: 1px; }
 .flash { padding: .5rem .8rem; background: #e8f0fe; border: 1px solid var(--accent); margin-bottom: 1rem; }
+.charts { display: flex; flex-wrap: wrap; gap: 1rem; }
+figure.chart { margin: 0; padding: .5rem .7rem; background: #fff; border: 1px solid var(--line); max-width: 600px; }
+figure.chart svg { display: block; }
+figure.chart text { font: 11px system-ui, sans-serif; fill: var(--muted); }
+figure.chart .axis { stroke: var(--line); }
+figure.chart path { fill: none; stroke-width: 2; }
+.series-ok { stroke: var(--ok); color: var(--ok); }
+.series-warn { stroke: #b06000; color: #b06000; }
+.series-bad { stroke: var(--bad); color: var(--bad); }
+.series-accent { stroke: var(--accent); color: var(--accent); }
+.key { display: inline-block; width: .9rem; height: .25rem; background: currentColor; vertical-align: middle; margin: 0 .3rem 0 .6rem; }
 "#;
 
 /// The sections of the console, as the navigation names them.
@@ -102,7 +113,10 @@ pub fn live_page(
     html_response(StatusCode::OK, markup)
 }
 
-/// `markup` as an HTML answer, never cached, never framed.
+/// `markup` as an HTML answer, never cached, never framed. Its address (an
+/// order's id, a search) goes to no other site; `same-origin`, not
+/// `no-referrer`, because under `no-referrer` a browser sends `Origin: null`
+/// with the page's own form posts, and sign-in checks `Origin`.
 pub fn html_response(status: StatusCode, markup: Markup) -> Response {
     Response::builder()
         .status(status)
@@ -110,7 +124,7 @@ pub fn html_response(status: StatusCode, markup: Markup) -> Response {
         .header("Cache-Control", "no-store")
         .header("X-Frame-Options", "DENY")
         .header("X-Content-Type-Options", "nosniff")
-        .header("Referrer-Policy", "no-referrer")
+        .header("Referrer-Policy", "same-origin")
         .header(
             "Content-Security-Policy",
             "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",

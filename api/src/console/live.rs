@@ -5,8 +5,11 @@
 //! `EventSource` and, on each `changed`, fetches the page again and swaps
 //! in its `<main>`. A source says `changed` when the order events it follows
 //! are published (from this process's feed, as they commit; the data is the
-//! event's type), and every two seconds besides, with no data, for what
-//! writes no event (a task's attempts, a worker's heartbeat). It ends when the session does, checked every half minute.
+//! event's type, or `missed` when this source fell behind), and every two
+//! seconds besides, with `tick`, for what writes no event (a task's
+//! attempts, a worker's heartbeat). Every `changed` carries data: a browser
+//! drops an SSE event with none. It ends when the session does, checked
+//! every half minute.
 
 use std::time::Duration;
 
@@ -50,14 +53,14 @@ enum Follows {
 }
 
 impl Follows {
-    /// The type of the next event (empty when several were missed); `None`
+    /// The type of the next event (`missed` when several were); `None`
     /// when the feed dropped this follower (it fell behind, or the process
     /// is closing): the ticks carry on.
     async fn next(&mut self) -> Option<String> {
         match self {
             Self::All(events) => match events.recv().await {
                 Ok(event) => Some(event.event_type.clone()),
-                Err(broadcast::error::RecvError::Lagged(_)) => Some(String::new()),
+                Err(broadcast::error::RecvError::Lagged(_)) => Some("missed".to_owned()),
                 Err(broadcast::error::RecvError::Closed) => None,
             },
             Self::Order(subscription) => subscription
@@ -129,8 +132,7 @@ fn changes(pool: PgPool, token: String, follows: Follows) -> Response {
                     None => std::future::pending().await,
                 }
             };
-            // The data says what changed: an event's type, or nothing for
-            // a tick.
+            // The data says what changed: an event's type, or `tick`.
             let what = tokio::select! {
                 changed = change => match changed {
                     Some(event_type) => event_type,
@@ -139,7 +141,7 @@ fn changes(pool: PgPool, token: String, follows: Follows) -> Response {
                         continue;
                     }
                 },
-                _ = state.tick.tick() => String::new(),
+                _ = state.tick.tick() => "tick".to_owned(),
                 _ = state.session_check.tick() => {
                     if !session_lives(&state.pool, &state.token).await {
                         return None;

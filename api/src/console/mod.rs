@@ -5,12 +5,14 @@
 //!
 //! Sign in with an API key ([`sign_in`]); the browser then holds a session
 //! cookie, never the key ([`session`]). A key with `admin` may act: pause
-//! and resume a kind ([`overview`]), retry a dead task ([`tasks`]), and
+//! and resume a kind ([`overview`]), retry a dead task or cancel a waiting one
+//! ([`tasks`]), and
 //! follow an order's whole story ([`orders`]); any
 //! other key that may read orders sees the same pages without the buttons,
 //! and a forged action is refused with 403. Every action is a POST with the
 //! session's CSRF token.
 
+mod charts;
 mod layout;
 mod live;
 mod orders;
@@ -33,6 +35,7 @@ pub fn routes() -> impl poem::Endpoint {
         .at("/tasks/retry-dead", post(tasks::retry_dead_matching))
         .at("/tasks/:id", get(tasks::detail))
         .at("/tasks/:id/retry", post(tasks::retry))
+        .at("/tasks/:id/cancel", post(tasks::cancel))
         .at("/orders", get(orders::search))
         .at("/orders/:id", get(orders::detail))
         .at("/live/overview", get(live::overview))

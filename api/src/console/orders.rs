@@ -156,7 +156,7 @@ pub async fn detail(
         h1 { "Order " code { (order.id) } }
         table {
             tbody {
-                tr { th scope="row" { "Status" } td { strong { (order.status.as_str()) } } }
+                tr { th scope="row" { "Status" } td { strong #order-status { (order.status.as_str()) } } }
                 tr { th scope="row" { "Customer" } td { (order.customer_email) } }
                 tr { th scope="row" { "Total" } td { (money(&order)) } }
                 tr { th scope="row" { "Charge" } td { @if let Some(charge) = &order.charge_id { code { (charge) } } @else { span.muted { "none" } } } }

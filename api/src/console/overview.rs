@@ -1,6 +1,7 @@
 //! The overview: tasks per kind and state with the oldest wait, which kinds
-//! are paused (with the buttons to pause and resume them), and the workers,
-//! alive, stopped or vanished.
+//! are paused (with the buttons to pause and resume them), orders by
+//! status, and the workers, alive, stopped or vanished. At millions of rows
+//! the finished tasks and the orders are estimated, and shown as such.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,14 +10,20 @@ use maud::{Markup, html};
 use poem::web::cookie::CookieJar;
 use poem::web::{Data, Form, Path, Redirect};
 use poem::{IntoResponse, Response, handler};
-use shared::orders::TaskKind;
+use shared::orders::{OrderStatus, TaskKind};
+use shared::queue::minutes::Minute;
 use shared::queue::workers::{self, Liveness};
-use shared::queue::{self, QueueCount, TaskState};
+use shared::queue::{self, ScaledCount, TaskState};
 
+use super::charts::{Series, line_chart};
 use super::layout::{Section, action_button, live_page, when};
 use super::session::{self, Action, acting_operator, server_error};
 use super::sign_in::to_sign_in;
 use crate::AppState;
+
+/// Past this many rows in a table, its big counts are the planner's
+/// estimates: an exact count of millions takes longer than a page may.
+const EXACT_BELOW: i64 = 100_000;
 
 /// The task states, in the order the overview shows them.
 const STATES: [TaskState; 5] = [
@@ -33,24 +40,34 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
         return Ok(to_sign_in());
     };
     let mut conn = state.pool.acquire().await.map_err(server_error)?;
-    let counts = queue::counts(&mut conn).await.map_err(server_error)?;
     let paused = queue::paused(&mut conn).await.map_err(server_error)?;
-    let workers = workers::list(&mut conn).await.map_err(server_error)?;
-    drop(conn);
-
     // Every kind the queue knows of: the saga's, webhook deliveries, and
-    // any with tasks or a pause.
+    // any paused (and, below, any with tasks).
     let mut kinds: BTreeSet<String> = TaskKind::ALL
         .iter()
         .map(|k| k.as_str().to_owned())
         .collect();
     kinds.insert(shared::webhooks::DELIVER_KIND.to_owned());
-    kinds.extend(counts.iter().map(|c| c.kind.clone()));
     kinds.extend(paused.iter().map(|p| p.kind.clone()));
-    let by_kind: BTreeMap<(&str, &str), &QueueCount> = counts
+    let known: Vec<String> = kinds.iter().cloned().collect();
+    let counts = queue::counts_at_scale(&mut conn, &known, EXACT_BELOW)
+        .await
+        .map_err(server_error)?;
+    let orders = shared::orders::count_by_status(&mut conn, EXACT_BELOW)
+        .await
+        .map_err(server_error)?;
+    let workers = workers::list(&mut conn).await.map_err(server_error)?;
+    let minutes = queue::minutes::last_hour(&mut conn)
+        .await
+        .map_err(server_error)?;
+    drop(conn);
+
+    kinds.extend(counts.iter().map(|c| c.kind.clone()));
+    let by_kind: BTreeMap<(&str, &str), &ScaledCount> = counts
         .iter()
         .map(|count| ((count.kind.as_str(), count.state.as_str()), count))
         .collect();
+    let any_estimate = counts.iter().any(|c| c.estimated) || orders.iter().any(|c| c.estimated);
     let now = Utc::now();
     let body = html! {
         h1 { "Overview" }
@@ -68,11 +85,14 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
                     tr {
                         th scope="row" { a href={ "/ui/tasks?kind=" (kind) } { (kind) } }
                         @for state in STATES {
-                            @let count = by_kind.get(&(kind.as_str(), state.as_str())).map_or(0, |c| c.count);
+                            @let count = by_kind.get(&(kind.as_str(), state.as_str()));
                             td.num {
-                                @if count > 0 {
-                                    a href={ "/ui/tasks?kind=" (kind) "&state=" (state.as_str()) } { (count) }
-                                } @else { span.muted { "0" } }
+                                @match count {
+                                    Some(count) if count.count > 0 => {
+                                        a href={ "/ui/tasks?kind=" (kind) "&state=" (state.as_str()) } { (shown(count.count, count.estimated)) }
+                                    }
+                                    _ => { span.muted { "0" } }
+                                }
                             }
                         }
                         td {
@@ -99,7 +119,32 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
                 }
             }
         }
-        p.muted { "Counts are exact, as of this page's load. A paused kind's tasks wait; the running ones finish." }
+        p.muted {
+            @if any_estimate {
+                "Numbers marked ≈ are the planner's estimates (the tables are too big to count at every load); the others are exact. "
+            } @else {
+                "Counts are exact, as of this page's load. "
+            }
+            "A paused kind's tasks wait; the running ones finish."
+        }
+        h2 #last-hour { "The last hour" }
+        (last_hour_charts(&minutes))
+        h2 #orders { "Orders by status" }
+        table aria-describedby="orders" {
+            thead { tr { @for status in OrderStatus::ALL { th scope="col" { (status.as_str()) } } } }
+            tbody { tr {
+                @for status in OrderStatus::ALL {
+                    td.num {
+                        @match orders.iter().find(|c| c.status == status) {
+                            Some(count) if count.count > 0 => {
+                                a href={ "/ui/orders?status=" (status.as_str()) } { (shown(count.count, count.estimated)) }
+                            }
+                            _ => { span.muted { "0" } }
+                        }
+                    }
+                }
+            } }
+        }
         h2 #workers { "Workers" }
         @if workers.is_empty() {
             p.muted { "No worker has registered in the last day." }
@@ -131,6 +176,67 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
         Some("/ui/live/overview"),
         body,
     ))
+}
+
+/// Throughput and the wait from enqueue to start, a point per minute. The
+/// minute under way is divided by the seconds it has run so far.
+fn last_hour_charts(minutes: &[Minute]) -> Markup {
+    let now = Utc::now();
+    let per_second = |count: i64, minute: &Minute| {
+        let seconds = (now - minute.minute).num_seconds().clamp(1, 60);
+        Some(count as f64 / seconds as f64)
+    };
+    let rate = |f: fn(&Minute) -> i64| -> Vec<Option<f64>> {
+        minutes.iter().map(|m| per_second(f(m), m)).collect()
+    };
+    let throughput = [
+        Series {
+            name: "completed",
+            class: "series-ok",
+            values: rate(|m| m.succeeded),
+        },
+        Series {
+            name: "retried",
+            class: "series-warn",
+            values: rate(|m| m.retried),
+        },
+        Series {
+            name: "dead",
+            class: "series-bad",
+            values: rate(|m| m.dead),
+        },
+    ];
+    let wait = [
+        Series {
+            name: "mean",
+            class: "series-accent",
+            values: minutes.iter().map(|m| m.wait_ms_mean).collect(),
+        },
+        Series {
+            name: "longest",
+            class: "series-warn",
+            values: minutes
+                .iter()
+                .map(|m| m.wait_ms_max.map(|v| v as f64))
+                .collect(),
+        },
+    ];
+    html! {
+        div.charts {
+            (line_chart("throughput", "Attempts ended", "per second", &throughput))
+            (line_chart("wait", "Enqueue to start", "ms, first attempts", &wait))
+        }
+        p.muted { "Each worker adds its counts every few seconds; a minute without any shows as zero, or as a gap in the waits." }
+    }
+}
+
+/// A count as shown: an estimate marked ≈.
+fn shown(count: i64, estimated: bool) -> String {
+    if estimated {
+        format!("≈ {count}")
+    } else {
+        count.to_string()
+    }
 }
 
 fn liveness(liveness: Liveness) -> Markup {

@@ -131,6 +131,11 @@ pub fn not_found(message: &str) -> poem::Error {
     plain(StatusCode::NOT_FOUND, message)
 }
 
+/// A 409 with a message for people: the action does not fit the thing's state.
+pub fn conflict(message: &str) -> poem::Error {
+    plain(StatusCode::CONFLICT, message)
+}
+
 /// A failure of ours, logged, with no detail for the page.
 pub fn server_error(error: impl std::fmt::Display) -> poem::Error {
     tracing::error!(%error, "the console could not answer");

@@ -137,6 +137,9 @@ pub async fn list(
                                 @if task.state == TaskState::Dead && operator.can_act() {
                                     (action_button(&operator, &format!("/ui/tasks/{}/retry", task.id.0), "Retry", false))
                                 }
+                                @if cancellable(task) && operator.can_act() {
+                                    (action_button(&operator, &format!("/ui/tasks/{}/cancel", task.id.0), "Cancel", true))
+                                }
                             }
                         }
                     }
@@ -182,6 +185,20 @@ pub async fn detail(
             "State " strong { (task.state.as_str()) } ", attempt " (task.attempts) " of " (task.max_attempts) ". "
             @if task.state == TaskState::Dead && operator.can_act() {
                 (action_button(&operator, &format!("/ui/tasks/{}/retry", task.id.0), "Retry now", false))
+            }
+            @if cancellable(&task) && operator.can_act() {
+                (action_button(&operator, &format!("/ui/tasks/{}/cancel", task.id.0), "Cancel: never run it", true))
+            }
+        }
+        @if task.state == TaskState::Available && !cancellable(&task) {
+            p.muted {
+                @if let Some(order) = task.order_id {
+                    "A step of an order's saga is not cancelled on its own: "
+                    a href={ "/ui/orders/" (order) } { "its order" }
+                    " can be cancelled over the API, which undoes what the saga did."
+                } @else {
+                    "A webhook delivery is not cancelled on its own: disable its endpoint, and its waiting deliveries end failed, unsent."
+                }
             }
         }
         table {
@@ -248,6 +265,43 @@ pub async fn retry(
         Err(QueueError::NotDead(_)) => {}
         Err(QueueError::NotFound(_)) => {
             return Err(session::not_found("there is no such task"));
+        }
+        Err(error) => return Err(server_error(error)),
+    }
+    Ok(Redirect::see_other(format!("/ui/tasks/{}", id.0)).into_response())
+}
+
+/// Whether the console offers to cancel `task`: waiting, and with no record
+/// of its own that a bare cancel would strand (see [`queue::cancel_waiting`]).
+fn cancellable(task: &queue::TaskRecord) -> bool {
+    task.state == TaskState::Available
+        && task.order_id.is_none()
+        && task.kind != shared::webhooks::DELIVER_KIND
+}
+
+#[handler]
+pub async fn cancel(
+    state: Data<&AppState>,
+    cookies: &CookieJar,
+    id: Path<String>,
+    form: Form<Action>,
+) -> poem::Result<Response> {
+    let operator = acting_operator(&state.pool, cookies, &form.csrf).await?;
+    let Ok(id) = id.parse::<i64>().map(TaskId) else {
+        return Err(session::not_found("there is no such task"));
+    };
+    let mut conn = state.pool.acquire().await.map_err(server_error)?;
+    match queue::cancel_waiting(&mut conn, id).await {
+        Ok(()) => {
+            tracing::info!(task_id = %id, key = %operator.session.key_name, "waiting task cancelled from the console");
+        }
+        // Claimed or finished meanwhile: the task's page says where it is.
+        Err(QueueError::NotWaiting(_)) => {}
+        Err(QueueError::NotFound(_)) => {
+            return Err(session::not_found("there is no such task"));
+        }
+        Err(refused @ (QueueError::OrderStep { .. } | QueueError::WebhookDelivery(_))) => {
+            return Err(session::conflict(&refused.to_string()));
         }
         Err(error) => return Err(server_error(error)),
     }

@@ -46,7 +46,11 @@ impl From<QueueError> for ApiError {
     fn from(error: QueueError) -> Self {
         match error {
             QueueError::NotFound(_) => Self::not_found(error.to_string()),
-            QueueError::NotDead(_) | QueueError::LeaseLost { .. } => {
+            QueueError::NotDead(_)
+            | QueueError::NotWaiting(_)
+            | QueueError::OrderStep { .. }
+            | QueueError::WebhookDelivery(_)
+            | QueueError::LeaseLost { .. } => {
                 Self::problem(ProblemType::Conflict, error.to_string())
             }
             QueueError::Misuse(_) | QueueError::Database(_) | QueueError::BatchFailed(_) => {

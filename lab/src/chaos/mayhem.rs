@@ -47,8 +47,10 @@ pub struct MayhemLog {
     /// When PostgreSQL was down: from the crash to `pg_ctl` reporting it up.
     pub postgres_down: Vec<(Instant, Instant)>,
     pub connections_cut: u64,
-    /// When connections were cut (a request in flight then may be a 503).
-    pub connections_cut_at: Vec<Instant>,
+    /// When connections were cut (a request in flight then may be a 503):
+    /// from sending `pg_terminate_backend` to its answer, since a request
+    /// can fail, and its shopper record the 503, before that answer is read.
+    pub connections_cut_during: Vec<(Instant, Instant)>,
     /// Of the connections cut, those inside a statement or a transaction.
     pub connections_cut_mid_work: u64,
     /// Restocks of the whole catalog carried out (two are scheduled).
@@ -205,6 +207,7 @@ impl Mayhem {
 
     /// Has the server terminate every connection of the workers and the API.
     async fn cut_connections(&self, log: &mut MayhemLog) {
+        let sent = Instant::now();
         let cut: Result<(i64, i64), sqlx::Error> = sqlx::query_as(
             "SELECT count(*), count(*) FILTER (WHERE state <> 'idle')
              FROM (SELECT pg_terminate_backend(pid), state
@@ -216,7 +219,7 @@ impl Mayhem {
         .await;
         match cut {
             Ok((all, mid_work)) => {
-                log.connections_cut_at.push(Instant::now());
+                log.connections_cut_during.push((sent, Instant::now()));
                 log.connections_cut += all as u64;
                 log.connections_cut_mid_work += mid_work as u64;
             }

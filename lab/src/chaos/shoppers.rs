@@ -33,6 +33,8 @@ pub struct Exchange {
     pub sent: Instant,
     pub ended: Instant,
     pub answer: Answer,
+    /// A problem answer's `detail`, which says why (for the checks' report).
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -245,6 +247,7 @@ impl Shopper {
             let sent = Instant::now();
             let result = request().send().await;
             let mut retry_after = None;
+            let mut problem = None;
             let (answer, settled) = match result {
                 Ok(response) => {
                     let status = response.status().as_u16();
@@ -254,6 +257,7 @@ impl Shopper {
                         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
                         .map(Duration::from_secs);
                     let body: Value = response.json().await.unwrap_or(Value::Null);
+                    problem = body["detail"].as_str().map(str::to_owned);
                     let again = status == 503
                         || (status == 409
                             && body["type"]
@@ -276,6 +280,7 @@ impl Shopper {
                 sent,
                 ended: Instant::now(),
                 answer,
+                problem,
             });
             if let Some(settled) = settled {
                 return settled;

@@ -21,7 +21,7 @@ pub use error::OrderError;
 pub use model::{Failure, HistoryEntry, NewLine, NewOrder, Order, OrderLine, OrderTask};
 pub use place::{Accepted, Placement, as_placed, delete_expired_keys, place};
 pub use pricing::{OrderRequest, PricingError, RequestedItem, price};
-pub use read::{by_email, get, history, lines, list, tasks};
+pub use read::{StatusCount, by_email, count_by_status, get, history, lines, list, tasks};
 pub use status::{IllegalTransition, OrderStatus};
 pub use task_kind::{TaskKind, UnknownTaskKind};
 pub use transition::{Transition, transition};

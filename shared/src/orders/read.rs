@@ -112,3 +112,41 @@ pub async fn tasks(conn: &mut PgConnection, id: Uuid) -> Result<Vec<OrderTask>, 
     .fetch_all(conn)
     .await
 }
+
+/// How many orders are in one status; `estimated` when read from the
+/// planner's statistics rather than counted.
+#[derive(Debug, Clone)]
+pub struct StatusCount {
+    pub status: OrderStatus,
+    pub count: i64,
+    pub estimated: bool,
+}
+
+/// Orders per status: counted while the table holds fewer than
+/// `exact_below` rows; past that the planner's estimates (a status is
+/// one of a few values, so its statistics know each one's share well).
+pub async fn count_by_status(
+    conn: &mut PgConnection,
+    exact_below: i64,
+) -> Result<Vec<StatusCount>, sqlx::Error> {
+    sqlx::query_as!(
+        StatusCount,
+        r#"
+        WITH size AS (
+            SELECT reltuples::int8 AS rows FROM pg_class WHERE oid = 'orders'::regclass
+        )
+        SELECT status AS "status!: OrderStatus", count(*) AS "count!", false AS "estimated!"
+        FROM orders
+        WHERE (SELECT rows FROM size) < $1
+        GROUP BY status
+        UNION ALL
+        SELECT status, count_estimate(format('SELECT 1 FROM orders WHERE status = %L', status)), true
+        FROM unnest(enum_range(NULL::order_status)) AS statuses (status)
+        WHERE (SELECT rows FROM size) >= $1
+        ORDER BY 1
+        "#,
+        exact_below,
+    )
+    .fetch_all(conn)
+    .await
+}

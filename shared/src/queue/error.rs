@@ -17,6 +17,24 @@ pub enum QueueError {
     NotDead(TaskId),
     #[error("no task has id {0}")]
     NotFound(TaskId),
+    /// An operator asked to cancel a task that is not waiting to run.
+    #[error("task {0} is not waiting (it is running or finished), so it cannot be cancelled")]
+    NotWaiting(TaskId),
+    /// An operator asked to cancel a step of an order's saga: withdrawing it
+    /// would leave the order stuck half-way, with its money and stock as
+    /// they were when the step was queued.
+    #[error(
+        "task {task} is a step of order {order}'s saga and is not cancelled on its own: cancel \
+         the order instead (POST /v1/orders/{order}/cancel), which undoes what it must"
+    )]
+    OrderStep { task: TaskId, order: uuid::Uuid },
+    /// An operator asked to cancel a webhook delivery's task: its delivery
+    /// record would stay pending for ever.
+    #[error(
+        "task {0} sends a webhook delivery and is not cancelled on its own: disable the \
+         endpoint instead: its waiting deliveries then end failed, unsent"
+    )]
+    WebhookDelivery(TaskId),
     /// The caller asked for something the queue does not do: a bug in the
     /// caller, never a database failure, so retrying cannot help.
     #[error("the queue cannot do this: {0}")]

@@ -139,6 +139,78 @@ pub async fn counts(conn: &mut PgConnection) -> Result<Vec<QueueCount>, sqlx::Er
     .await
 }
 
+/// A count per kind and state that may be the planner's estimate.
+#[derive(Debug, Clone)]
+pub struct ScaledCount {
+    pub kind: String,
+    pub state: TaskState,
+    pub count: i64,
+    /// Read from the planner's statistics, not counted.
+    pub estimated: bool,
+    pub oldest_run_at: Option<DateTime<Utc>>,
+}
+
+/// Counts per kind and state that stay fast at millions of tasks. The
+/// states a task passes through (`available`, `running`, `dead`: few rows,
+/// each behind a partial index) are counted exactly. The finished ones
+/// (`completed`, `cancelled`, which grow with history) are counted exactly
+/// while the table holds fewer than `exact_below` rows, and past that are
+/// the planner's estimates for `kinds`, marked as such.
+pub async fn counts_at_scale(
+    conn: &mut PgConnection,
+    kinds: &[String],
+    exact_below: i64,
+) -> Result<Vec<ScaledCount>, sqlx::Error> {
+    let rows = sqlx::query_scalar!(
+        r#"SELECT reltuples::int8 AS "rows!" FROM pg_class WHERE oid = 'tasks'::regclass"#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    // -1: never analyzed, so small as far as anyone knows.
+    if rows < exact_below {
+        let exact = counts(conn).await?;
+        return Ok(exact
+            .into_iter()
+            .map(|c| ScaledCount {
+                kind: c.kind,
+                state: c.state,
+                count: c.count,
+                estimated: false,
+                oldest_run_at: c.oldest_run_at,
+            })
+            .collect());
+    }
+    sqlx::query_as!(
+        ScaledCount,
+        r#"
+        SELECT kind AS "kind!", state AS "state!: TaskState", count AS "count!",
+               estimated AS "estimated!", oldest_run_at
+        FROM (
+            SELECT kind, state, count(*) AS count, false AS estimated, min(run_at) AS oldest_run_at
+            FROM tasks WHERE state = 'available' GROUP BY kind, state
+            UNION ALL
+            SELECT kind, state, count(*), false, min(run_at)
+            FROM tasks WHERE state = 'running' GROUP BY kind, state
+            UNION ALL
+            SELECT kind, state, count(*), false, min(run_at)
+            FROM tasks WHERE state = 'dead' GROUP BY kind, state
+            UNION ALL
+            SELECT kind, finished.state,
+                   count_estimate(format(
+                       'SELECT 1 FROM tasks WHERE kind = %L AND state = %L', kind, finished.state
+                   )),
+                   true, NULL
+            FROM unnest($1::text[]) AS kinds (kind),
+                 unnest(ARRAY['completed', 'cancelled']::task_state[]) AS finished (state)
+        ) AS counts
+        ORDER BY kind, state
+        "#,
+        kinds,
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// The due, unclaimed tasks of one kind: how many, and how long the oldest
 /// has waited past its `run_at`.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@
 //! | `running`   | leased by one worker until `locked_until` | [`claim_batch`], [`enqueue_claimed`]               | [`complete_if_running`], [`complete_batch`], [`retry_if_running`], [`kill_if_running`], [`rescue_expired`] |
 //! | `completed` | done; pruned after the retention period | [`complete_if_running`], [`complete_batch`]          | [`delete_completed`]    |
 //! | `dead`      | attempts spent or a permanent error  | [`kill_if_running`], [`retry_if_running`] on the last attempt, [`rescue_expired`] | [`retry_dead`] |
-//! | `cancelled` | withdrawn before it ran              | the caller's own transaction        | never                   |
+//! | `cancelled` | withdrawn before it ran              | an order's cancel ([`cancel_unstarted`], in its transaction), an operator's [`cancel_waiting`] | never |
 //!
 //! The guarantees, and how they are kept:
 //!
@@ -54,6 +54,7 @@ mod enqueue;
 mod error;
 mod finish;
 mod inspect;
+pub mod minutes;
 mod operator;
 mod pause;
 mod rescue;
@@ -70,10 +71,12 @@ pub use finish::{
     RetryOutcome, complete_if_running, interrupt_if_running, kill_if_running, retry_if_running,
 };
 pub use inspect::{
-    AttemptRecord, Backlog, QueueCount, TaskFilter, TaskRecord, attempts_of, backlog, counts,
-    get_task, list_tasks, oldest_due_wait_secs, payload_of,
+    AttemptRecord, Backlog, QueueCount, ScaledCount, TaskFilter, TaskRecord, attempts_of, backlog,
+    counts, counts_at_scale, get_task, list_tasks, oldest_due_wait_secs, payload_of,
 };
-pub use operator::{DeadFilter, cancel_unstarted, count_dead, retry_dead, retry_dead_matching};
+pub use operator::{
+    DeadFilter, cancel_unstarted, cancel_waiting, count_dead, retry_dead, retry_dead_matching,
+};
 pub use pause::{PausedKind, pause, paused, resume};
 pub use rescue::{Rescued, rescue_expired};
 pub use retention::{delete_completed, vacuum};

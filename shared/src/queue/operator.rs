@@ -2,7 +2,7 @@
 
 use sqlx::PgConnection;
 
-use super::{QueueError, TaskId};
+use super::{QueueError, TaskId, TaskState};
 
 /// Brings a `dead` task back to `available` now. Its attempts and their
 /// history are kept; it is given one more attempt than it has used, so the
@@ -34,6 +34,46 @@ pub async fn retry_dead(conn: &mut PgConnection, id: TaskId) -> Result<(), Queue
         QueueError::NotDead(id)
     } else {
         QueueError::NotFound(id)
+    })
+}
+
+/// Withdraws a task that is waiting to run (`available`, due or not) as
+/// `cancelled`: it never runs, and its attempts so far are kept. Refused
+/// for a step of an order's saga (the order's cancel is the way: it undoes
+/// what the saga did) and for a webhook delivery (its record would stay
+/// pending): those have records of their own that a bare cancel would
+/// leave behind. A claim racing the cancel wins or loses whole.
+pub async fn cancel_waiting(conn: &mut PgConnection, id: TaskId) -> Result<(), QueueError> {
+    let cancelled = sqlx::query!(
+        r#"
+        UPDATE tasks
+        SET state = 'cancelled', finished_at = now()
+        WHERE id = $1
+          AND state = 'available'
+          AND order_id IS NULL
+          AND kind <> $2
+        "#,
+        id.0,
+        crate::webhooks::DELIVER_KIND,
+    )
+    .execute(&mut *conn)
+    .await?;
+    if cancelled.rows_affected() == 1 {
+        return Ok(());
+    }
+    let task = sqlx::query!(
+        r#"SELECT state AS "state: TaskState", order_id FROM tasks WHERE id = $1"#,
+        id.0
+    )
+    .fetch_optional(conn)
+    .await?;
+    Err(match task {
+        None => QueueError::NotFound(id),
+        Some(task) if task.state != TaskState::Available => QueueError::NotWaiting(id),
+        Some(task) => match task.order_id {
+            Some(order) => QueueError::OrderStep { task: id, order },
+            None => QueueError::WebhookDelivery(id),
+        },
     })
 }
 

@@ -1,10 +1,14 @@
 //! Retries follow the backoff formula, spend the task's attempts, end dead
-//! with the last error, and an operator can bring a dead task back.
+//! with the last error, and an operator can bring a dead task back, or
+//! cancel one that waits.
 
 use std::time::Duration;
 
-use shared::queue::{self, Backoff, QueueError, RetryOutcome, TaskId};
+use chrono::{TimeDelta, Utc};
+use serde_json::json;
+use shared::queue::{self, Backoff, NewTask, QueueError, RetryOutcome, TaskId};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::helpers::*;
 
@@ -170,6 +174,66 @@ async fn an_operator_retries_a_dead_task_and_its_history_is_kept(pool: PgPool) {
     ));
     assert!(matches!(
         queue::retry_dead(&mut conn, TaskId(999_999)).await,
+        Err(QueueError::NotFound(_))
+    ));
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn an_operator_cancels_a_waiting_task_but_not_a_saga_step_or_a_delivery(pool: PgPool) {
+    let mut conn = pool.acquire().await.unwrap();
+    let enqueue = |task: NewTask| {
+        let pool = pool.clone();
+        async move {
+            let mut conn = pool.acquire().await.unwrap();
+            queue::enqueue(&mut conn, &task).await.unwrap()
+        }
+    };
+    let waiting = enqueue(NewTask::new(KIND, json!({}))).await;
+    let later =
+        enqueue(NewTask::new(KIND, json!({})).run_at(Utc::now() + TimeDelta::hours(1))).await;
+    let order = Uuid::now_v7();
+    let step = enqueue(NewTask::new(KIND, json!({})).for_order(order)).await;
+    let delivery = enqueue(NewTask::new(shared::webhooks::DELIVER_KIND, json!({}))).await;
+
+    // Waiting, due or not: cancelled, and never claimed.
+    queue::cancel_waiting(&mut conn, waiting).await.unwrap();
+    queue::cancel_waiting(&mut conn, later).await.unwrap();
+    for id in [waiting, later] {
+        assert_eq!(task(&pool, id).await.state, "cancelled");
+    }
+    // What a bare cancel would strand is refused, and left as it was.
+    assert!(matches!(
+        queue::cancel_waiting(&mut conn, step).await,
+        Err(QueueError::OrderStep { task, order: o }) if task == step && o == order
+    ));
+    assert!(matches!(
+        queue::cancel_waiting(&mut conn, delivery).await,
+        Err(QueueError::WebhookDelivery(id)) if id == delivery
+    ));
+    let claimed = queue::claim_batch(
+        &mut conn,
+        &worker("w"),
+        &[KIND.to_owned(), shared::webhooks::DELIVER_KIND.to_owned()],
+        10,
+        LEASE,
+    )
+    .await
+    .unwrap();
+    let mut claimed: Vec<TaskId> = claimed.iter().map(|t| t.id).collect();
+    claimed.sort_by_key(|id| id.0);
+    assert_eq!(claimed, [step, delivery]);
+
+    // Running or finished: not waiting. Unknown: not found.
+    assert!(matches!(
+        queue::cancel_waiting(&mut conn, step).await,
+        Err(QueueError::NotWaiting(_))
+    ));
+    assert!(matches!(
+        queue::cancel_waiting(&mut conn, waiting).await,
+        Err(QueueError::NotWaiting(_))
+    ));
+    assert!(matches!(
+        queue::cancel_waiting(&mut conn, TaskId(999_999)).await,
         Err(QueueError::NotFound(_))
     ));
 }

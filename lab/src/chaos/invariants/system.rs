@@ -98,23 +98,23 @@ pub(super) fn api_answered(exchanges: &[Exchange], mayhem: &MayhemLog) -> Check 
             .any(|&(down, up)| sent <= up && ended >= down)
     };
     let database_trouble = |sent: Instant, ended: Instant| {
-        let after_restart: Vec<(Instant, Instant)> = mayhem
-            .postgres_down
-            .iter()
-            .map(|&(down, up)| (down, up + RECONNECT_SLACK))
-            .collect();
-        overlaps(&after_restart, sent, ended)
-            || mayhem
-                .connections_cut_at
-                .iter()
-                .any(|&cut| cut + RECONNECT_SLACK >= sent && cut <= ended)
+        let slack = |&(down, up): &(Instant, Instant)| (down, up + RECONNECT_SLACK);
+        let after_restart: Vec<_> = mayhem.postgres_down.iter().map(slack).collect();
+        let after_cut: Vec<_> = mayhem.connections_cut_during.iter().map(slack).collect();
+        overlaps(&after_restart, sent, ended) || overlaps(&after_cut, sent, ended)
     };
     for exchange in exchanges {
         let (sent, ended) = (exchange.sent, exchange.ended);
         check.look(match &exchange.answer {
             Answer::Status(503) if database_trouble(sent, ended) => None,
-            Answer::Status(503) => Some("answered 503 with no fault to explain it".to_owned()),
-            Answer::Status(status) if *status >= 500 => Some(format!("answered {status}")),
+            Answer::Status(503) => Some(format!(
+                "answered 503 with no fault to explain it ({})",
+                exchange.problem.as_deref().unwrap_or("no problem detail")
+            )),
+            Answer::Status(status) if *status >= 500 => Some(format!(
+                "answered {status} ({})",
+                exchange.problem.as_deref().unwrap_or("no problem detail")
+            )),
             Answer::Status(_) => None,
             Answer::None(_) if overlaps(&mayhem.api_down, sent, ended) => None,
             Answer::None(error) => Some(format!("no answer while the API was up: {error}")),

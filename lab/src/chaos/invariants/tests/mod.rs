@@ -268,6 +268,7 @@ fn no_answer_is_excused_only_while_the_api_was_down_a_503_only_under_a_fault() {
         sent: at(sent),
         ended: at(ended),
         answer,
+        problem: None,
     };
     let world = World {
         exchanges: vec![
@@ -277,6 +278,8 @@ fn no_answer_is_excused_only_while_the_api_was_down_a_503_only_under_a_fault() {
             // A 503 while PostgreSQL was down, and one whose connection was cut.
             exchange(5_050, 5_060, Answer::Status(503)),
             exchange(9_990, 10_010, Answer::Status(503)),
+            // Failed by a cut and recorded before the cut's own answer came.
+            exchange(19_990, 20_020, Answer::Status(503)),
             // The API was up and nothing was wrong: violations.
             exchange(3_000, 3_010, Answer::None("refused".to_owned())),
             exchange(3_000, 3_010, Answer::Status(500)),
@@ -285,7 +288,7 @@ fn no_answer_is_excused_only_while_the_api_was_down_a_503_only_under_a_fault() {
         mayhem: MayhemLog {
             api_down: vec![(at(100), at(200))],
             postgres_down: vec![(at(5_000), at(5_100))],
-            connections_cut_at: vec![at(10_000)],
+            connections_cut_during: vec![(at(10_000), at(10_005)), (at(20_000), at(20_050))],
             ..MayhemLog::default()
         },
         ..World::default()
