@@ -107,23 +107,11 @@ async fn in_a_browser_a_dead_step_is_found_retried_and_its_order_completes(
     // fails every attempt and dies, and the order stays confirmed.
     let mut system = System::start("browser_retry", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 5).await;
-    let closed_port = testkit::process::free_port().unwrap();
-    system
-        .start_worker(
-            0,
-            &[("SMTP_URL", format!("smtp://127.0.0.1:{closed_port}"))],
-        )
-        .await;
+    system.start_worker_that_cannot_mail(0).await;
     let order = system
         .place("browser-retry", "tok_visa", &[("MUG", 1)])
         .await;
-    wait_for_row(
-        &system,
-        "SELECT state::text FROM tasks WHERE order_id = $1::uuid AND kind = 'send_confirmation'",
-        &order,
-        "dead",
-    )
-    .await;
+    system.dead_task_of(&order).await;
     // The mail server is mended: a worker that can reach it takes over.
     system.workers[0].kill().await.unwrap();
     system.start_worker(1, &[]).await;

@@ -23,28 +23,9 @@ async fn an_operator_sees_a_dead_task_with_its_attempts_and_retries_it(
     // step fails every attempt and dies, and the order stays `confirmed`.
     let mut system = System::start("operations", &db, Options::without_workers()).await;
     system.create_product("MUG", 1250, 5).await;
-    let closed_port = testkit::process::free_port().unwrap();
-    system
-        .start_worker(
-            0,
-            &[("SMTP_URL", format!("smtp://127.0.0.1:{closed_port}"))],
-        )
-        .await;
+    system.start_worker_that_cannot_mail(0).await;
     let order = system.place("ops-1", "tok_visa", &[("MUG", 1)]).await;
-    let until = tokio::time::Instant::now() + DEADLINE;
-    let dead_task = loop {
-        let dead: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM tasks WHERE order_id = $1::uuid AND state = 'dead'")
-                .bind(&order)
-                .fetch_optional(&system.pool)
-                .await
-                .unwrap();
-        if let Some(id) = dead {
-            break id;
-        }
-        assert!(tokio::time::Instant::now() < until, "no task died");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let dead_task = system.dead_task_of(&order).await;
     assert_eq!(system.order(&order).await["status"], "confirmed");
     assert_eq!(
         sample(

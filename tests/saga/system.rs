@@ -216,6 +216,40 @@ impl System {
         self.workers.push(worker);
     }
 
+    /// Starts worker `i` with a mail server that refuses every connection:
+    /// its confirmations fail every attempt and die, and their orders stay
+    /// `confirmed`.
+    pub async fn start_worker_that_cannot_mail(&mut self, i: usize) {
+        let closed_port = testkit::process::free_port().unwrap();
+        self.start_worker(
+            i,
+            &[("SMTP_URL", format!("smtp://127.0.0.1:{closed_port}"))],
+        )
+        .await;
+    }
+
+    /// Waits until a task of `order` is dead; returns its id.
+    pub async fn dead_task_of(&self, order: &str) -> i64 {
+        let until = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let dead: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM tasks WHERE order_id = $1::uuid AND state = 'dead'",
+            )
+            .bind(order)
+            .fetch_optional(&self.pool)
+            .await
+            .unwrap();
+            if let Some(id) = dead {
+                return id;
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "no task of {order} died"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// `GET url` with the admin key, read as JSON.
     pub async fn get_json(&self, url: String) -> Value {
         self.http

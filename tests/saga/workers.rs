@@ -92,3 +92,58 @@ async fn the_registry_shows_who_runs_who_stopped_and_who_vanished(
     .unwrap();
     wait_for(&system, "worker-1", "vanished").await;
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn what_the_workers_did_reaches_the_last_hours_minutes(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let system = System::start("workers_minutes", &db, Options::default()).await;
+    system.create_product("MUG", 1250, 5).await;
+    for key in ["minutes-1", "minutes-2"] {
+        let order = system.place(key, "tok_visa", &[("MUG", 1)]).await;
+        assert_eq!(system.settled(&order).await["status"], "completed");
+    }
+    // Each step of both sagas, once, with the wait of its first attempt;
+    // added with the worker's next heartbeat.
+    let until = tokio::time::Instant::now() + DEADLINE;
+    let counted = loop {
+        let counted: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT kind, sum(succeeded)::int8, sum(started)::int8, sum(retried + dead)::int8
+             FROM queue_minutes GROUP BY kind ORDER BY kind",
+        )
+        .fetch_all(&system.pool)
+        .await
+        .unwrap();
+        if counted
+            .iter()
+            .filter(|(_, succeeded, ..)| *succeeded == 2)
+            .count()
+            == 3
+        {
+            break counted;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the minutes never counted both sagas: {counted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let saga: Vec<_> = counted
+        .into_iter()
+        .filter(|(kind, ..)| kind != "deliver_webhook")
+        .collect();
+    assert_eq!(
+        saga,
+        [
+            ("charge_payment".to_owned(), 2, 2, 0),
+            ("reserve_inventory".to_owned(), 2, 2, 0),
+            ("send_confirmation".to_owned(), 2, 2, 0),
+        ]
+    );
+    let longest: i64 = sqlx::query_scalar("SELECT max(wait_ms_max) FROM queue_minutes")
+        .fetch_one(&system.pool)
+        .await
+        .unwrap();
+    assert!((0..10_000).contains(&longest), "{longest}");
+}

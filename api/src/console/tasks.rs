@@ -245,11 +245,13 @@ pub async fn detail(
     ))
 }
 
+/// Retries a dead task (`action` = `retry`) or cancels a waiting one
+/// (`cancel`), then shows the task.
 #[handler]
-pub async fn retry(
+pub async fn act(
     state: Data<&AppState>,
     cookies: &CookieJar,
-    id: Path<String>,
+    Path((id, action)): Path<(String, String)>,
     form: Form<Action>,
 ) -> poem::Result<Response> {
     let operator = acting_operator(&state.pool, cookies, &form.csrf).await?;
@@ -257,14 +259,23 @@ pub async fn retry(
         return Err(session::not_found("there is no such task"));
     };
     let mut conn = state.pool.acquire().await.map_err(server_error)?;
-    match queue::retry_dead(&mut conn, id).await {
+    let done = match action.as_str() {
+        "retry" => queue::retry_dead(&mut conn, id).await,
+        "cancel" => queue::cancel_waiting(&mut conn, id).await,
+        _ => return Err(session::not_found("a task can be retried or cancelled")),
+    };
+    match done {
         Ok(()) => {
-            tracing::info!(task_id = %id, key = %operator.session.key_name, "dead task retried from the console");
+            tracing::info!(task_id = %id, key = %operator.session.key_name, action, "task acted on from the console");
         }
-        // Retried meanwhile, or never dead: the task's page says where it is.
-        Err(QueueError::NotDead(_)) => {}
+        // Moved on meanwhile (retried, claimed, finished): the task's page
+        // says where it is.
+        Err(QueueError::NotDead(_) | QueueError::NotWaiting(_)) => {}
         Err(QueueError::NotFound(_)) => {
             return Err(session::not_found("there is no such task"));
+        }
+        Err(refused @ (QueueError::OrderStep { .. } | QueueError::WebhookDelivery(_))) => {
+            return Err(session::conflict(&refused.to_string()));
         }
         Err(error) => return Err(server_error(error)),
     }
@@ -277,35 +288,6 @@ fn cancellable(task: &queue::TaskRecord) -> bool {
     task.state == TaskState::Available
         && task.order_id.is_none()
         && task.kind != shared::webhooks::DELIVER_KIND
-}
-
-#[handler]
-pub async fn cancel(
-    state: Data<&AppState>,
-    cookies: &CookieJar,
-    id: Path<String>,
-    form: Form<Action>,
-) -> poem::Result<Response> {
-    let operator = acting_operator(&state.pool, cookies, &form.csrf).await?;
-    let Ok(id) = id.parse::<i64>().map(TaskId) else {
-        return Err(session::not_found("there is no such task"));
-    };
-    let mut conn = state.pool.acquire().await.map_err(server_error)?;
-    match queue::cancel_waiting(&mut conn, id).await {
-        Ok(()) => {
-            tracing::info!(task_id = %id, key = %operator.session.key_name, "waiting task cancelled from the console");
-        }
-        // Claimed or finished meanwhile: the task's page says where it is.
-        Err(QueueError::NotWaiting(_)) => {}
-        Err(QueueError::NotFound(_)) => {
-            return Err(session::not_found("there is no such task"));
-        }
-        Err(refused @ (QueueError::OrderStep { .. } | QueueError::WebhookDelivery(_))) => {
-            return Err(session::conflict(&refused.to_string()));
-        }
-        Err(error) => return Err(server_error(error)),
-    }
-    Ok(Redirect::see_other(format!("/ui/tasks/{}", id.0)).into_response())
 }
 
 /// Dead tasks retried by one bulk retry at most.

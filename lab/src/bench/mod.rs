@@ -45,6 +45,8 @@ pub enum Scenario {
     /// Order events pushed to thousands of open streams on one API process,
     /// and webhooks to a local receiver.
     Fanout,
+    /// The console's pages and counts with millions of tasks and orders.
+    Console,
     /// Every scenario but soak, one after another.
     All,
 }
@@ -131,6 +133,14 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 30)]
     pub fanout_seconds: u64,
 
+    /// `console`: tasks in the database.
+    #[arg(long, default_value_t = 5_000_000)]
+    pub console_tasks: u64,
+
+    /// `console`: orders in the database.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub console_orders: u64,
+
     /// `soak`: orders per second; keep it under `saga`'s maximum on the
     /// machine (BENCHMARKS.md's run used 140, 93% of that sitting's maximum).
     #[arg(long, default_value_t = 100.0)]
@@ -174,6 +184,8 @@ impl BenchArgs {
             self.streams = 200;
             self.fanout_rate = 20.0;
             self.fanout_seconds = 2;
+            self.console_tasks = 50_000;
+            self.console_orders = 10_000;
             self.soak_rate = 40.0;
             self.soak_minutes = 0.25;
             self.repeat = 1;
@@ -230,6 +242,7 @@ pub async fn run(product: &Path, database: ServerArgs, args: BenchArgs) -> anyho
             Scenario::Latency,
             Scenario::Hostile,
             Scenario::Fanout,
+            Scenario::Console,
             Scenario::Saga,
         ],
         one => vec![one],
@@ -326,7 +339,11 @@ fn ceiling_paths(scenarios: &[Scenario]) -> Vec<&'static str> {
             ],
             Scenario::Queue | Scenario::Chain => &[ceiling::BATCH_100],
             Scenario::Saga | Scenario::Api | Scenario::Soak => &[ceiling::API_WRITE],
-            Scenario::Latency | Scenario::Hostile | Scenario::Fanout | Scenario::All => &[],
+            Scenario::Latency
+            | Scenario::Hostile
+            | Scenario::Fanout
+            | Scenario::Console
+            | Scenario::All => &[],
         };
         for path in wanted {
             if !paths.contains(path) {
@@ -366,6 +383,9 @@ fn parameters(scenario: Scenario, args: &BenchArgs) -> serde_json::Value {
         }
         Scenario::Soak => {
             json!({ "rate": args.soak_rate, "minutes": args.soak_minutes, "workers": args.workers, "worker_concurrency": args.saga_concurrency })
+        }
+        Scenario::Console => {
+            json!({ "tasks": args.console_tasks, "orders": args.console_orders })
         }
         Scenario::All => json!({}),
     }

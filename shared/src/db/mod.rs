@@ -4,9 +4,11 @@
 
 mod availability;
 pub mod bootstrap;
+mod filtered_lists;
 mod pool;
 
 pub use availability::is_unavailable;
+pub use filtered_lists::custom_plans;
 pub use pool::{PoolSettings, connect, ensure_database_exists, listener_pool};
 
 /// The schema migrations in `migrations/`, embedded in the binary. `sqlx

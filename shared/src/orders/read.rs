@@ -23,14 +23,16 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, sql
 }
 
 /// Up to `limit` orders, newest first, older than the order `before` when
-/// given, and only in `status` when given.
+/// given, and only in `status` when given; planned for the filters set
+/// ([`crate::db::custom_plans`]).
 pub async fn list(
     conn: &mut PgConnection,
     status: Option<OrderStatus>,
     before: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Order>, sqlx::Error> {
-    sqlx::query_as!(
+    let mut tx = crate::db::custom_plans(conn).await?;
+    let orders = sqlx::query_as!(
         Order,
         r#"
         SELECT id, status AS "status: OrderStatus", customer_email, currency, total_cents,
@@ -46,8 +48,10 @@ pub async fn list(
         before,
         limit,
     )
-    .fetch_all(conn)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(orders)
 }
 
 /// Up to `limit` orders of the customer `email` (any case), newest first,

@@ -55,13 +55,15 @@ pub struct TaskFilter {
     pub before: Option<TaskId>,
 }
 
-/// Up to `limit` tasks matching `filter`, newest first.
+/// Up to `limit` tasks matching `filter`, newest first, planned for the
+/// filters set ([`crate::db::custom_plans`]).
 pub async fn list_tasks(
     conn: &mut PgConnection,
     filter: &TaskFilter,
     limit: i64,
 ) -> Result<Vec<TaskRecord>, sqlx::Error> {
-    sqlx::query_as!(
+    let mut tx = crate::db::custom_plans(conn).await?;
+    let tasks = sqlx::query_as!(
         TaskRecord,
         r#"
         SELECT id AS "id: TaskId", kind, state AS "state: TaskState", order_id, attempts,
@@ -82,8 +84,10 @@ pub async fn list_tasks(
         limit,
         filter.error_contains,
     )
-    .fetch_all(conn)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(tasks)
 }
 
 pub async fn get_task(

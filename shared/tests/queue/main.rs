@@ -5,6 +5,7 @@ mod helpers;
 
 mod claim;
 mod complete_batch;
+mod counts;
 mod enqueue;
 mod lease;
 mod pause;

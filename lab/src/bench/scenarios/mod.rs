@@ -2,6 +2,7 @@
 
 mod api;
 mod backlog;
+mod console;
 mod fanout;
 mod hostile;
 mod latency;
@@ -30,6 +31,7 @@ pub async fn run(scenario: Scenario, bench: &Bench) -> anyhow::Result<ScenarioRe
         Scenario::Soak => soak::run(bench).await,
         Scenario::Hostile => hostile::run(bench).await,
         Scenario::Fanout => fanout::run(bench).await,
+        Scenario::Console => console::run(bench).await,
     }
 }
 
