@@ -74,6 +74,25 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .run(pool)
         .await
         .context("applying the database migrations failed")?;
+    // An index built CONCURRENTLY whose build failed stays, INVALID, and a
+    // rerun's IF NOT EXISTS keeps it: the migration counts as applied and
+    // the index serves nothing.
+    let invalid: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text
+         FROM pg_index AS i
+         JOIN pg_class AS c ON c.oid = i.indexrelid
+         WHERE NOT i.indisvalid AND c.relnamespace = current_schema()::regnamespace",
+    )
+    .fetch_all(pool)
+    .await
+    .context("looking for invalid indexes after migrating")?;
+    if !invalid.is_empty() {
+        anyhow::bail!(
+            "invalid index(es) {} (a CREATE INDEX CONCURRENTLY that failed, or one still \
+             building): run DROP INDEX CONCURRENTLY <name>; for each, then migrate again",
+            invalid.join(", ")
+        );
+    }
     tracing::info!("database schema is current");
     Ok(())
 }

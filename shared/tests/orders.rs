@@ -211,3 +211,46 @@ async fn the_database_refuses_exactly_the_moves_the_order_chart_refuses(pool: Pg
     }
     assert_eq!(checked, 56);
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn orders_per_status_are_counted_small_and_estimated_large(pool: PgPool) {
+    sqlx::query(
+        "INSERT INTO orders (id, status, customer_email, currency, total_cents, payment_token)
+         SELECT gen_random_uuid(),
+                (CASE WHEN i % 10 = 0 THEN 'failed' ELSE 'completed' END)::order_status,
+                'ada@example.com', 'USD', 100, 'tok_visa'
+         FROM generate_series(1, 2000) AS i",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE orders").execute(&pool).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let of = |counts: &[orders::StatusCount], status: orders::OrderStatus| {
+        counts
+            .iter()
+            .find(|c| c.status == status)
+            .map(|c| (c.count, c.estimated))
+    };
+
+    let exact = orders::count_by_status(&mut conn, i64::MAX).await.unwrap();
+    assert_eq!(exact.len(), 2, "only the statuses orders are in: {exact:?}");
+    assert_eq!(
+        of(&exact, orders::OrderStatus::Completed),
+        Some((1_800, false))
+    );
+    assert_eq!(of(&exact, orders::OrderStatus::Failed), Some((200, false)));
+
+    let estimated = orders::count_by_status(&mut conn, 1_000).await.unwrap();
+    assert_eq!(estimated.len(), 8, "every status: {estimated:?}");
+    assert!(estimated.iter().all(|c| c.estimated));
+    // ANALYZE read every row of a table this small.
+    assert_eq!(
+        of(&estimated, orders::OrderStatus::Completed),
+        Some((1_800, true))
+    );
+    assert_eq!(
+        of(&estimated, orders::OrderStatus::Pending),
+        Some((1, true))
+    );
+}

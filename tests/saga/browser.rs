@@ -23,7 +23,20 @@ pub struct Browser {
     client: Client,
     /// The API's base URL: paths are visited under it.
     base: String,
-    _driver: Child,
+    /// The driver, leader of a process group that holds the browser too.
+    driver: Child,
+}
+
+/// Ends the driver and the browser it started, also when a test failed
+/// before closing them.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(group) = self.driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{group}")])
+                .status();
+        }
+    }
 }
 
 /// Where screenshots are kept.
@@ -40,6 +53,7 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|error| {
@@ -76,7 +90,7 @@ impl Browser {
         Self {
             client,
             base: base.to_owned(),
-            _driver: driver,
+            driver,
         }
     }
 
@@ -145,15 +159,12 @@ impl Browser {
         self.find(css).await;
     }
 
-    /// Waits until `css` matches nothing.
-    pub async fn wait_for_gone(&self, css: &str) {
+    /// Waits until the page marked with `window.__sameDocument` (see the
+    /// tests' `MARK`) has been replaced by another document.
+    pub async fn wait_for_new_document(&self) {
         let until = Instant::now() + DEADLINE;
-        while self.count(css).await > 0 {
-            assert!(
-                Instant::now() < until,
-                "{css} is still on {}",
-                self.path().await
-            );
+        while self.run("return window.__sameDocument === true;").await == true {
+            assert!(Instant::now() < until, "the page never changed");
             tokio::time::sleep(POLL).await;
         }
     }
@@ -257,7 +268,7 @@ impl Browser {
     }
 
     pub async fn close(self) {
-        self.client.close().await.unwrap();
+        self.client.clone().close().await.unwrap();
     }
 }
 

@@ -23,6 +23,7 @@ mod hostile_clients;
 mod http_edges;
 mod idempotency;
 mod load;
+mod migrate_command;
 mod nul_input;
 mod observability;
 mod operations;

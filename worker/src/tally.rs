@@ -43,13 +43,16 @@ pub(crate) fn finished(kind: &str, outcome: &StepOutcome) {
     });
 }
 
-/// Everything counted since the last call, leaving nothing.
+/// Everything counted since the last call, by kind, leaving nothing.
 pub(crate) fn take() -> Vec<(String, KindTally)> {
-    let mut tally = TALLY.lock().unwrap_or_else(PoisonError::into_inner);
-    tally
+    let mut taken: Vec<_> = TALLY
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
         .drain()
         .filter(|(_, counts)| !counts.is_empty())
-        .collect()
+        .collect();
+    taken.sort_by(|a, b| a.0.cmp(&b.0));
+    taken
 }
 
 /// Puts counts that could not be written back, to be written next time.

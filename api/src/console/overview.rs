@@ -230,12 +230,13 @@ fn last_hour_charts(minutes: &[Minute]) -> Markup {
     }
 }
 
-/// A count as shown: an estimate marked ≈.
+/// A count as shown: an estimate marked ≈ (one of 1 is the planner's
+/// floor, so it reads ≈ 0).
 fn shown(count: i64, estimated: bool) -> String {
-    if estimated {
-        format!("≈ {count}")
-    } else {
-        count.to_string()
+    match (estimated, count) {
+        (true, ..=1) => "≈ 0".to_owned(),
+        (true, count) => format!("≈ {count}"),
+        (false, count) => count.to_string(),
     }
 }
 

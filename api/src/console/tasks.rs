@@ -193,9 +193,9 @@ pub async fn detail(
         @if task.state == TaskState::Available && !cancellable(&task) {
             p.muted {
                 @if let Some(order) = task.order_id {
-                    "A step of an order's saga is not cancelled on its own: "
+                    "A step of an order's saga is not cancelled on its own: it would leave "
                     a href={ "/ui/orders/" (order) } { "its order" }
-                    " can be cancelled over the API, which undoes what the saga did."
+                    " half-way. While the order is pending, cancel the order over the API; once payment has started its steps must run (pause their kind to hold them)."
                 } @else {
                     "A webhook delivery is not cancelled on its own: disable its endpoint, and its waiting deliveries end failed, unsent."
                 }

@@ -128,7 +128,9 @@ pub struct StatusCount {
 
 /// Orders per status: counted while the table holds fewer than
 /// `exact_below` rows; past that the planner's estimates (a status is
-/// one of a few values, so its statistics know each one's share well).
+/// one of a few values, so its statistics know each one's share well; the
+/// planner never expects fewer than one row, so an estimate of 1 may be
+/// none).
 pub async fn count_by_status(
     conn: &mut PgConnection,
     exact_below: i64,

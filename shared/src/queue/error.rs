@@ -24,8 +24,10 @@ pub enum QueueError {
     /// would leave the order stuck half-way, with its money and stock as
     /// they were when the step was queued.
     #[error(
-        "task {task} is a step of order {order}'s saga and is not cancelled on its own: cancel \
-         the order instead (POST /v1/orders/{order}/cancel), which undoes what it must"
+        "task {task} is a step of order {order}'s saga and is not cancelled on its own: it would \
+         leave the order half-way. While the order is pending, cancel the order instead (POST \
+         /v1/orders/{order}/cancel); once payment has started its steps must run (pause their \
+         kind to hold them)"
     )]
     OrderStep { task: TaskId, order: uuid::Uuid },
     /// An operator asked to cancel a webhook delivery's task: its delivery

@@ -159,7 +159,9 @@ pub struct ScaledCount {
 /// each behind a partial index) are counted exactly. The finished ones
 /// (`completed`, `cancelled`, which grow with history) are counted exactly
 /// while the table holds fewer than `exact_below` rows, and past that are
-/// the planner's estimates for `kinds`, marked as such.
+/// the planner's estimates, marked as such, for `kinds` and every kind
+/// counted exactly. The planner never expects fewer than one row, so an
+/// estimate of 1 may be none.
 pub async fn counts_at_scale(
     conn: &mut PgConnection,
     kinds: &[String],
@@ -190,22 +192,29 @@ pub async fn counts_at_scale(
         SELECT kind AS "kind!", state AS "state!: TaskState", count AS "count!",
                estimated AS "estimated!", oldest_run_at
         FROM (
-            SELECT kind, state, count(*) AS count, false AS estimated, min(run_at) AS oldest_run_at
-            FROM tasks WHERE state = 'available' GROUP BY kind, state
-            UNION ALL
-            SELECT kind, state, count(*), false, min(run_at)
-            FROM tasks WHERE state = 'running' GROUP BY kind, state
-            UNION ALL
-            SELECT kind, state, count(*), false, min(run_at)
-            FROM tasks WHERE state = 'dead' GROUP BY kind, state
+            WITH exact AS (
+                SELECT kind, state, count(*) AS count, min(run_at) AS oldest_run_at
+                FROM tasks WHERE state = 'available' GROUP BY kind, state
+                UNION ALL
+                SELECT kind, state, count(*), min(run_at)
+                FROM tasks WHERE state = 'running' GROUP BY kind, state
+                UNION ALL
+                SELECT kind, state, count(*), min(run_at)
+                FROM tasks WHERE state = 'dead' GROUP BY kind, state
+            ),
+            kinds AS (
+                SELECT unnest($1::text[]) AS kind
+                UNION
+                SELECT kind FROM exact
+            )
+            SELECT kind, state, count, false AS estimated, oldest_run_at FROM exact
             UNION ALL
             SELECT kind, finished.state,
                    count_estimate(format(
                        'SELECT 1 FROM tasks WHERE kind = %L AND state = %L', kind, finished.state
                    )),
                    true, NULL
-            FROM unnest($1::text[]) AS kinds (kind),
-                 unnest(ARRAY['completed', 'cancelled']::task_state[]) AS finished (state)
+            FROM kinds, unnest(ARRAY['completed', 'cancelled']::task_state[]) AS finished (state)
         ) AS counts
         ORDER BY kind, state
         "#,

@@ -44,6 +44,8 @@ pub async fn add(
         SELECT date_trunc('minute', now()), t.*
         FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[])
             AS t (kind, succeeded, retried, dead, started, wait_ms_total, wait_ms_max)
+        -- Every worker locks the minute's rows in the same order: no deadlock.
+        ORDER BY t.kind
         ON CONFLICT (minute, kind) DO UPDATE
         SET succeeded = m.succeeded + excluded.succeeded,
             retried = m.retried + excluded.retried,

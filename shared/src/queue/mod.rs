@@ -8,7 +8,7 @@
 //! | `running`   | leased by one worker until `locked_until` | [`claim_batch`], [`enqueue_claimed`]               | [`complete_if_running`], [`complete_batch`], [`retry_if_running`], [`kill_if_running`], [`rescue_expired`] |
 //! | `completed` | done; pruned after the retention period | [`complete_if_running`], [`complete_batch`]          | [`delete_completed`]    |
 //! | `dead`      | attempts spent or a permanent error  | [`kill_if_running`], [`retry_if_running`] on the last attempt, [`rescue_expired`] | [`retry_dead`] |
-//! | `cancelled` | withdrawn before it ran              | an order's cancel ([`cancel_unstarted`], in its transaction), an operator's [`cancel_waiting`] | never |
+//! | `cancelled` | withdrawn while waiting (to run, or to run again) | an order's cancel ([`cancel_unstarted`], in its transaction), an operator's [`cancel_waiting`] | never |
 //!
 //! The guarantees, and how they are kept:
 //!

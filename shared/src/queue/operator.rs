@@ -62,7 +62,7 @@ pub async fn cancel_waiting(conn: &mut PgConnection, id: TaskId) -> Result<(), Q
         return Ok(());
     }
     let task = sqlx::query!(
-        r#"SELECT state AS "state: TaskState", order_id FROM tasks WHERE id = $1"#,
+        r#"SELECT state AS "state: TaskState", order_id, kind FROM tasks WHERE id = $1"#,
         id.0
     )
     .fetch_optional(conn)
@@ -72,7 +72,10 @@ pub async fn cancel_waiting(conn: &mut PgConnection, id: TaskId) -> Result<(), Q
         Some(task) if task.state != TaskState::Available => QueueError::NotWaiting(id),
         Some(task) => match task.order_id {
             Some(order) => QueueError::OrderStep { task: id, order },
-            None => QueueError::WebhookDelivery(id),
+            None if task.kind == crate::webhooks::DELIVER_KIND => QueueError::WebhookDelivery(id),
+            // Running when the update looked, and waiting again now (a
+            // retry): not waiting then; the operator may ask again.
+            None => QueueError::NotWaiting(id),
         },
     })
 }

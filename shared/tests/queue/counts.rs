@@ -52,9 +52,21 @@ async fn past_the_threshold_finished_tasks_are_estimated_and_the_rest_counted(po
     assert!(estimated);
     // ANALYZE read every row of a table this small: the estimate is close.
     assert!((2_700..=3_300).contains(&completed), "{completed}");
-    assert_eq!(
-        of(&scaled, TaskState::Cancelled).map(|(_, estimated)| estimated),
-        Some(true)
+    // None cancelled: the planner's floor, one row.
+    assert_eq!(of(&scaled, TaskState::Cancelled), Some((1, true)));
+    // A kind only counted exactly still gets its finished tasks estimated.
+    sqlx::query("INSERT INTO tasks (kind, max_attempts) VALUES ('other', 3)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let other = queue::counts_at_scale(&mut conn, &kinds, 1_000)
+        .await
+        .unwrap();
+    assert!(
+        other
+            .iter()
+            .any(|c| c.kind == "other" && c.state == TaskState::Completed && c.estimated),
+        "{other:?}"
     );
 }
 

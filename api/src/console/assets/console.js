@@ -1,6 +1,8 @@
 // Keeps a console page current without reloading it: a page whose <body>
 // names a live source (data-live) listens there, and whenever the server
-// says something changed, fetches the page again and swaps in its <main>.
+// says something changed, fetches the page again and swaps in its <main>,
+// at most once every two seconds (a busy shop changes all the time, and a
+// page fetched back to back would keep the database busy for one tab).
 // Without JavaScript, or without EventSource, the page still works: reload
 // it by hand.
 (function () {
@@ -11,11 +13,25 @@
   }
   var fetching = false;
   var again = false;
+  var last = 0;
+  var waiting = null;
+  var SPACING_MS = 2000;
   function refresh() {
     if (fetching) {
       again = true;
       return;
     }
+    var wait = last + SPACING_MS - Date.now();
+    if (wait > 0) {
+      if (waiting === null) {
+        waiting = setTimeout(function () {
+          waiting = null;
+          refresh();
+        }, wait);
+      }
+      return;
+    }
+    last = Date.now();
     fetching = true;
     fetch(window.location.href, { credentials: "same-origin", redirect: "manual" })
       .then(function (response) {
