@@ -275,6 +275,15 @@ fn no_answer_is_excused_only_while_the_api_was_down_a_503_only_under_a_fault() {
             // In flight when the API was killed, and sent while it was down.
             exchange(90, 110, Answer::None("reset".to_owned())),
             exchange(150, 160, Answer::None("refused".to_owned())),
+            // Just after it came back, on a connection pooled before the kill.
+            exchange(
+                230,
+                240,
+                Answer::None(
+                    "client error (SendRequest): connection closed before message completed"
+                        .to_owned(),
+                ),
+            ),
             // A 503 while PostgreSQL was down, and one whose connection was cut.
             exchange(5_050, 5_060, Answer::Status(503)),
             exchange(9_990, 10_010, Answer::Status(503)),
