@@ -5,34 +5,14 @@
 //! forger, find no buttons and get 403s. Each page is kept as a screenshot
 //! (see [`crate::browser`]).
 
-use std::time::Duration;
-
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use tokio::time::Instant;
 
 use crate::browser::Browser;
-use crate::system::{DEADLINE, Options, System};
+use crate::system::{Options, System};
 
 /// Marks the page in the browser's memory: a reload would forget it.
 const MARK: &str = "window.__sameDocument = true;";
 const STILL_MARKED: &str = "return window.__sameDocument === true;";
-
-/// Waits until `sql` (one row, one `text` column) answers `want`.
-async fn wait_for_row(system: &System, sql: &str, bind: &str, want: &str) {
-    let until = Instant::now() + DEADLINE;
-    loop {
-        let seen: Option<String> = sqlx::query_scalar(sql)
-            .bind(bind)
-            .fetch_optional(&system.pool)
-            .await
-            .unwrap();
-        if seen.as_deref() == Some(want) {
-            return;
-        }
-        assert!(Instant::now() < until, "{sql} never gave {want}: {seen:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn in_a_browser_an_operator_signs_in_and_watches_an_order_complete_without_reloading(
@@ -193,13 +173,7 @@ async fn in_a_browser_a_paused_kind_holds_its_orders_until_resumed(
     let second = system
         .place("browser-pause-2", "tok_visa", &[("MUG", 1)])
         .await;
-    wait_for_row(
-        &system,
-        "SELECT status::text FROM orders WHERE id = $1::uuid",
-        &second,
-        "confirmed",
-    )
-    .await;
+    system.wait_for_status(&second, "confirmed").await;
     let waiting: (String, i32) = sqlx::query_as(
         "SELECT state::text, attempts FROM tasks WHERE order_id = $1::uuid AND kind = 'send_confirmation'",
     )

@@ -4,9 +4,7 @@
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use std::time::Duration;
-
-use crate::system::{DEADLINE, Options, System, sample};
+use crate::system::{Options, System, sample};
 
 async fn queue_stats(system: &System) -> Value {
     system
@@ -157,12 +155,12 @@ async fn a_paused_kind_waits_while_the_saga_runs_around_it_and_runs_on_resume(
     // The first order is paid and its stock reserved; its confirmation,
     // which the reservation would have handed on to run at once, waits.
     let first = system.place("pause-1", "tok_visa", &[("MUG", 1)]).await;
-    wait_for_status(&system, &first, "confirmed").await;
+    system.wait_for_status(&first, "confirmed").await;
     // A second order is placed after it, and goes as far: its payment was
     // claimed after the first order's confirmation became due, so a worker
     // that took due tasks in order would have taken the confirmation first.
     let second = system.place("pause-2", "tok_visa", &[("MUG", 1)]).await;
-    wait_for_status(&system, &second, "confirmed").await;
+    system.wait_for_status(&second, "confirmed").await;
     assert_eq!(
         task_of(&system, &first, "send_confirmation").await,
         Some(("available".to_owned(), 0)),
@@ -187,20 +185,4 @@ async fn a_paused_kind_waits_while_the_saga_runs_around_it_and_runs_on_resume(
         .await
         .unwrap();
     assert_eq!(bad.status(), 422);
-}
-
-/// Waits until `order` has taken `status`.
-async fn wait_for_status(system: &System, order: &str, status: &str) {
-    let until = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let seen = system.order(order).await;
-        if seen["status"] == status {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "{order} never became {status}: {seen:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }

@@ -228,6 +228,22 @@ impl System {
         .await;
     }
 
+    /// Waits until `order` has taken `status`.
+    pub async fn wait_for_status(&self, order: &str, status: &str) {
+        let until = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let seen = self.order(order).await;
+            if seen["status"] == status {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "{order} never became {status}: {seen:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// Waits until a task of `order` is dead; returns its id.
     pub async fn dead_task_of(&self, order: &str) -> i64 {
         let until = tokio::time::Instant::now() + DEADLINE;

@@ -58,13 +58,6 @@ pub(crate) fn take() -> Vec<(String, KindTally)> {
 /// Puts counts that could not be written back, to be written next time.
 pub(crate) fn restore(unwritten: Vec<(String, KindTally)>) {
     for (kind, lost) in unwritten {
-        with_kind(&kind, |counts| {
-            counts.succeeded += lost.succeeded;
-            counts.retried += lost.retried;
-            counts.dead += lost.dead;
-            counts.started += lost.started;
-            counts.wait_ms_total = counts.wait_ms_total.saturating_add(lost.wait_ms_total);
-            counts.wait_ms_max = counts.wait_ms_max.max(lost.wait_ms_max);
-        });
+        with_kind(&kind, |counts| counts.absorb(&lost));
     }
 }

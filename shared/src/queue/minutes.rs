@@ -28,6 +28,16 @@ impl KindTally {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Adds `other`'s counts to these, as [`add`] does in the database.
+    pub fn absorb(&mut self, other: &KindTally) {
+        self.succeeded += other.succeeded;
+        self.retried += other.retried;
+        self.dead += other.dead;
+        self.started += other.started;
+        self.wait_ms_total = self.wait_ms_total.saturating_add(other.wait_ms_total);
+        self.wait_ms_max = self.wait_ms_max.max(other.wait_ms_max);
+    }
 }
 
 /// Adds `tallies` (kind, counts) to the database's current minute.
