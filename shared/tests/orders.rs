@@ -112,43 +112,6 @@ async fn the_answer_built_from_a_placement_is_what_reading_the_order_back_return
     assert_eq!(read_tasks.len(), 1);
 }
 
-/// A reservation holding its products' locks must not block an order being
-/// placed for the same products: the order's lines only need the key to stay
-/// (the foreign key's KEY SHARE lock). When it blocked, an order whose lines
-/// came in another order than the skus' deadlocked against a reservation.
-#[sqlx::test(migrator = "shared::MIGRATOR")]
-async fn placing_an_order_does_not_wait_for_a_reservation_of_its_products(pool: PgPool) {
-    let placed = order(&pool).await;
-    let mut reserving = pool.begin().await.unwrap();
-    let reserved = catalog::reserve(&mut reserving, &[("MUG".to_owned(), 1)])
-        .await
-        .unwrap();
-    assert!(matches!(reserved, catalog::Reservation::Reserved));
-
-    // The reservation's transaction stays open; a blocked insert would fail
-    // on the lock timeout instead of hanging the test.
-    let mut placing = pool.begin().await.unwrap();
-    sqlx::query("SET LOCAL lock_timeout = '2s'")
-        .execute(&mut *placing)
-        .await
-        .unwrap();
-    let result = orders::place(&mut placing, "client", "key", &json!({}), &placed).await;
-    assert!(
-        result.is_ok(),
-        "placing waited for the reservation's lock: {result:?}"
-    );
-    placing.commit().await.unwrap();
-    reserving.commit().await.unwrap();
-    assert_eq!(
-        catalog::get(&mut pool.acquire().await.unwrap(), "MUG")
-            .await
-            .unwrap()
-            .unwrap()
-            .stock,
-        4
-    );
-}
-
 /// The legal moves that bring a pending order to `status`.
 fn path_to(status: orders::OrderStatus) -> Vec<&'static str> {
     use orders::OrderStatus::*;

@@ -159,6 +159,14 @@ impl System {
         peaks
     }
 
+    /// The name and process id of every process still running.
+    pub fn pids(&self) -> Vec<(String, u32)> {
+        self.processes
+            .iter()
+            .filter_map(|p| Some((p.name.clone(), p.child.id()?)))
+            .collect()
+    }
+
     /// Names of the processes still running, in start order.
     pub fn running(&self) -> Vec<String> {
         self.processes.iter().map(|p| p.name.clone()).collect()

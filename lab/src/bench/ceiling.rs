@@ -2,6 +2,10 @@
 //! machine, run by pgbench with no application in between. Every other
 //! scenario divides its throughput by the matching line of this table,
 //! measured in the same run.
+//!
+//! The queue's lines run on a lean schema of their own (`schema.sql`); the
+//! `saga` line runs the product's own statements on the product's schema
+//! (the migrations), since a whole order's work is the thing it bounds.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +25,16 @@ struct HotPath {
     script: &'static str,
     rows_per_transaction: u32,
     defines: &'static [(&'static str, &'static str)],
+    schema: Schema,
+}
+
+/// The tables a hot path runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Schema {
+    /// `schema.sql`: the queue's and the order's bare bones.
+    Lean,
+    /// The product's migrations, with a catalogue to order from.
+    Product,
 }
 
 const PATHS: &[HotPath] = &[
@@ -29,24 +43,35 @@ const PATHS: &[HotPath] = &[
         script: include_str!("ceiling/api_write.sql"),
         rows_per_transaction: 1,
         defines: &[],
+        schema: Schema::Lean,
     },
     HotPath {
         name: CLAIM_COMPLETE,
         script: include_str!("ceiling/claim_complete.sql"),
         rows_per_transaction: 1,
         defines: &[],
+        schema: Schema::Lean,
     },
     HotPath {
         name: CLAIM_THEN_COMPLETE,
         script: include_str!("ceiling/claim_then_complete.sql"),
         rows_per_transaction: 1,
         defines: &[],
+        schema: Schema::Lean,
     },
     HotPath {
         name: BATCH_100,
         script: include_str!("ceiling/claim_batch.sql"),
         rows_per_transaction: 100,
         defines: &[("n", "100")],
+        schema: Schema::Lean,
+    },
+    HotPath {
+        name: SAGA,
+        script: include_str!("ceiling/saga.sql"),
+        rows_per_transaction: 1,
+        defines: &[],
+        schema: Schema::Product,
     },
 ];
 
@@ -58,6 +83,9 @@ pub const CLAIM_COMPLETE: &str = "claim_complete";
 pub const CLAIM_THEN_COMPLETE: &str = "claim_then_complete";
 /// Claim, complete and enqueue the next for 100 tasks per commit.
 pub const BATCH_100: &str = "batch100";
+/// One order from POST to completed: the product's statements, one commit
+/// each (placed, claimed, then each step's end).
+pub const SAGA: &str = "saga";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CeilingLine {
@@ -94,7 +122,8 @@ pub struct CeilingPlan {
     pub backlog: u64,
 }
 
-/// Measures each of `paths` (all when empty) in a scratch database of its own.
+/// Measures each of `paths` (all when empty), each schema in a scratch
+/// database of its own.
 pub async fn measure(
     server_url: &str,
     plan: &CeilingPlan,
@@ -102,12 +131,6 @@ pub async fn measure(
     progress: &indicatif::MultiProgress,
 ) -> anyhow::Result<Ceiling> {
     let pgbench = find_pgbench()?;
-    let scratch = ScratchDatabase::create(server_url, "ceiling").await?;
-    let pool = scratch.pool(2).await?;
-    sqlx::raw_sql(SCHEMA)
-        .execute(&pool)
-        .await
-        .context("creating the ceiling's schema")?;
     let work = tempfile_dir()?;
     let mut ceiling = Ceiling {
         clients: plan.clients,
@@ -115,43 +138,100 @@ pub async fn measure(
         backlog: plan.backlog,
         lines: Vec::new(),
     };
-    for path in PATHS
-        .iter()
-        .filter(|p| paths.is_empty() || paths.contains(&p.name))
-    {
-        let bar = progress.add(super::progress::spinner(format!("ceiling: {}", path.name)));
-        reset(&pool, plan.backlog).await?;
-        let script = work.join(format!("{}.sql", path.name));
-        std::fs::write(&script, path.script).context("writing a pgbench script")?;
-        let line = run_pgbench(&pgbench, &scratch.url, &script, path, plan).await?;
-        bar.finish_with_message(format!(
-            "ceiling: {} {:.0} rows/s",
-            path.name, line.rows_per_sec
-        ));
-        ceiling.lines.push(line);
+    for schema in [Schema::Lean, Schema::Product] {
+        let wanted: Vec<&HotPath> = PATHS
+            .iter()
+            .filter(|p| p.schema == schema && (paths.is_empty() || paths.contains(&p.name)))
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let scratch = ScratchDatabase::create(server_url, "ceiling").await?;
+        let pool = scratch.pool(2).await?;
+        create_schema(&pool, schema).await?;
+        for path in wanted {
+            let bar = progress.add(super::progress::spinner(format!("ceiling: {}", path.name)));
+            reset(&pool, schema, plan.backlog).await?;
+            let script = work.join(format!("{}.sql", path.name));
+            std::fs::write(&script, path.script).context("writing a pgbench script")?;
+            let line = run_pgbench(&pgbench, &scratch.url, &script, path, plan).await?;
+            bar.finish_with_message(format!(
+                "ceiling: {} {:.0} rows/s",
+                path.name, line.rows_per_sec
+            ));
+            ceiling.lines.push(line);
+        }
+        pool.close().await;
+        scratch.drop_now().await?;
     }
-    pool.close().await;
-    scratch.drop_now().await?;
     let _ = std::fs::remove_dir_all(&work);
     Ok(ceiling)
 }
 
-/// A fresh backlog of ready tasks, `run_at` spread over the past hour so new
-/// tasks go to the tail, with clean statistics and a checkpoint behind it.
-async fn reset(pool: &PgPool, backlog: u64) -> anyhow::Result<()> {
-    let statements = [
-        "TRUNCATE tasks, orders RESTART IDENTITY".to_owned(),
-        format!(
-            "INSERT INTO tasks (kind, order_id, run_at)
-             SELECT 'step1', gen_random_uuid(), now() - interval '1 hour' + g * interval '1 millisecond'
-             FROM generate_series(1, {backlog}) AS g"
-        ),
-        "VACUUM ANALYZE tasks".to_owned(),
-        "VACUUM ANALYZE orders".to_owned(),
-        "CHECKPOINT".to_owned(),
-    ];
-    for statement in statements {
-        sqlx::raw_sql(&statement)
+async fn create_schema(pool: &PgPool, schema: Schema) -> anyhow::Result<()> {
+    match schema {
+        Schema::Lean => sqlx::raw_sql(SCHEMA)
+            .execute(pool)
+            .await
+            .map(drop)
+            .context("creating the ceiling's schema"),
+        Schema::Product => shared::MIGRATOR
+            .run(pool)
+            .await
+            .context("applying the migrations to the ceiling's database"),
+    }
+}
+
+/// Fresh tables, with clean statistics and a checkpoint behind them. The
+/// queue's: a backlog of ready tasks, `run_at` spread over the past hour so
+/// new tasks go to the tail. The saga's: a catalogue with stock to spare,
+/// and placed orders whose charges wait, so that every client's claim finds
+/// one however the clients interleave.
+async fn reset(pool: &PgPool, schema: Schema, backlog: u64) -> anyhow::Result<()> {
+    let mut statements = match schema {
+        Schema::Lean => vec![
+            "TRUNCATE tasks, orders RESTART IDENTITY".to_owned(),
+            format!(
+                "INSERT INTO tasks (kind, order_id, run_at)
+                 SELECT 'step1', gen_random_uuid(), now() - interval '1 hour' + g * interval '1 millisecond'
+                 FROM generate_series(1, {backlog}) AS g"
+            ),
+            "VACUUM ANALYZE tasks".to_owned(),
+            "VACUUM ANALYZE orders".to_owned(),
+        ],
+        Schema::Product => vec![
+            "TRUNCATE tasks, task_attempts, orders, order_items, order_history, order_events,
+                      idempotency_keys, products CASCADE"
+                .to_owned(),
+            "INSERT INTO products (sku, name, price_cents, currency, stock)
+             SELECT 'SKU-' || g, 'Product ' || g, 1000, 'EUR', 1000000000
+             FROM generate_series(1, 100) AS g"
+                .to_owned(),
+            "WITH placed AS (
+                 INSERT INTO orders (id, customer_email, currency, total_cents, payment_token)
+                 SELECT gen_random_uuid(), 'shopper@example.com', 'EUR', 1000, 'tok_visa'
+                 FROM generate_series(1, 200)
+                 RETURNING id
+             ),
+             lines AS (
+                 INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents)
+                 SELECT id, 1, 'SKU-1', 1, 1000 FROM placed
+             ),
+             history AS (
+                 INSERT INTO order_history (order_id, status, reason)
+                 SELECT id, 'pending', 'order accepted' FROM placed
+             )
+             INSERT INTO tasks (kind, payload, max_attempts, order_id, run_at)
+             SELECT 'charge_payment', jsonb_build_object('order_id', id), 5, id,
+                    now() - interval '1 hour'
+             FROM placed"
+                .to_owned(),
+            "VACUUM ANALYZE".to_owned(),
+        ],
+    };
+    statements.push("CHECKPOINT".to_owned());
+    for statement in &statements {
+        sqlx::raw_sql(statement)
             .execute(pool)
             .await
             .with_context(|| format!("resetting the ceiling's tables: {statement}"))?;

@@ -7,6 +7,7 @@
 //! prints a table (or, with `--json`, a JSON report) on stdout.
 
 mod ceiling;
+mod db_work;
 mod load;
 mod machine;
 mod progress;
@@ -336,9 +337,11 @@ fn ceiling_paths(scenarios: &[Scenario]) -> Vec<&'static str> {
                 ceiling::CLAIM_COMPLETE,
                 ceiling::CLAIM_THEN_COMPLETE,
                 ceiling::BATCH_100,
+                ceiling::SAGA,
             ],
             Scenario::Queue | Scenario::Chain => &[ceiling::BATCH_100],
-            Scenario::Saga | Scenario::Api | Scenario::Soak => &[ceiling::API_WRITE],
+            Scenario::Saga => &[ceiling::SAGA, ceiling::API_WRITE],
+            Scenario::Api | Scenario::Soak => &[ceiling::API_WRITE],
             Scenario::Latency
             | Scenario::Hostile
             | Scenario::Fanout

@@ -13,15 +13,21 @@ mod place;
 mod pricing;
 mod read;
 mod status;
+mod step_end;
 mod task_kind;
 mod transition;
 
 pub use cancel::{Cancellation, cancel};
 pub use error::OrderError;
-pub use model::{Failure, HistoryEntry, NewLine, NewOrder, Order, OrderLine, OrderTask};
+pub use model::{
+    Failure, HistoryEntry, NewLine, NewOrder, Order, OrderLine, OrderSnapshot, OrderTask,
+};
 pub use place::{Accepted, Placement, as_placed, delete_expired_keys, place};
 pub use pricing::{OrderRequest, PricingError, RequestedItem, price};
-pub use read::{StatusCount, by_email, count_by_status, get, history, lines, list, tasks};
+pub use read::{
+    StatusCount, by_email, count_by_status, get, history, lines, list, snapshot, tasks,
+};
 pub use status::{IllegalTransition, OrderStatus};
+pub use step_end::{Move, ShortOfStock, StepEnd, StepEnded, end_step};
 pub use task_kind::{TaskKind, UnknownTaskKind};
 pub use transition::{Transition, transition};

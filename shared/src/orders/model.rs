@@ -1,6 +1,7 @@
 //! What an order is made of, as stored and as placed.
 
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::OrderStatus;
@@ -9,7 +10,7 @@ use crate::money::{Cents, Currency};
 use crate::queue::{TaskId, TaskState};
 
 /// An order row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Order {
     pub id: Uuid,
     pub status: OrderStatus,
@@ -27,11 +28,33 @@ pub struct Order {
 }
 
 /// One line of an order, priced when it was placed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct OrderLine {
     pub sku: String,
     pub quantity: i32,
     pub unit_price_cents: i64,
+}
+
+/// An order with its lines as a step finds it: read with the step's task
+/// when it was claimed, or written by the step before it (the database's
+/// `order_snapshot` function, as JSON). Lines never change once placed; the
+/// order's status is checked again by every write that moves it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderSnapshot {
+    #[serde(flatten)]
+    pub order: Order,
+    pub lines: Vec<OrderLine>,
+}
+
+impl OrderSnapshot {
+    /// Reads the JSON of `order_snapshot`; `None` when there is none or it
+    /// does not parse (the step then reads the order itself).
+    pub fn from_json(value: Option<serde_json::Value>) -> Option<Self> {
+        let value = value?;
+        serde_json::from_value(value)
+            .inspect_err(|e| tracing::warn!(error = %e, "an order snapshot did not parse; reading the order instead"))
+            .ok()
+    }
 }
 
 /// A status the order had, and why.

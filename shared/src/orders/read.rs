@@ -4,7 +4,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{HistoryEntry, Order, OrderLine, OrderStatus, OrderTask};
+use super::{HistoryEntry, Order, OrderLine, OrderSnapshot, OrderStatus, OrderTask};
 use crate::queue::{TaskId, TaskState};
 
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, sqlx::Error> {
@@ -20,6 +20,18 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, sql
     )
     .fetch_optional(conn)
     .await
+}
+
+/// The order with its lines, as a step needs it, in one statement; for a
+/// task claimed without it (see [`crate::queue::ClaimedTask::order`]).
+pub async fn snapshot(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<OrderSnapshot>, sqlx::Error> {
+    let json = sqlx::query_scalar!("SELECT order_snapshot($1)", id)
+        .fetch_one(conn)
+        .await?;
+    Ok(OrderSnapshot::from_json(json))
 }
 
 /// Up to `limit` orders, newest first, older than the order `before` when

@@ -86,7 +86,7 @@ pub async fn transition(conn: &mut PgConnection, t: &Transition<'_>) -> Result<(
 /// Counts an order that reached `status`, when it is terminal. Counted when
 /// the move is written: a move whose transaction then rolls back (its lease
 /// was lost, or the commit failed) is counted again when it is redone.
-fn count_finished(status: OrderStatus) {
+pub(super) fn count_finished(status: OrderStatus) {
     if status.is_terminal() {
         metrics::counter!("asynccheckout_orders_finished_total", "status" => status.as_str())
             .increment(1);

@@ -42,7 +42,10 @@ pub async fn claim_batch(
         -- sequential scan of the whole table (see the queue module's docs).
         WHERE t.id = ANY (ARRAY(SELECT id FROM claimable))
         RETURNING t.id AS "id: TaskId", t.kind, t.payload, t.attempts, t.max_attempts, t.order_id,
-                  t.traceparent, t.created_at
+                  t.traceparent, t.created_at,
+                  -- The order with its lines, so that the step need not read it.
+                  CASE WHEN t.order_id IS NOT NULL THEN order_snapshot(t.order_id) END
+                      AS order_snapshot
         "#,
         &**worker,
         kinds,
@@ -116,7 +119,7 @@ pub async fn claim_batch_keyed(
             attempted_at = now()
         WHERE t.id = ANY (ARRAY(SELECT id FROM claimable))
         RETURNING t.id AS "id: TaskId", t.kind, t.payload, t.attempts, t.max_attempts, t.order_id,
-                  t.traceparent, t.created_at
+                  t.traceparent, t.created_at, NULL::jsonb AS order_snapshot
         "#,
         &**worker,
         kinds,
@@ -139,6 +142,7 @@ struct ClaimedRow {
     order_id: Option<uuid::Uuid>,
     traceparent: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
+    order_snapshot: Option<serde_json::Value>,
 }
 
 /// The claimed rows as tasks leased to `worker`.
@@ -158,6 +162,7 @@ fn claimed(rows: Vec<ClaimedRow>, worker: &Arc<str>) -> Vec<ClaimedTask> {
                 worker: Arc::clone(worker),
                 attempt: row.attempts,
             },
+            order: crate::orders::OrderSnapshot::from_json(row.order_snapshot).map(Box::new),
         })
         .collect()
 }

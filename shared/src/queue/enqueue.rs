@@ -101,5 +101,6 @@ pub async fn enqueue_claimed(
             worker: Arc::clone(worker),
             attempt: row.attempts,
         },
+        order: None,
     }))
 }

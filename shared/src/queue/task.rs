@@ -160,6 +160,10 @@ pub struct ClaimedTask {
     pub traceparent: Option<TraceParent>,
     pub created_at: DateTime<Utc>,
     pub lease: Lease,
+    /// The order as it was when the task was claimed (or as the step before
+    /// left it), so that the step need not read it; `None` for tasks with no
+    /// order, or claimed without it.
+    pub order: Option<Box<crate::orders::OrderSnapshot>>,
 }
 
 impl ClaimedTask {

@@ -10,13 +10,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shared::orders::{self, Failure, Order, OrderStatus, TaskKind, Transition};
+use shared::orders::{self, Failure, Move, Order, OrderStatus, StepEnd, TaskKind, Transition};
 use shared::queue::{ClaimedTask, NewTask};
 use shared::trace::TraceParent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{SagaDeps, charge_key, next, order_id, order_in};
+use super::{SagaDeps, charge_key, end, next, order_id, order_in};
 use crate::gateway::{ChargeError, Unavailable};
 use crate::{StepContext, StepError, StepHandler};
 
@@ -25,18 +25,18 @@ pub struct ChargePayment(pub Arc<SagaDeps>);
 #[async_trait]
 impl StepHandler for ChargePayment {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
-        let mut conn = ctx.pool().acquire().await?;
-        let order = order_in(&mut conn, task, OrderStatus::Pending).await?;
-        drop(conn);
+        let order = order_in(ctx, task, OrderStatus::Pending).await?.order;
         let decision = self.decide(task, &order).await?;
         if matches!(decision, PaymentDecision::Paid(_)) {
             crate::crash::crash_point!("charge_payment.after_gateway");
         }
-        let mut tx = ctx.pool().begin().await?;
-        if let Some(next) = decision.record(&mut tx, order.id, task.traceparent).await? {
-            ctx.enqueue_next(next);
-        }
-        ctx.complete_with(tx).await
+        let (to, charge_id) = decision.order_move();
+        ctx.end_step(StepEnd {
+            charge_id,
+            ..end(task, order.id, OrderStatus::Pending, to)
+        })
+        .await?;
+        Ok(())
     }
 
     /// The charge's outcome could not be learned before the task died (its
@@ -50,7 +50,7 @@ impl StepHandler for ChargePayment {
         let Ok(id) = order_id(payload) else {
             return Ok(None);
         };
-        let unknown = PaymentDecision::Unknown(error.to_owned());
+        let unknown = PaymentDecision::unknown(error);
         match unknown.record(conn, id, None).await {
             // The order moved on already (or is gone): nothing to record.
             Err(StepError::LeaseLost(_) | StepError::Permanent(_)) => Ok(None),
@@ -99,7 +99,7 @@ impl ChargePayment {
                             "the payment gateway could not be reached ({reason}); the card was not charged"
                         ),
                     )),
-                    Err(lookup) => PaymentDecision::Unknown(format!(
+                    Err(lookup) => PaymentDecision::unknown(&format!(
                         "{reason}; looking the charge up failed too: {lookup}"
                     )),
                 }
@@ -116,53 +116,66 @@ enum PaymentDecision {
     /// Definitely not charged: the order fails.
     Failed(Failure),
     /// Maybe charged: refund to be safe.
-    Unknown(String),
+    Unknown(Failure),
 }
 
 impl PaymentDecision {
-    /// Moves the order accordingly in `conn`; returns the step to run next.
+    /// The outcome could not be learned, for `reason`.
+    fn unknown(reason: &str) -> Self {
+        Self::Unknown(Failure::new(
+            "payment_unavailable",
+            format!(
+                "the payment's outcome could not be learned ({reason}); any charge is refunded"
+            ),
+        ))
+    }
+
+    /// The order's move, and the charge to record on it.
+    fn order_move(&self) -> (Move<'_>, Option<&str>) {
+        match self {
+            Self::Paid(charge_id) => (
+                Move {
+                    to: OrderStatus::Paid,
+                    reason: "payment taken",
+                    failure: None,
+                    then: Some(TaskKind::ReserveInventory),
+                },
+                Some(charge_id),
+            ),
+            Self::Failed(failure) => (
+                Move {
+                    to: OrderStatus::Failed,
+                    reason: &failure.message,
+                    failure: Some(failure),
+                    then: None,
+                },
+                None,
+            ),
+            Self::Unknown(failure) => (
+                Move {
+                    to: OrderStatus::Refunding,
+                    reason: "payment outcome unknown",
+                    failure: Some(failure),
+                    then: Some(TaskKind::RefundPayment),
+                },
+                None,
+            ),
+        }
+    }
+
+    /// Moves the order accordingly in `conn`, inside the transaction that
+    /// buries a dead task; returns the step to run next.
     async fn record(
         self,
         conn: &mut PgConnection,
         id: Uuid,
         trace: Option<TraceParent>,
     ) -> Result<Option<NewTask>, StepError> {
-        match self {
-            Self::Paid(charge_id) => {
-                let mut paid =
-                    Transition::new(id, OrderStatus::Pending, OrderStatus::Paid, "payment taken");
-                paid.charge_id = Some(&charge_id);
-                orders::transition(conn, &paid).await?;
-                Ok(Some(next(TaskKind::ReserveInventory, id, trace)))
-            }
-            Self::Failed(failure) => {
-                let mut failed = Transition::new(
-                    id,
-                    OrderStatus::Pending,
-                    OrderStatus::Failed,
-                    &failure.message,
-                );
-                failed.failure = Some(&failure);
-                orders::transition(conn, &failed).await?;
-                Ok(None)
-            }
-            Self::Unknown(reason) => {
-                let failure = Failure::new(
-                    "payment_unavailable",
-                    format!(
-                        "the payment's outcome could not be learned ({reason}); any charge is refunded"
-                    ),
-                );
-                let mut refunding = Transition::new(
-                    id,
-                    OrderStatus::Pending,
-                    OrderStatus::Refunding,
-                    "payment outcome unknown",
-                );
-                refunding.failure = Some(&failure);
-                orders::transition(conn, &refunding).await?;
-                Ok(Some(next(TaskKind::RefundPayment, id, trace)))
-            }
-        }
+        let (to, charge_id) = self.order_move();
+        let mut transition = Transition::new(id, OrderStatus::Pending, to.to, to.reason);
+        transition.charge_id = charge_id;
+        transition.failure = to.failure;
+        orders::transition(conn, &transition).await?;
+        Ok(to.then.map(|kind| next(kind, id, trace)))
     }
 }

@@ -7,15 +7,16 @@
 //! | `send_confirmation` | emails the customer | `completed` |
 //! | `refund_payment` | refunds the charge (key `refund-<order>`) | `refunded` |
 //!
-//! Each step reads as a decision: it loads its order ([`order_in`], which
-//! also checks the order is where the step expects it), asks the outside
-//! world (the gateway answers already classified: charged, declined,
-//! nothing to refund, unavailable…), and then records what that means —
-//! moves its order (with a history row) and names the next step
-//! ([`crate::StepContext::enqueue_next`]) — in the one transaction that
-//! completes its task, fenced on its lease. Calls to the gateway and the
-//! mail server happen before that transaction, never inside it, and are safe
-//! to repeat.
+//! Each step reads as a decision: it takes its order ([`order_in`]: claimed
+//! with the task, and checked to be where the step expects it), asks the
+//! outside world (the gateway answers already classified: charged,
+//! declined, nothing to refund, unavailable…), and then records what that
+//! means — moves its order (with a history row) and names the next step —
+//! in the one statement that completes its task, fenced on its lease
+//! ([`StepContext::end_step`]; the next step is handed to this worker and
+//! runs in the same slot). Calls to the gateway and the mail server happen
+//! before that statement, never inside a transaction, and are safe to
+//! repeat.
 
 mod charge_payment;
 mod refund_payment;
@@ -27,15 +28,14 @@ mod tests;
 use std::sync::Arc;
 
 use serde_json::json;
-use shared::orders::{self, Order, OrderStatus, TaskKind};
+use shared::orders::{self, Move, OrderSnapshot, OrderStatus, StepEnd, TaskKind};
 use shared::queue::{ClaimedTask, NewTask};
 use shared::trace::TraceParent;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::gateway::GatewayClient;
 use crate::mailer::Mailer;
-use crate::{Registry, StepError};
+use crate::{Registry, StepContext, StepError};
 
 /// What the steps talk to beyond the database.
 #[derive(Debug, Clone)]
@@ -74,24 +74,40 @@ fn order_id(payload: &serde_json::Value) -> Result<Uuid, StepError> {
         .ok_or_else(|| StepError::permanent(format!("the task payload names no order: {payload}")))
 }
 
-/// Every step's prologue: the order `task` moves, which must be `expected`
-/// (any other status means the step has nothing to do, for good).
+/// Every step's prologue: the order `task` moves, with its lines, which
+/// must be `expected` (any other status means the step has nothing to do,
+/// for good). The claim brought it along; a task claimed without it reads it.
 async fn order_in(
-    conn: &mut PgConnection,
+    ctx: &StepContext,
     task: &ClaimedTask,
     expected: OrderStatus,
-) -> Result<Order, StepError> {
+) -> Result<OrderSnapshot, StepError> {
     let id = order_id(&task.payload)?;
-    let order = orders::get(conn, id)
-        .await?
-        .ok_or_else(|| StepError::permanent(format!("order {id} does not exist")))?;
-    if order.status != expected {
+    let snapshot = match &task.order {
+        Some(snapshot) if snapshot.order.id == id => (**snapshot).clone(),
+        _ => {
+            let mut conn = ctx.pool().acquire().await?;
+            orders::snapshot(&mut conn, id)
+                .await?
+                .ok_or_else(|| StepError::permanent(format!("order {id} does not exist")))?
+        }
+    };
+    if snapshot.order.status != expected {
         return Err(StepError::permanent(format!(
             "order {id} is {}, not {expected}",
-            order.status
+            snapshot.order.status
         )));
     }
-    Ok(order)
+    Ok(snapshot)
+}
+
+/// The end of `task`'s step: its order moved from `from` as `to` says, the
+/// next step continuing the task's trace.
+fn end<'a>(task: &'a ClaimedTask, order: Uuid, from: OrderStatus, to: Move<'a>) -> StepEnd<'a> {
+    StepEnd {
+        traceparent: shared::trace::outgoing(task.traceparent),
+        ..StepEnd::new(&task.lease, order, from, to)
+    }
 }
 
 /// The gateway idempotency key of an order's charge.

@@ -7,11 +7,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shared::orders::{self, OrderStatus, Transition};
+use shared::orders::{Move, OrderStatus, StepEnd};
 use shared::queue::{ClaimedTask, NewTask};
 use sqlx::PgConnection;
 
-use super::{SagaDeps, charge_key, order_id, order_in, refund_key};
+use super::{SagaDeps, charge_key, end, order_id, order_in, refund_key};
 use crate::gateway::RefundError;
 use crate::{StepContext, StepError, StepHandler};
 
@@ -20,9 +20,7 @@ pub struct RefundPayment(pub Arc<SagaDeps>);
 #[async_trait]
 impl StepHandler for RefundPayment {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
-        let mut conn = ctx.pool().acquire().await?;
-        let order = order_in(&mut conn, task, OrderStatus::Refunding).await?;
-        drop(conn);
+        let order = order_in(ctx, task, OrderStatus::Refunding).await?.order;
         let id = order.id;
         let gateway = &self.0.gateway;
         let charge_id = match order.charge_id {
@@ -54,13 +52,19 @@ impl StepHandler for RefundPayment {
             }
             None => "nothing was charged; nothing to refund",
         };
-        let mut refunded =
-            Transition::new(id, OrderStatus::Refunding, OrderStatus::Refunded, reason);
-        refunded.charge_id = charge_id.as_deref();
-        refunded.refund_id = refund_id.as_deref();
-        let mut tx = ctx.pool().begin().await?;
-        orders::transition(&mut tx, &refunded).await?;
-        ctx.complete_with(tx).await
+        let refunded = Move {
+            to: OrderStatus::Refunded,
+            reason,
+            failure: None,
+            then: None,
+        };
+        ctx.end_step(StepEnd {
+            charge_id: charge_id.as_deref(),
+            refund_id: refund_id.as_deref(),
+            ..end(task, id, OrderStatus::Refunding, refunded)
+        })
+        .await?;
+        Ok(())
     }
 
     async fn on_dead(

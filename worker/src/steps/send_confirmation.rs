@@ -8,10 +8,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use lettre::Message;
 use lettre::message::header::ContentType;
-use shared::orders::{self, Order, OrderLine, OrderStatus, Transition};
+use shared::orders::{Move, Order, OrderLine, OrderSnapshot, OrderStatus};
 use shared::queue::ClaimedTask;
 
-use super::{SagaDeps, order_in};
+use super::{SagaDeps, end, order_in};
 use crate::{StepContext, StepError, StepHandler};
 
 pub struct SendConfirmation(pub Arc<SagaDeps>);
@@ -19,12 +19,7 @@ pub struct SendConfirmation(pub Arc<SagaDeps>);
 #[async_trait]
 impl StepHandler for SendConfirmation {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
-        let (order, lines) = {
-            let mut conn = ctx.pool().acquire().await?;
-            let order = order_in(&mut conn, task, OrderStatus::Confirmed).await?;
-            let lines = orders::lines(&mut conn, order.id).await?;
-            (order, lines)
-        };
+        let OrderSnapshot { order, lines } = order_in(ctx, task, OrderStatus::Confirmed).await?;
         let id = order.id;
         let to = order.customer_email.parse().map_err(|e| {
             StepError::permanent(format!("cannot mail {:?}: {e}", order.customer_email))
@@ -44,15 +39,15 @@ impl StepHandler for SendConfirmation {
             .map_err(StepError::retryable)?;
         crate::crash::crash_point!("send_confirmation.after_send");
 
-        let mut tx = ctx.pool().begin().await?;
-        let completed = Transition::new(
-            id,
-            OrderStatus::Confirmed,
-            OrderStatus::Completed,
-            "confirmation sent",
-        );
-        orders::transition(&mut tx, &completed).await?;
-        ctx.complete_with(tx).await
+        let completed = Move {
+            to: OrderStatus::Completed,
+            reason: "confirmation sent",
+            failure: None,
+            then: None,
+        };
+        ctx.end_step(end(task, id, OrderStatus::Confirmed, completed))
+            .await?;
+        Ok(())
     }
 }
 
