@@ -19,6 +19,7 @@ pub mod openapi_document;
 pub mod routes;
 pub mod server;
 pub mod views;
+pub mod wake_workers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub feed: Arc<events::feed::Feed>,
     /// Which webhook URLs may be saved.
     pub webhook_urls: shared::webhooks::url_policy::UrlPolicy,
+    /// Wakes idle workers after an order is placed.
+    pub wake_workers: wake_workers::WorkerWakeUps,
 }
 
 type Apis = (

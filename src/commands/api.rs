@@ -41,6 +41,12 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
         std::sync::Arc::clone(&state.feed),
         shutdown.clone(),
     ));
+    let wake_workers = tokio::spawn(
+        state
+            .wake_workers
+            .clone()
+            .send_until(db.pool.clone(), shutdown.clone()),
+    );
     api::serve(
         bound,
         state,
@@ -50,6 +56,9 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     .await?;
     metrics_port.await.context("the metrics port failed")?;
     feed.await.context("the order events feed failed")?;
+    wake_workers
+        .await
+        .context("the workers' wake-up sender failed")?;
     db.pool.close().await;
     tracing::info!("API stopped");
     Ok(())
@@ -93,5 +102,6 @@ pub fn state(pool: &sqlx::PgPool, serving: &ApiServing) -> api::AppState {
         open_connections: api::server::OpenConnections::new(max_connections),
         feed: api::events::feed::Feed::new(),
         webhook_urls: serving.webhook_urls.policy(),
+        wake_workers: api::wake_workers::WorkerWakeUps::new(),
     }
 }

@@ -115,6 +115,12 @@ pub async fn run(mut settings: DevArgs) -> anyhow::Result<()> {
         std::sync::Arc::clone(&state.feed),
         port_stop.clone(),
     ));
+    let wake_workers = tokio::spawn(
+        state
+            .wake_workers
+            .clone()
+            .send_until(db.pool.clone(), port_stop.clone()),
+    );
     let api = tokio::spawn(api::serve(bound, state, shutdown.clone(), grace));
 
     println!(
@@ -125,6 +131,9 @@ pub async fn run(mut settings: DevArgs) -> anyhow::Result<()> {
     port_stop.cancel();
     metrics_port.await.context("the metrics port failed")?;
     feed.await.context("the order events feed failed")?;
+    wake_workers
+        .await
+        .context("the workers' wake-up sender failed")?;
     if let Some(gateway) = gateway {
         gateway.await.context("the mock gateway task failed")??;
     }

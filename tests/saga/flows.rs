@@ -276,3 +276,24 @@ async fn a_cancel_racing_the_charge_has_one_winner_and_the_money_matches_it(
         "cancels won {cancelled} and lost {refused} of 40"
     );
 }
+
+/// Placing an order wakes an idle worker at once: the API sends the wake-up
+/// after the order's commit (not inside it), and the worker here would not
+/// look on its own for minutes.
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_placed_order_wakes_an_idle_worker_without_waiting_for_its_poll(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let options = Options {
+        worker_env: vec![("POLL_INTERVAL_MS", "600000".into())],
+        ..Options::default()
+    };
+    let system = System::start("wake_up", &db, options).await;
+    system.create_product("MUG", 1250, 5).await;
+
+    let id = system.place("order-1", "tok_visa", &[("MUG", 1)]).await;
+
+    // Within the test's deadline (a minute), well short of the poll's 5-10.
+    system.wait_for_status(&id, "completed").await;
+}

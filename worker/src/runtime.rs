@@ -157,7 +157,13 @@ impl Worker {
         let lanes = self.all_lanes();
         let fetcher_wakes: Vec<Arc<Notify>> =
             lanes.iter().map(|_| Arc::new(Notify::new())).collect();
-        let wake = Wake::new(&fetcher_wakes);
+        let wake = Wake::new(
+            lanes
+                .iter()
+                .zip(&fetcher_wakes)
+                .map(|(lane, fetcher)| (lane.kinds.clone(), Arc::clone(fetcher)))
+                .collect(),
+        );
         let in_flight = Arc::new(InFlight::default());
         // The helpers outlive the fetcher: leases must be renewed while draining.
         let helpers_stop = CancellationToken::new();

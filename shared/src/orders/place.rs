@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{
     HistoryEntry, NewOrder, Order, OrderError, OrderLine, OrderStatus, OrderTask, TaskKind,
 };
-use crate::queue::{self, TaskId, TaskState};
+use crate::queue::{TaskId, TaskState};
 
 /// A new order as it was written: its id, the time of the transaction that
 /// wrote it, and its first task.
@@ -114,8 +114,10 @@ pub async fn place(
     // One statement, so one round trip (and, on a connection outside a
     // transaction, one commit). Each insert after the key's takes its rows
     // from the one before, so when the key was already claimed nothing else
-    // is written. The first task is written as `queue::enqueue` writes one,
-    // with the same wake-up.
+    // is written. Nothing is notified: a NOTIFY would make every order's
+    // commit wait its turn for one database-wide lock. The caller wakes the
+    // workers after the commit (the API: `api::wake_workers`), or they find
+    // the task when they poll.
     let written = sqlx::query!(
         r#"
         WITH claimed AS (
@@ -136,7 +138,7 @@ pub async fn place(
         ),
         history AS (
             INSERT INTO order_history (order_id, status, reason)
-            SELECT id, 'pending', $18 FROM placed
+            SELECT id, 'pending', $17 FROM placed
         ),
         first_task AS (
             INSERT INTO tasks (kind, payload, max_attempts, order_id, traceparent)
@@ -144,7 +146,7 @@ pub async fn place(
             RETURNING id
         )
         SELECT first_task.id AS "task!: TaskId", now() AS "at!"
-        FROM first_task, pg_notify($17, '')
+        FROM first_task
         "#,
         scope,
         key,
@@ -162,7 +164,6 @@ pub async fn place(
         charge.as_str(),
         charge.max_attempts(),
         order.traceparent.map(|t| t.to_string()),
-        queue::WAKEUP_CHANNEL,
         ACCEPTED_REASON,
     )
     .fetch_optional(&mut *conn)

@@ -218,7 +218,7 @@ pub async fn end_step(conn: &mut PgConnection, end: &StepEnd<'_>) -> Result<Step
                successor.max_attempts AS "successor_max_attempts?",
                successor.created_at AS "successor_created_at?",
                -- Wakes the workers for a next step nobody was handed.
-               (SELECT count(pg_notify($23, '')) FROM successor WHERE state = 'available')
+               (SELECT count(pg_notify($23, kind)) FROM successor WHERE state = 'available')
                    AS "notified!"
         FROM (SELECT) AS one
         LEFT JOIN moved ON true

@@ -70,8 +70,9 @@ pub async fn complete_batch(
                           concurrency_key)
             JOIN completed ON completed.id = next.parent
             -- A data-modifying CTE always runs to completion, RETURNING and
-            -- all; PostgreSQL folds the identical notifications into one.
-            RETURNING pg_notify($11, '')
+            -- all; PostgreSQL folds the identical notifications (one per
+            -- kind) into one.
+            RETURNING pg_notify($11, kind)
         )
         SELECT completed.id AS "id!: TaskId" FROM completed
         "#,

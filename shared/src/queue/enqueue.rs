@@ -7,10 +7,10 @@ use sqlx::PgConnection;
 
 use super::{ClaimedTask, Lease, NewTask, QueueError, TaskId, WAKEUP_CHANNEL};
 
-/// Inserts `task` and notifies [`WAKEUP_CHANNEL`], both in the caller's
+/// Inserts `task` and notifies [`WAKEUP_CHANNEL`] (with its kind), both in the caller's
 /// transaction: the task exists, and idle workers wake, only if it commits.
 /// PostgreSQL folds the identical notifications of one transaction into one,
-/// so enqueueing several tasks in a transaction still wakes workers once.
+/// so enqueueing several tasks of a kind in a transaction still wakes workers once.
 pub async fn enqueue(conn: &mut PgConnection, task: &NewTask) -> Result<TaskId, QueueError> {
     let id = sqlx::query_scalar!(
         r#"
@@ -21,7 +21,7 @@ pub async fn enqueue(conn: &mut PgConnection, task: &NewTask) -> Result<TaskId, 
             RETURNING id
         )
         SELECT inserted.id AS "id!: TaskId"
-        FROM inserted, pg_notify($5, '')
+        FROM inserted, pg_notify($5, $1)
         "#,
         task.kind,
         task.payload,

@@ -13,9 +13,10 @@
 //! The guarantees, and how they are kept:
 //!
 //! - **Enqueue is transactional.** [`enqueue`] writes inside the caller's
-//!   transaction and sends a `NOTIFY` on [`WAKEUP_CHANNEL`]; PostgreSQL
-//!   delivers it only on commit, and folds identical notifications of one
-//!   transaction into one. A rolled-back enqueue leaves nothing.
+//!   transaction and sends a `NOTIFY` on [`WAKEUP_CHANNEL`] naming the kind;
+//!   PostgreSQL delivers it only on commit, and folds identical
+//!   notifications of one transaction into one. A rolled-back enqueue leaves
+//!   nothing.
 //! - **A claim is exclusive.** [`claim_batch`] locks candidate rows with
 //!   `FOR UPDATE SKIP LOCKED` in a materialized CTE (so the planner cannot
 //!   lock more rows than the limit), and turns them into leases: `running`,
@@ -82,5 +83,7 @@ pub use rescue::{Rescued, rescue_expired};
 pub use retention::{delete_completed, vacuum};
 pub use task::{AttemptOutcome, ClaimedTask, Lease, NewTask, TaskId, TaskState};
 
-/// The `LISTEN`/`NOTIFY` channel on which committed enqueues wake idle workers.
+/// The `LISTEN`/`NOTIFY` channel on which committed enqueues wake idle
+/// workers. The payload is the kind enqueued, so that a worker wakes only
+/// the lane that claims it; an empty payload wakes every lane.
 pub const WAKEUP_CHANNEL: &str = "asynccheckout_tasks";

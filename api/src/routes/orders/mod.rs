@@ -87,6 +87,7 @@ impl OrdersApi {
             record_order(id);
         }
         if matches!(placed, Placement::Created(_)) {
+            state.wake_workers.request();
             // A test or chaos build can abort here: the order is committed,
             // the client gets no answer (see worker/src/crash.rs).
             fail::fail_point!("api.after_insert", |_| {

@@ -31,7 +31,7 @@ first_task AS (
     SELECT 'charge_payment', jsonb_build_object('order_id', id), 5, id FROM placed
     RETURNING id
 )
-SELECT first_task.id FROM first_task, pg_notify('asynccheckout_tasks', '');
+SELECT first_task.id FROM first_task;
 -- 2. The claim of the oldest due charge, with its order.
 WITH claimable AS MATERIALIZED (
     SELECT id
