@@ -26,8 +26,13 @@ pub async fn claim_batch(
         WITH claimable AS MATERIALIZED (
             SELECT id
             FROM tasks
-            WHERE state = 'available' AND run_at <= now() AND kind = ANY($2)
-              AND kind <> ALL (ARRAY(SELECT kind FROM queue_paused_kinds))
+            -- The kinds asked for less the paused ones, as one array: a
+            -- generic plan estimates `kind <> ALL (paused)` at one row, and
+            -- sorted a sequential scan of the whole table (49 ms a claim at
+            -- 200,000 tasks, against 0.2 ms on the claim index).
+            WHERE state = 'available' AND run_at <= now()
+              AND kind = ANY (ARRAY(SELECT unnest($2::text[])
+                                    EXCEPT SELECT kind FROM queue_paused_kinds))
             ORDER BY run_at, id
             LIMIT $3
             FOR UPDATE SKIP LOCKED
@@ -78,8 +83,9 @@ pub async fn claim_batch_keyed(
         WITH keys AS (
             SELECT DISTINCT concurrency_key AS key
             FROM tasks
-            WHERE state = 'available' AND run_at <= now() AND kind = ANY($2)
-              AND kind <> ALL (ARRAY(SELECT kind FROM queue_paused_kinds))
+            WHERE state = 'available' AND run_at <= now()
+              AND kind = ANY (ARRAY(SELECT unnest($2::text[])
+                                    EXCEPT SELECT kind FROM queue_paused_kinds))
         ),
         room AS (
             SELECT keys.key,
@@ -96,8 +102,9 @@ pub async fn claim_batch_keyed(
             LATERAL (
                 SELECT t.id
                 FROM tasks t
-                WHERE t.state = 'available' AND t.run_at <= now() AND t.kind = ANY($2)
-                  AND t.kind <> ALL (ARRAY(SELECT kind FROM queue_paused_kinds))
+                WHERE t.state = 'available' AND t.run_at <= now()
+                  AND t.kind = ANY (ARRAY(SELECT unnest($2::text[])
+                                          EXCEPT SELECT kind FROM queue_paused_kinds))
                   AND t.concurrency_key IS NOT DISTINCT FROM room.key
                 ORDER BY t.run_at, t.id
                 LIMIT room.free
