@@ -77,13 +77,20 @@ pub async fn claim_batch_keyed(
     lease: Duration,
     per_key: i64,
 ) -> Result<Vec<ClaimedTask>, QueueError> {
+    // Planned for this call's kinds: a generic plan cannot know them, and
+    // read every available task for their keys (0.7 s a claim behind a
+    // backlog of 200,000 tasks of another kind, against 0.5 ms).
+    let mut tx = crate::db::custom_plans(conn).await?;
     let rows = sqlx::query_as!(
         ClaimedRow,
         r#"
         WITH keys AS (
             SELECT DISTINCT concurrency_key AS key
             FROM tasks
-            WHERE state = 'available' AND run_at <= now()
+            -- `kind = ANY ($2)` for the planner, which knows $2 in this
+            -- statement's custom plan (below) and takes the lane's index;
+            -- the array less the paused kinds for the rule.
+            WHERE state = 'available' AND run_at <= now() AND kind = ANY ($2)
               AND kind = ANY (ARRAY(SELECT unnest($2::text[])
                                     EXCEPT SELECT kind FROM queue_paused_kinds))
         ),
@@ -102,7 +109,7 @@ pub async fn claim_batch_keyed(
             LATERAL (
                 SELECT t.id
                 FROM tasks t
-                WHERE t.state = 'available' AND t.run_at <= now()
+                WHERE t.state = 'available' AND t.run_at <= now() AND t.kind = ANY ($2)
                   AND t.kind = ANY (ARRAY(SELECT unnest($2::text[])
                                           EXCEPT SELECT kind FROM queue_paused_kinds))
                   AND t.concurrency_key IS NOT DISTINCT FROM room.key
@@ -134,8 +141,9 @@ pub async fn claim_batch_keyed(
         lease.as_secs_f64(),
         per_key,
     )
-    .fetch_all(conn)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(claimed(rows, worker))
 }
 
