@@ -14,6 +14,8 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use sqlx::PgPool;
 
+use shared::orders::STEP_END_SQL;
+
 use super::scratch::ScratchDatabase;
 
 const SCHEMA: &str = include_str!("ceiling/schema.sql");
@@ -22,10 +24,162 @@ const SCHEMA: &str = include_str!("ceiling/schema.sql");
 /// transactions moves.
 struct HotPath {
     name: &'static str,
-    script: &'static str,
+    script: Script,
     rows_per_transaction: u32,
     defines: &'static [(&'static str, &'static str)],
     schema: Schema,
+}
+
+/// A hot path's pgbench script.
+#[derive(Debug, Clone, Copy)]
+enum Script {
+    /// As written in `ceiling/`.
+    Fixed(&'static str),
+    /// `ceiling/saga.sql` followed by the product's own step end
+    /// (`shared::orders::STEP_END_SQL`) for each of the three steps.
+    Saga,
+}
+
+impl Script {
+    fn text(self) -> String {
+        match self {
+            Self::Fixed(text) => text.to_owned(),
+            Self::Saga => saga_script(),
+        }
+    }
+}
+
+/// The saga's script: the placement and the claim, then each step's end
+/// with that step's values in place of the product's parameters. The first
+/// two steps keep the next step's task (handed over, already claimed) for
+/// the one after.
+fn saga_script() -> String {
+    use shared::orders::TaskKind::{RefundPayment, ReserveInventory, SendConfirmation};
+    let max_attempts = |kind: shared::orders::TaskKind| kind.max_attempts().to_string();
+    let steps = [
+        (
+            "charge_payment's end: paid, and reserve_inventory handed over",
+            [
+                ":task_id",
+                ":attempt",
+                "'pending'",
+                "'paid'",
+                "'payment taken'",
+                "'ch_' || :task_id",
+            ],
+            (
+                "'reserve_inventory'",
+                max_attempts(ReserveInventory),
+                "false",
+            ),
+            true,
+        ),
+        (
+            "reserve_inventory's end: the stock taken, confirmed, send_confirmation handed over",
+            [
+                ":successor_id",
+                "1",
+                "'paid'",
+                "'confirmed'",
+                "'stock reserved'",
+                "NULL::text",
+            ],
+            (
+                "'send_confirmation'",
+                max_attempts(SendConfirmation),
+                "true",
+            ),
+            true,
+        ),
+        (
+            "send_confirmation's end: completed",
+            [
+                ":successor_id",
+                "1",
+                "'confirmed'",
+                "'completed'",
+                "'confirmation sent'",
+                "NULL::text",
+            ],
+            ("NULL::text", "NULL::integer".to_owned(), "false"),
+            false,
+        ),
+    ];
+    let mut script = include_str!("ceiling/saga.sql").to_owned();
+    for (
+        i,
+        (what, [task, attempt, from, to, reason, charge], (next, next_attempts, reserve), keep),
+    ) in steps.into_iter().enumerate()
+    {
+        let refund_attempts = max_attempts(RefundPayment);
+        let values: [(usize, &str); 23] = [
+            (1, task),
+            (2, "'ceiling-' || :client_id"),
+            (3, attempt),
+            (4, ":order_id"),
+            (5, &format!("{from}::order_status")),
+            (6, &format!("{to}::order_status")),
+            (7, reason),
+            (8, charge),
+            (9, "NULL::text"),
+            (10, "NULL::text"),
+            (11, "NULL::text"),
+            (12, next),
+            (13, &next_attempts),
+            (14, reserve),
+            (15, "'refunding'::order_status"),
+            (16, "'out of stock after payment'"),
+            (17, "'out_of_stock'"),
+            (18, "'refund_payment'"),
+            (19, &refund_attempts),
+            (20, "NULL::text"),
+            (
+                21,
+                "ARRAY['reserve_inventory', 'send_confirmation', 'refund_payment']",
+            ),
+            (22, "30"),
+            (23, "'asynccheckout_tasks'"),
+        ];
+        let statement = plain_column_names(&bind(STEP_END_SQL, &values));
+        script.push_str(&format!("-- {}. {what}\n{statement}", i + 3));
+        script.push_str(if keep { "\n\\gset\n" } else { ";\n" });
+    }
+    script
+}
+
+/// `sql` with each `$n` replaced by its value (the highest first, so that
+/// `$1` does not match the start of `$12`).
+fn bind(sql: &str, values: &[(usize, &str)]) -> String {
+    let mut bound = sql.to_owned();
+    let mut values = values.to_vec();
+    values.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+    for (n, value) in values {
+        bound = bound.replace(&format!("${n}"), value);
+    }
+    bound
+}
+
+/// sqlx's column overrides (`AS "successor_id?: TaskId"`) as plain names
+/// (`AS successor_id`), which pgbench's `\gset` takes as variable names.
+fn plain_column_names(sql: &str) -> String {
+    let mut plain = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(at) = rest.find("AS \"") {
+        plain.push_str(&rest[..at + 3]);
+        let quoted = &rest[at + 4..];
+        let Some(end) = quoted.find('"') else {
+            plain.push_str(&rest[at + 3..]);
+            return plain;
+        };
+        let name: String = quoted[..end]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        plain.push_str(&name);
+        rest = &quoted[end + 1..];
+    }
+    plain.push_str(rest);
+    plain
 }
 
 /// The tables a hot path runs on.
@@ -40,35 +194,35 @@ enum Schema {
 const PATHS: &[HotPath] = &[
     HotPath {
         name: API_WRITE,
-        script: include_str!("ceiling/api_write.sql"),
+        script: Script::Fixed(include_str!("ceiling/api_write.sql")),
         rows_per_transaction: 1,
         defines: &[],
         schema: Schema::Lean,
     },
     HotPath {
         name: CLAIM_COMPLETE,
-        script: include_str!("ceiling/claim_complete.sql"),
+        script: Script::Fixed(include_str!("ceiling/claim_complete.sql")),
         rows_per_transaction: 1,
         defines: &[],
         schema: Schema::Lean,
     },
     HotPath {
         name: CLAIM_THEN_COMPLETE,
-        script: include_str!("ceiling/claim_then_complete.sql"),
+        script: Script::Fixed(include_str!("ceiling/claim_then_complete.sql")),
         rows_per_transaction: 1,
         defines: &[],
         schema: Schema::Lean,
     },
     HotPath {
         name: BATCH_100,
-        script: include_str!("ceiling/claim_batch.sql"),
+        script: Script::Fixed(include_str!("ceiling/claim_batch.sql")),
         rows_per_transaction: 100,
         defines: &[("n", "100")],
         schema: Schema::Lean,
     },
     HotPath {
         name: SAGA,
-        script: include_str!("ceiling/saga.sql"),
+        script: Script::Saga,
         rows_per_transaction: 1,
         defines: &[],
         schema: Schema::Product,
@@ -153,7 +307,7 @@ pub async fn measure(
             let bar = progress.add(super::progress::spinner(format!("ceiling: {}", path.name)));
             reset(&pool, schema, plan.backlog).await?;
             let script = work.join(format!("{}.sql", path.name));
-            std::fs::write(&script, path.script).context("writing a pgbench script")?;
+            std::fs::write(&script, path.script.text()).context("writing a pgbench script")?;
             let line = run_pgbench(&pgbench, &scratch.url, &script, path, plan).await?;
             bar.finish_with_message(format!(
                 "ceiling: {} {:.0} rows/s",
@@ -276,7 +430,12 @@ async fn run_pgbench(
                 .ok()
         })
     };
-    let (Some(tps), Some(latency)) = (number("tps = "), number("latency average = ")) else {
+    // A client that failed aborts the run, which still prints a rate.
+    let (true, Some(tps), Some(latency)) = (
+        output.status.success(),
+        number("tps = "),
+        number("latency average = "),
+    ) else {
         bail!(
             "pgbench failed on {}: {}{}",
             path.name,
@@ -331,4 +490,22 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("asynccheckout-ceiling-{}", std::process::id()));
     std::fs::create_dir_all(&dir).context("creating a folder for pgbench's scripts")?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_saga_script_binds_every_parameter_of_the_products_step_end() {
+        let script = saga_script();
+        let unbound = script
+            .match_indices('$')
+            .filter(|(at, _)| script[at + 1..].starts_with(|c: char| c.is_ascii_digit()))
+            .count();
+        assert_eq!(unbound, 0, "{script}");
+        assert_eq!(script.matches("the_order AS MATERIALIZED").count(), 3);
+        assert!(script.contains("AS successor_id,"));
+        assert!(!script.contains("\"successor_id"));
+    }
 }

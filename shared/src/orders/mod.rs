@@ -28,6 +28,6 @@ pub use read::{
     StatusCount, by_email, count_by_status, get, history, lines, list, snapshot, tasks,
 };
 pub use status::{IllegalTransition, OrderStatus};
-pub use step_end::{Move, ShortOfStock, StepEnd, StepEnded, end_step};
+pub use step_end::{Move, STEP_END_SQL, ShortOfStock, StepEnd, StepEnded, end_step};
 pub use task_kind::{TaskKind, UnknownTaskKind};
 pub use transition::{Transition, transition};
