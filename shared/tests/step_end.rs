@@ -95,18 +95,27 @@ fn every_kind() -> Vec<String> {
 
 /// The charge paid, and the reservation handed to this worker.
 async fn reservation(pool: &PgPool, quantity: i32) -> ClaimedTask {
-    let charge = placed_and_claimed(pool, quantity).await;
-    let order = charge.order_id.unwrap();
-    let kinds = every_kind();
+    reservation_after(pool, &placed_and_claimed(pool, quantity).await).await
+}
+
+/// Ends `reserve`'s step as the worker does (stock or refund), handing the
+/// next step over when its kind is in `hand_off`.
+async fn end_reservation(
+    pool: &PgPool,
+    reserve: &ClaimedTask,
+    hand_off: &[String],
+) -> Result<orders::StepEnded, OrderError> {
     let end = StepEnd {
-        charge_id: Some("ch_1"),
-        hand_off: Some((&kinds, LEASE)),
-        ..StepEnd::new(&charge.lease, order, OrderStatus::Pending, paid())
+        short_of_stock: Some(short()),
+        hand_off: Some((hand_off, LEASE)),
+        ..StepEnd::new(
+            &reserve.lease,
+            reserve.order_id.unwrap(),
+            OrderStatus::Paid,
+            confirmed(),
+        )
     };
-    let ended = orders::end_step(&mut pool.acquire().await.unwrap(), &end)
-        .await
-        .unwrap();
-    ended.handed_off.unwrap()
+    orders::end_step(&mut pool.acquire().await.unwrap(), &end).await
 }
 
 async fn stock(pool: &PgPool) -> i32 {
@@ -149,13 +158,7 @@ async fn a_step_end_moves_the_order_completes_the_task_and_hands_over_the_next(p
         (TaskState::Running, Some(WORKER.to_owned()))
     );
 
-    let kinds = every_kind();
-    let end = StepEnd {
-        short_of_stock: Some(short()),
-        hand_off: Some((&kinds, LEASE)),
-        ..StepEnd::new(&reserve.lease, order, OrderStatus::Paid, confirmed())
-    };
-    let ended = orders::end_step(&mut pool.acquire().await.unwrap(), &end)
+    let ended = end_reservation(&pool, &reserve, &every_kind())
         .await
         .unwrap();
 
@@ -220,14 +223,7 @@ async fn short_stock_takes_none_and_moves_the_order_the_other_way(pool: PgPool) 
     let order = reserve.order_id.unwrap();
     // The refund runs in a worker of its own: not handed over, but woken for.
     let only_mail = [TaskKind::SendConfirmation.as_str().to_owned()];
-    let end = StepEnd {
-        short_of_stock: Some(short()),
-        hand_off: Some((&only_mail, LEASE)),
-        ..StepEnd::new(&reserve.lease, order, OrderStatus::Paid, confirmed())
-    };
-    let ended = orders::end_step(&mut pool.acquire().await.unwrap(), &end)
-        .await
-        .unwrap();
+    let ended = end_reservation(&pool, &reserve, &only_mail).await.unwrap();
 
     assert_eq!(ended.order.order.status, OrderStatus::Refunding);
     assert_eq!(
@@ -257,17 +253,9 @@ async fn a_paused_next_step_is_written_to_wait_not_handed_over(pool: PgPool) {
     queue::pause(&mut conn, TaskKind::SendConfirmation.as_str(), "test")
         .await
         .unwrap();
-    let kinds = every_kind();
-    let end = StepEnd {
-        hand_off: Some((&kinds, LEASE)),
-        ..StepEnd::new(
-            &reserve.lease,
-            reserve.order_id.unwrap(),
-            OrderStatus::Paid,
-            confirmed(),
-        )
-    };
-    let ended = orders::end_step(&mut conn, &end).await.unwrap();
+    let ended = end_reservation(&pool, &reserve, &every_kind())
+        .await
+        .unwrap();
     assert!(ended.handed_off.is_none());
     let waiting: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM tasks WHERE kind = 'send_confirmation' AND state = 'available'",
@@ -288,18 +276,7 @@ async fn a_step_end_whose_lease_was_lost_writes_nothing(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    let kinds = every_kind();
-    let end = StepEnd {
-        short_of_stock: Some(short()),
-        hand_off: Some((&kinds, LEASE)),
-        ..StepEnd::new(
-            &reserve.lease,
-            reserve.order_id.unwrap(),
-            OrderStatus::Paid,
-            confirmed(),
-        )
-    };
-    let result = orders::end_step(&mut pool.acquire().await.unwrap(), &end).await;
+    let result = end_reservation(&pool, &reserve, &every_kind()).await;
 
     assert!(
         matches!(result, Err(OrderError::Queue(QueueError::LeaseLost { .. }))),
