@@ -52,6 +52,23 @@ impl System {
             .await
     }
 
+    /// Waits until endpoint `id`'s one delivery has failed for good: the
+    /// worker writes that last, after the receiver has seen its request.
+    async fn failed_delivery(&self, id: &str) -> Vec<Value> {
+        let until = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let deliveries = self.deliveries(id).await;
+            if deliveries.iter().any(|d| d["state"] == "failed") {
+                return deliveries;
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "no delivery failed: {deliveries:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     async fn deliveries(&self, id: &str) -> Vec<Value> {
         let page = self
             .get_json(format!(
@@ -264,7 +281,8 @@ async fn a_failing_endpoint_is_retried_then_disabled_by_410_and_resent_by_hand(
         gap(1)
     );
 
-    // The 410 disabled the endpoint at once, saying why.
+    // The 410 disabled the endpoint at once (no retry), saying why.
+    let deliveries = system.failed_delivery(&id).await;
     let endpoint = system.endpoint(&id).await;
     assert_eq!(endpoint["enabled"], false);
     assert!(
@@ -274,7 +292,6 @@ async fn a_failing_endpoint_is_retried_then_disabled_by_410_and_resent_by_hand(
             .contains("410"),
         "{endpoint}"
     );
-    let deliveries = system.deliveries(&id).await;
     assert_eq!(deliveries.len(), 1);
     let delivery = &deliveries[0];
     assert_eq!(delivery["state"], "failed");
