@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use shared::orders::{self, OrderSnapshot, StepEnd};
+use shared::orders::{self, StepEnd};
 use shared::queue::{self, ClaimedTask, Lease, NewTask};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use tokio_util::sync::CancellationToken;
@@ -120,13 +120,13 @@ impl StepContext {
     /// Ends the step with `end` in one statement ([`orders::end_step`]):
     /// the task completed under this attempt's lease, the order moved, and
     /// the next step written, claimed by this worker when it runs that kind
-    /// (it runs in this step's slot right after). Returns the order as the
-    /// statement left it.
+    /// (it runs in this step's slot right after, with the order as the
+    /// statement left it).
     ///
     /// When the statement's answer is lost it may still have committed; a
     /// next step it wrote claimed is then unknown here, and is rescued when
     /// its lease expires.
-    pub async fn end_step(&self, end: StepEnd<'_>) -> Result<OrderSnapshot, StepError> {
+    pub async fn end_step(&self, end: StepEnd<'_>) -> Result<(), StepError> {
         let end = StepEnd {
             hand_off: self
                 .hand_off
@@ -140,7 +140,7 @@ impl StepContext {
         crate::crash::crash_point!("step.after_commit");
         self.completed.store(true, Ordering::Release);
         *lock(&self.successor) = ended.handed_off.map(Successor::Committed);
-        Ok(ended.order)
+        Ok(())
     }
 
     /// Enqueues `tasks` in `conn`, the first one this worker may take claimed

@@ -35,8 +35,7 @@ impl StepHandler for ChargePayment {
             charge_id,
             ..end(task, order.id, OrderStatus::Pending, to)
         })
-        .await?;
-        Ok(())
+        .await
     }
 
     /// The charge's outcome could not be learned before the task died (its

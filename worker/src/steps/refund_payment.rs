@@ -63,8 +63,7 @@ impl StepHandler for RefundPayment {
             refund_id: refund_id.as_deref(),
             ..end(task, id, OrderStatus::Refunding, refunded)
         })
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn on_dead(

@@ -32,7 +32,6 @@ impl StepHandler for ReserveInventory {
             }),
             ..end(task, id, OrderStatus::Paid, confirmed)
         })
-        .await?;
-        Ok(())
+        .await
     }
 }

@@ -46,8 +46,7 @@ impl StepHandler for SendConfirmation {
             then: None,
         };
         ctx.end_step(end(task, id, OrderStatus::Confirmed, completed))
-            .await?;
-        Ok(())
+            .await
     }
 }
 
