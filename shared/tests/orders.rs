@@ -6,11 +6,11 @@ use std::time::Duration;
 use serde_json::json;
 use shared::catalog::{self, NewProduct, Sku};
 use shared::money::{Cents, Currency};
-use shared::orders::{self, NewLine, NewOrder, Placement};
+use shared::orders::{self, CheckedOrder, Placement, PricingError};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-async fn order(pool: &PgPool) -> NewOrder {
+async fn order(pool: &PgPool) -> CheckedOrder {
     let mut conn = pool.acquire().await.unwrap();
     let product = NewProduct {
         sku: Sku::parse("MUG").unwrap(),
@@ -20,16 +20,10 @@ async fn order(pool: &PgPool) -> NewOrder {
         stock: 5,
     };
     let _ = catalog::insert(&mut conn, &product).await;
-    NewOrder {
+    CheckedOrder {
         id: Uuid::now_v7(),
         customer_email: "ada@example.com".to_owned(),
-        currency: "USD".parse().unwrap(),
-        lines: vec![NewLine {
-            sku: product.sku,
-            quantity: 1,
-            unit_price: product.price,
-        }],
-        total: product.price,
+        lines: vec![(product.sku, 1)],
         payment_token: "tok_visa".to_owned(),
         metadata: json!({}),
         traceparent: None,
@@ -100,7 +94,7 @@ async fn the_answer_built_from_a_placement_is_what_reading_the_order_back_return
         panic!("a new key places a new order")
     };
 
-    let (order, lines, history, tasks) = orders::as_placed(&new, &accepted);
+    let (order, lines, history, tasks) = orders::as_placed(&accepted);
 
     let read = orders::get(&mut conn, new.id).await.unwrap().unwrap();
     assert_eq!(format!("{order:?}"), format!("{read:?}"));
@@ -110,6 +104,98 @@ async fn the_answer_built_from_a_placement_is_what_reading_the_order_back_return
     let read_tasks = orders::tasks(&mut conn, new.id).await.unwrap();
     assert_eq!(format!("{tasks:?}"), format!("{read_tasks:?}"));
     assert_eq!(read_tasks.len(), 1);
+}
+
+/// Adds a product priced `price_cents` in `currency`, with stock to spare.
+async fn add_product(pool: &PgPool, sku: &str, price_cents: i64, currency: &str) {
+    let product = NewProduct {
+        sku: Sku::parse(sku).unwrap(),
+        name: sku.to_owned(),
+        price: Cents::new(price_cents).unwrap(),
+        currency: currency.parse::<Currency>().unwrap(),
+        stock: 1000,
+    };
+    catalog::insert(&mut pool.acquire().await.unwrap(), &product)
+        .await
+        .unwrap();
+}
+
+/// The placing statement prices the order itself, and writes nothing (not
+/// even the key) unless every line prices: a sku it does not know, two
+/// currencies, a total past the largest amount. Each line at fault is named
+/// as the API names it.
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn an_order_that_does_not_price_writes_nothing_and_names_the_line(pool: PgPool) {
+    add_product(&pool, "MUG", 1250, "USD").await;
+    add_product(&pool, "TEA", 400, "EUR").await;
+    add_product(&pool, "GOLD", i64::MAX / 2 + 1, "USD").await;
+    add_product(&pool, "SILVER", i64::MAX / 2 + 1, "USD").await;
+    let with = |lines: &[(&str, i32)]| CheckedOrder {
+        id: Uuid::now_v7(),
+        customer_email: "ada@example.com".to_owned(),
+        lines: lines
+            .iter()
+            .map(|(sku, quantity)| (Sku::parse(sku).unwrap(), *quantity))
+            .collect(),
+        payment_token: "tok_visa".to_owned(),
+        metadata: json!({}),
+        traceparent: None,
+    };
+    let cases = [
+        (
+            with(&[("MUG", 1), ("NOPE", 1)]),
+            "items[1].sku",
+            "no product has sku \"NOPE\"",
+        ),
+        (
+            with(&[("MUG", 1), ("TEA", 1)]),
+            "items[1].sku",
+            "is priced in EUR, but items[0] is in USD; one order, one currency",
+        ),
+        (
+            with(&[("GOLD", 2)]),
+            "items",
+            "the order total is too large",
+        ),
+        (
+            with(&[("GOLD", 1), ("SILVER", 1)]),
+            "items",
+            "the order total is too large",
+        ),
+    ];
+    let mut conn = pool.acquire().await.unwrap();
+    for (i, (order, field, message)) in cases.into_iter().enumerate() {
+        let placed = orders::place(&mut conn, "client", &format!("k{i}"), &json!({}), &order).await;
+        let Err(PricingError::Invalid(invalid)) = placed else {
+            panic!("case {i}: expected the line named, got {placed:?}");
+        };
+        assert_eq!(invalid.0.len(), 1, "case {i}: {invalid:?}");
+        assert_eq!(invalid.0[0].field, field, "case {i}");
+        assert_eq!(invalid.0[0].message, message, "case {i}");
+    }
+    let written: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM idempotency_keys)
+              + (SELECT count(*) FROM order_items) + (SELECT count(*) FROM tasks)",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(written, 0);
+
+    let Placement::Created(accepted) = orders::place(
+        &mut conn,
+        "client",
+        "fine",
+        &json!({}),
+        &with(&[("TEA", 3)]),
+    )
+    .await
+    .unwrap() else {
+        panic!("an order that prices is placed");
+    };
+    assert_eq!(accepted.order.total.get(), 1200);
+    assert_eq!(accepted.order.currency.as_str(), "EUR");
+    assert_eq!(accepted.order.lines[0].unit_price.get(), 400);
 }
 
 /// The legal moves that bring a pending order to `status`.

@@ -10,7 +10,7 @@ use serde_json::json;
 use shared::catalog::{self, NewProduct, Sku};
 use shared::money::{Cents, Currency};
 use shared::orders::{
-    self, Move, NewLine, NewOrder, OrderError, OrderStatus, ShortOfStock, StepEnd, TaskKind,
+    self, CheckedOrder, Move, OrderError, OrderStatus, ShortOfStock, StepEnd, TaskKind,
 };
 use shared::queue::{self, ClaimedTask, QueueError, TaskState};
 use sqlx::PgPool;
@@ -20,7 +20,7 @@ const WORKER: &str = "worker-1";
 const LEASE: Duration = Duration::from_secs(30);
 
 /// An order for `quantity` mugs (of 5 in stock), not yet placed.
-async fn new_order(pool: &PgPool, quantity: i32) -> NewOrder {
+async fn new_order(pool: &PgPool, quantity: i32) -> CheckedOrder {
     let mug = NewProduct {
         sku: Sku::parse("MUG").unwrap(),
         name: "Mug".to_owned(),
@@ -29,16 +29,10 @@ async fn new_order(pool: &PgPool, quantity: i32) -> NewOrder {
         stock: 5,
     };
     let _ = catalog::insert(&mut pool.acquire().await.unwrap(), &mug).await;
-    NewOrder {
+    CheckedOrder {
         id: Uuid::now_v7(),
         customer_email: "ada@example.com".to_owned(),
-        currency: mug.currency,
-        lines: vec![NewLine {
-            sku: mug.sku,
-            quantity,
-            unit_price: mug.price,
-        }],
-        total: Cents::new(1250 * i64::from(quantity)).unwrap(),
+        lines: vec![(mug.sku, quantity)],
         payment_token: "tok_visa".to_owned(),
         metadata: json!({}),
         traceparent: None,

@@ -79,7 +79,9 @@ impl From<PricingError> for ApiError {
     fn from(error: PricingError) -> Self {
         match error {
             PricingError::Invalid(invalid) => invalid.into(),
-            PricingError::NoCurrency | PricingError::Database(_) => Self::internal(error),
+            PricingError::NoCurrency | PricingError::RulesDisagree | PricingError::Database(_) => {
+                Self::internal(error)
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use shared::orders::STEP_END_SQL;
+use shared::orders::{PLACE_SQL, STEP_END_SQL};
 
 use super::scratch::ScratchDatabase;
 
@@ -35,8 +35,10 @@ struct HotPath {
 enum Script {
     /// As written in `ceiling/`.
     Fixed(&'static str),
-    /// `ceiling/saga.sql` followed by the product's own step end
-    /// (`shared::orders::STEP_END_SQL`) for each of the three steps.
+    /// The product's own placing statement (`shared::orders::PLACE_SQL`).
+    Place,
+    /// The placement, then `ceiling/saga.sql`, then the product's own step
+    /// end (`shared::orders::STEP_END_SQL`) for each of the three steps.
     Saga,
 }
 
@@ -44,9 +46,38 @@ impl Script {
     fn text(self) -> String {
         match self {
             Self::Fixed(text) => text.to_owned(),
+            Self::Place => place_script(),
             Self::Saga => saga_script(),
         }
     }
+}
+
+/// POST /v1/orders as the product sends it: one line of 1–3 of one of the
+/// catalogue's 100 products, priced from the catalogue, under a new key.
+fn place_script() -> String {
+    let charge = shared::orders::TaskKind::ChargePayment;
+    let max_attempts = charge.max_attempts().to_string();
+    let kind = format!("'{}'", charge.as_str());
+    let values: [(usize, &str); 14] = [
+        (1, "'ceiling'"),
+        (2, "gen_random_uuid()::text"),
+        (3, "'{}'::jsonb"),
+        (4, "gen_random_uuid()"),
+        (5, "'shopper@example.com'"),
+        (6, "'tok_visa'"),
+        (7, "'{}'::jsonb"),
+        (8, "ARRAY[1]"),
+        (9, "ARRAY['SKU-' || :sku]"),
+        (10, "ARRAY[:quantity]"),
+        (11, &kind),
+        (12, &max_attempts),
+        (13, "NULL::text"),
+        (14, "'order accepted'"),
+    ];
+    format!(
+        "\\set sku random(1, 100)\n\\set quantity random(1, 3)\n{};\n",
+        plain_column_names(&bind(PLACE_SQL, &values)).trim_end()
+    )
 }
 
 /// The saga's script: the placement and the claim, then each step's end
@@ -105,7 +136,8 @@ fn saga_script() -> String {
             false,
         ),
     ];
-    let mut script = include_str!("ceiling/saga.sql").to_owned();
+    let mut script = place_script();
+    script.push_str(include_str!("ceiling/saga.sql"));
     for (
         i,
         (what, [task, attempt, from, to, reason, charge], (next, next_attempts, reserve), keep),
@@ -194,6 +226,13 @@ enum Schema {
 const PATHS: &[HotPath] = &[
     HotPath {
         name: API_WRITE,
+        script: Script::Place,
+        rows_per_transaction: 1,
+        defines: &[],
+        schema: Schema::Product,
+    },
+    HotPath {
+        name: API_WRITE_LEAN,
         script: Script::Fixed(include_str!("ceiling/api_write.sql")),
         rows_per_transaction: 1,
         defines: &[],
@@ -229,8 +268,14 @@ const PATHS: &[HotPath] = &[
     },
 ];
 
-/// The order row and its first task, one commit (`POST /v1/orders`).
+/// `POST /v1/orders`: the product's placing statement on the product's
+/// schema (priced from the catalogue; the key, the order, its line, its
+/// history and its first task), one commit.
 pub const API_WRITE: &str = "api_write";
+/// An order row and its first task in two lean tables, one commit: the
+/// placement's bare bones (the `api_write` of the benchmarks before
+/// 2026-11-30).
+pub const API_WRITE_LEAN: &str = "api_write_lean";
 /// Claim, complete and enqueue the next, one task per commit.
 pub const CLAIM_COMPLETE: &str = "claim_complete";
 /// Claim and commit, then complete and enqueue the next: two commits per task.
@@ -497,15 +542,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_saga_script_binds_every_parameter_of_the_products_step_end() {
+    fn the_saga_script_binds_every_parameter_of_the_products_statements() {
         let script = saga_script();
-        let unbound = script
-            .match_indices('$')
-            .filter(|(at, _)| script[at + 1..].starts_with(|c: char| c.is_ascii_digit()))
-            .count();
-        assert_eq!(unbound, 0, "{script}");
+        assert_eq!(unbound_parameters(&script), 0, "{script}");
+        assert_eq!(script.matches("INSERT INTO idempotency_keys").count(), 1);
         assert_eq!(script.matches("the_order AS MATERIALIZED").count(), 3);
         assert!(script.contains("AS successor_id,"));
         assert!(!script.contains("\"successor_id"));
+    }
+
+    #[test]
+    fn the_placement_script_binds_every_parameter_of_the_products_placement() {
+        let script = place_script();
+        assert_eq!(unbound_parameters(&script), 0, "{script}");
+        assert!(script.starts_with("\\set sku"), "{script}");
+        assert!(script.contains("AS task,"), "{script}");
+        assert!(script.trim_end().ends_with(';'), "{script}");
+    }
+
+    /// How many `$n` placeholders are left in `script`.
+    fn unbound_parameters(script: &str) -> usize {
+        script
+            .match_indices('$')
+            .filter(|(at, _)| script[at + 1..].starts_with(|c: char| c.is_ascii_digit()))
+            .count()
     }
 }

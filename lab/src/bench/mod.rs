@@ -334,6 +334,7 @@ fn ceiling_paths(scenarios: &[Scenario]) -> Vec<&'static str> {
         let wanted: &[&'static str] = match scenario {
             Scenario::Ceiling => &[
                 ceiling::API_WRITE,
+                ceiling::API_WRITE_LEAN,
                 ceiling::CLAIM_COMPLETE,
                 ceiling::CLAIM_THEN_COMPLETE,
                 ceiling::BATCH_100,
@@ -341,7 +342,8 @@ fn ceiling_paths(scenarios: &[Scenario]) -> Vec<&'static str> {
             ],
             Scenario::Queue | Scenario::Chain => &[ceiling::BATCH_100],
             Scenario::Saga => &[ceiling::SAGA, ceiling::API_WRITE],
-            Scenario::Api | Scenario::Soak => &[ceiling::API_WRITE],
+            Scenario::Api => &[ceiling::API_WRITE, ceiling::API_WRITE_LEAN],
+            Scenario::Soak => &[ceiling::API_WRITE],
             Scenario::Latency
             | Scenario::Hostile
             | Scenario::Fanout

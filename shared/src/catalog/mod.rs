@@ -10,6 +10,5 @@ mod store;
 
 pub use sku::{InvalidSku, Sku};
 pub use store::{
-    CatalogError, NewProduct, Product, ProductChanges, get, insert, list, price_list, restock,
-    update,
+    CatalogError, NewProduct, Product, ProductChanges, get, insert, list, restock, update,
 };

@@ -157,20 +157,3 @@ pub async fn restock(
         other => Ok(other?),
     }
 }
-
-/// The price and currency of each of `skus` that exists.
-pub async fn price_list(
-    conn: &mut PgConnection,
-    skus: &[String],
-) -> Result<Vec<(String, i64, String)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        "SELECT sku, price_cents, currency FROM products WHERE sku = ANY($1)",
-        skus,
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.sku, r.price_cents, r.currency))
-        .collect())
-}

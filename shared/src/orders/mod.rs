@@ -2,7 +2,7 @@
 //!
 //! Every change of an order's status goes through [`transition`], fenced on
 //! the status the caller expects and written together with its history row.
-//! The API prices orders ([`price`]), places them ([`place`]) and cancels
+//! The API checks orders ([`check`]), prices and places them ([`place`]) and cancels
 //! them ([`cancel`]); the saga's
 //! steps move them along, each in the transaction that completes its task.
 
@@ -22,8 +22,8 @@ pub use error::OrderError;
 pub use model::{
     Failure, HistoryEntry, NewLine, NewOrder, Order, OrderLine, OrderSnapshot, OrderTask,
 };
-pub use place::{Accepted, Placement, as_placed, delete_expired_keys, place};
-pub use pricing::{OrderRequest, PricingError, RequestedItem, price};
+pub use place::{Accepted, PLACE_SQL, Placement, as_placed, delete_expired_keys, place};
+pub use pricing::{CheckedOrder, ListPrice, OrderRequest, PricingError, RequestedItem, check};
 pub use read::{
     StatusCount, by_email, count_by_status, get, history, lines, list, snapshot, tasks,
 };

@@ -94,8 +94,8 @@ impl Failure {
     }
 }
 
-/// An order to place: validated and priced from the catalog.
-#[derive(Debug, Clone)]
+/// An order as placed: validated and priced from the catalog.
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewOrder {
     pub id: Uuid,
     pub customer_email: String,
@@ -108,7 +108,7 @@ pub struct NewOrder {
     pub traceparent: Option<crate::trace::TraceParent>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewLine {
     pub sku: Sku,
     pub quantity: i32,

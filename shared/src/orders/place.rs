@@ -1,22 +1,25 @@
-//! Placing an order: the idempotency key, the order, its lines, its first
-//! history row and its first task, all in one statement.
+//! Placing an order: its prices read from the catalog, the idempotency key,
+//! the order, its lines, its first history row and its first task, all in
+//! one statement (`place.sql`).
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::pricing::{CheckedOrder, ListPrice, price_lines};
 use super::{
-    HistoryEntry, NewOrder, Order, OrderError, OrderLine, OrderStatus, OrderTask, TaskKind,
+    HistoryEntry, NewOrder, Order, OrderLine, OrderStatus, OrderTask, PricingError, TaskKind,
 };
 use crate::queue::{TaskId, TaskState};
 
 /// A new order as it was written: its id, the time of the transaction that
-/// wrote it, and its first task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// wrote it, its first task, and the order as priced.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Accepted {
     pub id: Uuid,
     pub at: DateTime<Utc>,
     pub first_task: TaskId,
+    pub order: NewOrder,
 }
 
 impl Placement {
@@ -33,9 +36,9 @@ impl Placement {
 /// The order, its lines, history and tasks exactly as reading them back
 /// right after [`place`] returns them, without reading them back.
 pub fn as_placed(
-    order: &NewOrder,
     accepted: &Accepted,
 ) -> (Order, Vec<OrderLine>, Vec<HistoryEntry>, Vec<OrderTask>) {
+    let order = &accepted.order;
     let charge = TaskKind::ChargePayment;
     let written = Order {
         id: accepted.id,
@@ -83,112 +86,112 @@ pub fn as_placed(
 const ACCEPTED_REASON: &str = "order accepted";
 
 /// What [`place`] did with the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Placement {
     /// A new order, with its `charge_payment` task.
-    Created(Accepted),
+    Created(Box<Accepted>),
     /// The key was used before with the same request: this is its order.
     Replayed(Uuid),
     /// The key was used before with a different request; nothing was written.
     KeyReused,
 }
 
-/// Places `order` under the idempotency key (`scope`, `key`), where `request`
-/// is the normalised request the key must always come with.
+/// The statement [`place`] sends, for tools that run it themselves (the
+/// lab's ceiling): `$1`…`$14` in the order `place` binds them.
+pub const PLACE_SQL: &str = include_str!("place.sql");
+
+/// Prices `order` from the catalog and places it under the idempotency key
+/// (`scope`, `key`), where `request` is the normalised request the key must
+/// always come with.
 ///
-/// The key is claimed first: a concurrent request with the same key waits on
-/// that row until this transaction ends, then sees the order it made. So one
-/// key never makes two orders, and an order never exists without its task.
+/// One statement, so one round trip and, on a connection outside a
+/// transaction, one commit. The key is claimed first among the writes: a
+/// concurrent request with the same key waits on that row until this one
+/// commits, then sees the order it made. So one key never makes two orders,
+/// and an order never exists without its task. Nothing is notified: a NOTIFY
+/// would make every order's commit wait its turn for one database-wide lock.
+/// The caller wakes the workers after the commit (the API:
+/// `api::wake_workers`), or they find the task when they poll.
 pub async fn place(
     conn: &mut PgConnection,
     scope: &str,
     key: &str,
     request: &serde_json::Value,
-    order: &NewOrder,
-) -> Result<Placement, OrderError> {
+    order: &CheckedOrder,
+) -> Result<Placement, PricingError> {
     let numbers: Vec<i32> = (1..).take(order.lines.len()).collect();
-    let skus: Vec<String> = order.lines.iter().map(|l| l.sku.to_string()).collect();
-    let quantities: Vec<i32> = order.lines.iter().map(|l| l.quantity).collect();
-    let prices: Vec<i64> = order.lines.iter().map(|l| l.unit_price.get()).collect();
+    let skus: Vec<String> = order.lines.iter().map(|(sku, _)| sku.to_string()).collect();
+    let quantities: Vec<i32> = order.lines.iter().map(|(_, quantity)| *quantity).collect();
     let charge = TaskKind::ChargePayment;
-    // One statement, so one round trip (and, on a connection outside a
-    // transaction, one commit). Each insert after the key's takes its rows
-    // from the one before, so when the key was already claimed nothing else
-    // is written. Nothing is notified: a NOTIFY would make every order's
-    // commit wait its turn for one database-wide lock. The caller wakes the
-    // workers after the commit (the API: `api::wake_workers`), or they find
-    // the task when they poll.
-    let written = sqlx::query!(
-        r#"
-        WITH claimed AS (
-            INSERT INTO idempotency_keys (scope, key, request, order_id)
-            VALUES ($1, $2, $3, $4)
-            ON CONFLICT (scope, key) DO NOTHING
-            RETURNING order_id
-        ),
-        placed AS (
-            INSERT INTO orders (id, customer_email, currency, total_cents, payment_token, metadata)
-            SELECT order_id, $5, $6, $7, $8, $9 FROM claimed
-            RETURNING id
-        ),
-        lines AS (
-            INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents)
-            SELECT placed.id, line.*
-            FROM placed, unnest($10::integer[], $11::text[], $12::integer[], $13::bigint[]) AS line
-        ),
-        history AS (
-            INSERT INTO order_history (order_id, status, reason)
-            SELECT id, 'pending', $17 FROM placed
-        ),
-        first_task AS (
-            INSERT INTO tasks (kind, payload, max_attempts, order_id, traceparent)
-            SELECT $14, jsonb_build_object('order_id', id), $15, id, $16 FROM placed
-            RETURNING id
-        )
-        SELECT first_task.id AS "task!: TaskId", now() AS "at!"
-        FROM first_task
-        "#,
+    let written = sqlx::query_file!(
+        "src/orders/place.sql",
         scope,
         key,
         request,
         order.id,
         order.customer_email,
-        order.currency.as_str(),
-        order.total.get(),
         order.payment_token,
         order.metadata,
         &numbers,
         &skus,
         &quantities,
-        &prices,
         charge.as_str(),
         charge.max_attempts(),
         order.traceparent.map(|t| t.to_string()),
         ACCEPTED_REASON,
     )
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    let Some(written) = written else {
-        let earlier = sqlx::query!(
-            r#"SELECT order_id, request = $3::jsonb AS "same_request!"
-               FROM idempotency_keys WHERE scope = $1 AND key = $2"#,
-            scope,
-            key,
-            request,
-        )
-        .fetch_one(&mut *conn)
-        .await?;
-        return Ok(if earlier.same_request {
-            Placement::Replayed(earlier.order_id)
-        } else {
-            Placement::KeyReused
-        });
+    let catalog: Vec<ListPrice> = written
+        .skus
+        .into_iter()
+        .zip(written.prices)
+        .zip(written.currencies)
+        .map(|((sku, price_cents), currency)| ListPrice {
+            sku,
+            price_cents,
+            currency,
+        })
+        .collect();
+    // The statement and `price_lines` apply the same rules: both price the
+    // order or neither does, and then `price_lines` names what is wrong.
+    let (lines, currency, total) = match (written.priced, price_lines(order, &catalog)) {
+        (true, Ok(priced)) => priced,
+        (false, Err(unpriced)) => return Err(unpriced),
+        (_, _) => return Err(PricingError::RulesDisagree),
     };
-    Ok(Placement::Created(Accepted {
-        id: order.id,
-        at: written.at,
-        first_task: written.task,
-    }))
+    if let Some(first_task) = written.task {
+        let priced = NewOrder {
+            id: order.id,
+            customer_email: order.customer_email.clone(),
+            currency,
+            lines,
+            total,
+            payment_token: order.payment_token.clone(),
+            metadata: order.metadata.clone(),
+            traceparent: order.traceparent,
+        };
+        return Ok(Placement::Created(Box::new(Accepted {
+            id: order.id,
+            at: written.at,
+            first_task,
+            order: priced,
+        })));
+    }
+    let earlier = sqlx::query!(
+        r#"SELECT order_id, request = $3::jsonb AS "same_request!"
+           FROM idempotency_keys WHERE scope = $1 AND key = $2"#,
+        scope,
+        key,
+        request,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(if earlier.same_request {
+        Placement::Replayed(earlier.order_id)
+    } else {
+        Placement::KeyReused
+    })
 }
 
 /// Deletes up to `batch` idempotency keys first used more than `older_than`

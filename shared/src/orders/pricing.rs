@@ -1,16 +1,16 @@
 //! Pricing an order: every field of the request checked against the
-//! order's limits, then every line priced from the catalog, in one currency,
-//! with a total that cannot overflow. Prices come from the catalog, never
-//! from the client.
+//! order's limits ([`check`]), then every line priced from the catalog, in
+//! one currency, with a total that cannot overflow. Prices come from the
+//! catalog, never from the client: the statement that places the order
+//! reads them ([`super::place`]).
 
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{NewLine, NewOrder};
-use crate::catalog::{self, Sku};
+use super::NewLine;
+use crate::catalog::Sku;
 use crate::money::{Cents, Currency};
 use crate::trace::TraceParent;
 use crate::validation::{InvalidFields, Violations, char_len, is_email};
@@ -46,6 +46,10 @@ pub enum PricingError {
     /// Every line priced, yet no currency came out: a bug, not the client's.
     #[error("a priced order has no valid currency")]
     NoCurrency,
+    /// The placing statement refused the order, yet what it read of the
+    /// catalog prices it: the statement's rules and [`price_lines`] differ.
+    #[error("the placing statement did not price an order whose lines price")]
+    RulesDisagree,
     /// Kept as the source so that callers can tell a lost connection apart.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -64,12 +68,26 @@ impl OrderRequest {
     }
 }
 
-/// Validates every field, then prices the lines from the catalog.
-pub async fn price(
-    conn: &mut PgConnection,
+/// An order whose every field was checked, not yet priced: [`super::place`]
+/// prices it from the catalog in the statement that writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedOrder {
+    pub id: Uuid,
+    pub customer_email: String,
+    /// Each sku once, in the order asked for.
+    pub lines: Vec<(Sku, i32)>,
+    pub payment_token: String,
+    pub metadata: serde_json::Value,
+    /// The trace of the request that placed it; its saga continues it.
+    pub traceparent: Option<TraceParent>,
+}
+
+/// Checks every field of the request against the order's limits; each one
+/// at fault is named.
+pub fn check(
     request: OrderRequest,
     traceparent: TraceParent,
-) -> Result<NewOrder, PricingError> {
+) -> Result<CheckedOrder, InvalidFields> {
     let mut violations = Violations::default();
     violations.check(
         is_email(&request.customer_email),
@@ -131,53 +149,10 @@ pub async fn price(
         }
     }
     violations.finish()?;
-
-    let skus: Vec<String> = lines.iter().map(|(sku, _)| sku.to_string()).collect();
-    let prices = catalog::price_list(conn, &skus).await?;
-    let mut currency: Option<(usize, String)> = None;
-    let mut total = Cents::ZERO;
-    let mut priced = Vec::with_capacity(lines.len());
-    for (i, (sku, quantity)) in lines.into_iter().enumerate() {
-        let Some((_, unit, line_currency)) = prices.iter().find(|(s, _, _)| s == sku.as_str())
-        else {
-            violations.add(
-                format!("items[{i}].sku"),
-                format!("no product has sku \"{sku}\""),
-            );
-            continue;
-        };
-        match &currency {
-            None => currency = Some((i, line_currency.clone())),
-            Some((first, c)) if c != line_currency => violations.add(
-                format!("items[{i}].sku"),
-                format!("is priced in {line_currency}, but items[{first}] is in {c}; one order, one currency"),
-            ),
-            Some(_) => {}
-        }
-        let unit = Cents::new(*unit).unwrap_or(Cents::ZERO);
-        match unit
-            .checked_mul(quantity.unsigned_abs())
-            .and_then(|line| total.checked_add(line))
-        {
-            Some(sum) => total = sum,
-            None => violations.add("items", "the order total is too large"),
-        }
-        priced.push(NewLine {
-            sku,
-            quantity,
-            unit_price: unit,
-        });
-    }
-    violations.finish()?;
-    let currency = currency
-        .and_then(|(_, c)| c.parse::<Currency>().ok())
-        .ok_or(PricingError::NoCurrency)?;
-    Ok(NewOrder {
+    Ok(CheckedOrder {
         id: Uuid::now_v7(),
         customer_email: request.customer_email,
-        currency,
-        lines: priced,
-        total,
+        lines,
         payment_token: request.payment_token,
         metadata: serde_json::Value::Object(
             metadata
@@ -187,4 +162,61 @@ pub async fn price(
         ),
         traceparent: Some(traceparent),
     })
+}
+
+/// What the catalog said of one sku: its price and currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPrice {
+    pub sku: String,
+    pub price_cents: i64,
+    pub currency: String,
+}
+
+/// Prices `order`'s lines from `catalog` (what it has of their skus): every
+/// sku known, one currency, a total that does not overflow. The placing
+/// statement applies the same three rules before it writes anything.
+pub(super) fn price_lines(
+    order: &CheckedOrder,
+    catalog: &[ListPrice],
+) -> Result<(Vec<NewLine>, Currency, Cents), PricingError> {
+    let mut violations = Violations::default();
+    let mut currency: Option<(usize, &str)> = None;
+    let mut total = Cents::ZERO;
+    let mut priced = Vec::with_capacity(order.lines.len());
+    for (i, (sku, quantity)) in order.lines.iter().enumerate() {
+        let Some(listed) = catalog.iter().find(|p| p.sku == sku.as_str()) else {
+            violations.add(
+                format!("items[{i}].sku"),
+                format!("no product has sku \"{sku}\""),
+            );
+            continue;
+        };
+        let line_currency = listed.currency.as_str();
+        match currency {
+            None => currency = Some((i, line_currency)),
+            Some((first, c)) if c != line_currency => violations.add(
+                format!("items[{i}].sku"),
+                format!("is priced in {line_currency}, but items[{first}] is in {c}; one order, one currency"),
+            ),
+            Some(_) => {}
+        }
+        let unit = Cents::new(listed.price_cents).unwrap_or(Cents::ZERO);
+        match unit
+            .checked_mul(quantity.unsigned_abs())
+            .and_then(|line| total.checked_add(line))
+        {
+            Some(sum) => total = sum,
+            None => violations.add("items", "the order total is too large"),
+        }
+        priced.push(NewLine {
+            sku: sku.clone(),
+            quantity: *quantity,
+            unit_price: unit,
+        });
+    }
+    violations.finish()?;
+    let currency = currency
+        .and_then(|(_, c)| c.parse::<Currency>().ok())
+        .ok_or(PricingError::NoCurrency)?;
+    Ok((priced, currency, total))
 }

@@ -65,16 +65,15 @@ impl OrdersApi {
         }
         let request = OrderRequest::from(body.0);
         let fingerprint = request.fingerprint();
-        // No transaction around pricing and placing: `place` is one statement
-        // (its own commit), and a price read just before it is the price the
-        // customer saw.
+        // `place` prices the order from the catalog and writes it in one
+        // statement (its own commit).
         let mut conn = state.pool.acquire().await?;
         let received = traceparent.0.as_deref().and_then(TraceParent::parse);
         // This request's span when traces are exported; otherwise a child of
         // the caller's context, or a new trace.
         let trace = shared::trace::outgoing(Some(received.unwrap_or_else(TraceParent::new_root)))
             .unwrap_or_else(TraceParent::new_root);
-        let order = orders::price(&mut conn, request, trace).await?;
+        let order = orders::check(request, trace)?;
         let placed = orders::place(
             &mut conn,
             &auth.0.idempotency_scope(),
@@ -97,9 +96,9 @@ impl OrdersApi {
         }
         let (view, replayed) = match placed {
             Placement::Created(accepted) => {
-                tracing::info!(order_id = %accepted.id, total_cents = order.total.get(), "order accepted");
+                tracing::info!(order_id = %accepted.id, total_cents = accepted.order.total.get(), "order accepted");
                 // What was just written, without reading it back.
-                let (written, lines, history, tasks) = orders::as_placed(&order, &accepted);
+                let (written, lines, history, tasks) = orders::as_placed(&accepted);
                 (OrderView::new(written, lines, history, tasks), None)
             }
             Placement::Replayed(id) => {

@@ -102,13 +102,11 @@ impl Saga {
             metadata: Default::default(),
         };
         let fingerprint = request.fingerprint();
-        let order = orders::price(&mut conn, request, TraceParent::new_root())
-            .await
-            .expect("the order is priced");
+        let order = orders::check(request, TraceParent::new_root()).expect("the order is valid");
         let key = order.id.to_string();
         orders::place(&mut conn, "test", &key, &fingerprint, &order)
             .await
-            .expect("the order is placed");
+            .expect("the order is priced and placed");
         let path: &[OrderStatus] = match status {
             OrderStatus::Pending => &[],
             OrderStatus::Paid => &[OrderStatus::Paid],
