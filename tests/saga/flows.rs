@@ -1,5 +1,7 @@
 //! The saga's paths: completed, failed, refunded, cancelled.
 
+use std::time::Duration;
+
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -296,4 +298,84 @@ async fn a_placed_order_wakes_an_idle_worker_without_waiting_for_its_poll(
 
     // Within the test's deadline (a minute), well short of the poll's 5-10.
     system.wait_for_status(&id, "completed").await;
+}
+
+/// Each placed order wakes one worker, in turn, not all of them: with two
+/// idle workers that would otherwise poll every ten minutes, every order
+/// completes within the deadline (so the worker woken was listening on its
+/// own channel), both workers take orders, and the claims that found nothing
+/// do not grow with the orders (woken together, one of the two would claim
+/// nothing for every order).
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_placed_order_wakes_one_worker_not_all(_: PgPoolOptions, db: PgConnectOptions) {
+    let mut system = System::start(
+        "wake_one",
+        &db,
+        Options {
+            worker_env: vec![("POLL_INTERVAL_MS", "600000".into())],
+            ..Options::without_workers()
+        },
+    )
+    .await;
+    system.start_worker(0, &[]).await;
+    system.start_worker(1, &[]).await;
+    system.create_product("MUG", 1250, 20).await;
+    // Both in the registry before the first wake-up reads it.
+    let until = tokio::time::Instant::now() + crate::system::DEADLINE;
+    loop {
+        let alive: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM queue_workers WHERE stopped_at IS NULL")
+                .fetch_one(&system.pool)
+                .await
+                .unwrap();
+        if alive == 2 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the workers never registered"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let empty_before = empty_main_claims(&system).await;
+
+    let orders = 8;
+    for i in 0..orders {
+        let id = system
+            .place(&format!("order-{i}"), "tok_visa", &[("MUG", 1)])
+            .await;
+        system.wait_for_status(&id, "completed").await;
+    }
+
+    let empty = empty_main_claims(&system).await - empty_before;
+    assert!(
+        empty < orders / 2,
+        "{empty} empty claims for {orders} orders: every worker was woken"
+    );
+    for worker in 1..=2 {
+        let charges = metric_sum(
+            &system.scrape(worker).await,
+            "asynccheckout_tasks_claimed_total{kind=\"charge_payment\"}",
+        );
+        assert!(charges >= 1.0, "worker {worker} took no order");
+    }
+}
+
+/// Claims that found nothing in the main lanes of both workers.
+async fn empty_main_claims(system: &System) -> u32 {
+    let mut total = 0.0;
+    for worker in 1..=2 {
+        let text = system.scrape(worker).await;
+        total += metric_sum(&text, "asynccheckout_empty_claims_total{lane=\"main\"}");
+    }
+    total as u32
+}
+
+/// The value of the sample `series` (name and labels, exactly as exported),
+/// 0 when absent.
+fn metric_sum(text: &str, series: &str) -> f64 {
+    text.lines()
+        .filter_map(|line| line.strip_prefix(series))
+        .filter_map(|value| value.trim().parse::<f64>().ok())
+        .sum()
 }

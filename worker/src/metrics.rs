@@ -22,6 +22,12 @@ pub(crate) fn claimed(task: &ClaimedTask) {
     }
 }
 
+/// A claim by `lane`'s fetcher that found nothing due: a wake-up or a poll
+/// with no work behind it, one statement spent for nothing.
+pub(crate) fn claimed_nothing(lane: &str) {
+    metrics::counter!("asynccheckout_empty_claims_total", "lane" => lane.to_owned()).increment(1);
+}
+
 /// Counts an attempt's end and records its duration.
 pub(crate) fn finished(kind: &str, outcome: &StepOutcome, seconds: f64) {
     let name = match outcome {

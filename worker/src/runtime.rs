@@ -170,6 +170,7 @@ impl Worker {
         let mut helpers = JoinSet::new();
         helpers.spawn(wakeup::listen(
             self.pool.clone(),
+            Arc::clone(&self.id),
             wake.clone(),
             helpers_stop.clone(),
         ));
@@ -313,7 +314,9 @@ impl Worker {
                     continue;
                 }
             };
-            if !tasks.is_empty() {
+            if tasks.is_empty() {
+                metrics::claimed_nothing(&lane.name);
+            } else {
                 crate::crash::crash_point!("worker.after_claim");
             }
             claim_retry = Duration::from_millis(100);

@@ -1,7 +1,9 @@
 //! Waking the fetcher when work is enqueued.
 //!
-//! A dedicated connection `LISTEN`s on [`WAKEUP_CHANNEL`]; each notification
-//! names the kind that was enqueued, and pokes the fetcher of the lane that
+//! A dedicated connection `LISTEN`s on [`WAKEUP_CHANNEL`], which wakes every
+//! worker, and on this worker's own channel ([`wake_channel`]), on which the
+//! API wakes one worker per placed order; each notification names the kind
+//! that was enqueued, and pokes the fetcher of the lane that
 //! claims it (so a saga step does not wake the webhook lane, nor the reverse). When the connection drops, the fetcher is poked too
 //! (notifications sent meanwhile are lost, so it should look for itself) and
 //! the listener reconnects with a capped backoff. Polling in the fetcher
@@ -10,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::queue::WAKEUP_CHANNEL;
+use shared::queue::{WAKEUP_CHANNEL, wake_channel};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
@@ -48,12 +50,12 @@ impl Wake {
 }
 
 /// Listens until `stop` fires, poking every fetcher per notification.
-pub(crate) async fn listen(pool: PgPool, wake: Wake, stop: CancellationToken) {
+pub(crate) async fn listen(pool: PgPool, worker_id: Arc<str>, wake: Wake, stop: CancellationToken) {
     // Never the steps' pool: see `shared::db::listener_pool`.
     let pool = shared::db::listener_pool(&pool);
     let mut delay = Duration::from_millis(100);
     loop {
-        match subscribe(&pool).await {
+        match subscribe(&pool, &worker_id).await {
             Ok(mut listener) => {
                 delay = Duration::from_millis(100);
                 // Anything enqueued while we were not listening is unannounced.
@@ -90,9 +92,11 @@ pub(crate) async fn listen(pool: PgPool, wake: Wake, stop: CancellationToken) {
     }
 }
 
-async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+/// Listens on the channel that wakes every worker and on this worker's own.
+async fn subscribe(pool: &PgPool, worker_id: &str) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(WAKEUP_CHANNEL).await?;
+    let own = wake_channel(worker_id);
+    listener.listen_all([WAKEUP_CHANNEL, own.as_str()]).await?;
     Ok(listener)
 }
 

@@ -87,3 +87,16 @@ pub use task::{AttemptOutcome, ClaimedTask, Lease, NewTask, TaskId, TaskState};
 /// workers. The payload is the kind enqueued, so that a worker wakes only
 /// the lane that claims it; an empty payload wakes every lane.
 pub const WAKEUP_CHANNEL: &str = "asynccheckout_tasks";
+
+/// The channel on which one worker alone is woken (it listens on it besides
+/// [`WAKEUP_CHANNEL`]): the API wakes one worker per placed order this way
+/// rather than all of them, each of which would claim and all but one find
+/// nothing. Named after a digest of the worker's id, so any id fits in
+/// PostgreSQL's 63-byte channel names, and the API and every worker version
+/// name it alike.
+pub fn wake_channel(worker_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(worker_id.as_bytes());
+    let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{WAKEUP_CHANNEL}_{short}")
+}

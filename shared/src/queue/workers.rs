@@ -140,6 +140,27 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<WorkerRecord>, sqlx::Er
     .await
 }
 
+/// The workers to wake for `kind`: those that claim it, have not stopped,
+/// and heartbeat within the last two beats, by id. A worker killed since is
+/// left out after at most two beats; until then a wake-up sent to it is
+/// lost, and its task waits for another worker's poll.
+pub async fn wakeable(conn: &mut PgConnection, kind: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"
+        SELECT id
+        FROM queue_workers
+        WHERE stopped_at IS NULL
+          AND last_seen_at >= now() - make_interval(secs => $2)
+          AND $1 = ANY (kinds)
+        ORDER BY id
+        "#,
+        kind,
+        (2 * HEARTBEAT_EVERY).as_secs_f64(),
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// Deletes the workers silent for longer than `older_than`; returns how many.
 pub async fn delete_gone(
     conn: &mut PgConnection,
