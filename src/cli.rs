@@ -311,6 +311,15 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_max_connections: u32,
 
+    /// Create the database when it does not exist (this connects to the
+    /// server's `postgres` database). `migrate`, `dev` and `database` always
+    /// may, and so may every command when DATABASE_URL is unset (a
+    /// development server); otherwise `api`, `worker` and `keys` only touch
+    /// the database DATABASE_URL names, as a pooler or a least-privilege role
+    /// requires, unless this is set.
+    #[arg(long, env = "CREATE_DATABASE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub create_database: bool,
+
     /// Apply pending migrations at start (they take an advisory lock, so
     /// processes starting together are safe). Turn off when a separate
     /// `migrate` step owns the schema.

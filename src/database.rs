@@ -49,9 +49,14 @@ pub async fn open_with(
             tracing::warn!("dropped the development database: starting afresh");
         }
     }
-    db::ensure_database_exists(&found.url)
-        .await
-        .context("could not reach PostgreSQL to create the database (is DATABASE_URL right?)")?;
+    // Creating the database means connecting to another one (`postgres`),
+    // which a pooler or a least-privilege role does not offer: only when
+    // asked, or on a server we found ourselves (development).
+    if args.create_database || configured.is_none() {
+        db::ensure_database_exists(&found.url).await.context(
+            "could not reach PostgreSQL to create the database (is DATABASE_URL right?)",
+        )?;
+    }
     let settings = PoolSettings {
         max_connections: args.database_max_connections,
         application_name: application_name.to_owned(),
@@ -59,6 +64,7 @@ pub async fn open_with(
     };
     let pool =
         db::connect(&found.url, &settings).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    refuse_a_missing_database(&pool).await?;
     if args.migrate_on_start {
         migrate(&pool).await?;
     }
@@ -67,6 +73,26 @@ pub async fn open_with(
         url: found.url,
         _cluster: found.cluster,
     })
+}
+
+/// Fails when the database DATABASE_URL names does not exist, saying how to
+/// create it. Any other failure to connect is only logged: the process
+/// starts while the server is down, and its readiness probe says so.
+async fn refuse_a_missing_database(pool: &PgPool) -> anyhow::Result<()> {
+    match sqlx::query("SELECT 1").execute(pool).await {
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+            anyhow::bail!(
+                "{e}: create it with `asynccheckout migrate` (which creates the database and \
+                 applies the migrations), or let this command create it with \
+                 CREATE_DATABASE=true"
+            )
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot reach the database yet; starting anyway");
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+    }
 }
 
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {

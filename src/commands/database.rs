@@ -4,7 +4,8 @@
 use crate::cli::DatabaseArgs;
 use crate::{database, shutdown};
 
-pub async fn run(args: DatabaseArgs) -> anyhow::Result<()> {
+pub async fn run(mut args: DatabaseArgs) -> anyhow::Result<()> {
+    args.create_database = true;
     let shutdown = shutdown::on_signal()?;
     let db = database::open(&args, "asynccheckout-database").await?;
     println!("ready database_url={}", db.url);

@@ -55,7 +55,9 @@ pub async fn run(mut settings: DevArgs) -> anyhow::Result<()> {
     } else {
         Start::AsItIs
     };
-    let db = database::open_with(&settings.serving.database, "asynccheckout-dev", start).await?;
+    let mut database = settings.serving.database.clone();
+    database.create_database = true;
+    let db = database::open_with(&database, "asynccheckout-dev", start).await?;
     seed(&db.pool).await?;
     let key = match super::keys::register_bootstrap(&db.pool, &settings.serving.bootstrap).await? {
         Some(key) => key,
