@@ -369,24 +369,14 @@ async fn an_order_page_is_told_of_each_change_as_its_events_commit(
     // listens: with no stream open the API numbers events every 250 ms, and a
     // source opened before the number is told of that change too (harmless:
     // the page reloads once more), which is not what this test counts.
-    let until = tokio::time::Instant::now() + crate::system::DEADLINE;
-    loop {
-        let numbered: i64 = sqlx::query_scalar(
+    system
+        .wait_for_count(
             "SELECT count(*) FROM order_events WHERE order_id = $1::uuid AND id IS NOT NULL",
+            &order,
+            1,
+            "the placement's event numbered",
         )
-        .bind(&order)
-        .fetch_one(&system.pool)
-        .await
-        .unwrap();
-        if numbered == 1 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "the placement's event was never numbered"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+        .await;
     // Listening, then the saga runs: the source names each event as it
     // commits, up to the order's completion.
     let mut live = get_page(&system, &source, &admin).await;

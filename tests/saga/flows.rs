@@ -1,7 +1,5 @@
 //! The saga's paths: completed, failed, refunded, cancelled.
 
-use std::time::Duration;
-
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -321,22 +319,14 @@ async fn a_placed_order_wakes_one_worker_not_all(_: PgPoolOptions, db: PgConnect
     system.start_worker(1, &[]).await;
     system.create_product("MUG", 1250, 20).await;
     // Both in the registry before the first wake-up reads it.
-    let until = tokio::time::Instant::now() + crate::system::DEADLINE;
-    loop {
-        let alive: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM queue_workers WHERE stopped_at IS NULL")
-                .fetch_one(&system.pool)
-                .await
-                .unwrap();
-        if alive == 2 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "the workers never registered"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    system
+        .wait_for_count(
+            "SELECT count(*) FROM queue_workers WHERE stopped_at IS NULL AND $1 = ANY (kinds)",
+            "charge_payment",
+            2,
+            "both workers in the registry",
+        )
+        .await;
     let empty_before = empty_main_claims(&system).await;
 
     let orders = 8;

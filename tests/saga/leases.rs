@@ -76,25 +76,15 @@ async fn a_worker_that_lost_its_lease_is_stopped_and_writes_nothing(
 
     let id = system.place("lost-1", "tok_visa", &[("MUG", 1)]).await;
     // Freeze worker-0 (heartbeat and all) while its charge is in flight.
-    let until = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let running: i64 = sqlx::query_scalar(
+    system
+        .wait_for_count(
             "SELECT count(*) FROM tasks WHERE order_id = $1::uuid
                AND kind = 'charge_payment' AND state = 'running' AND locked_by = 'worker-0'",
+            &id,
+            1,
+            "worker-0 taking the charge",
         )
-        .bind(&id)
-        .fetch_one(&system.pool)
-        .await
-        .unwrap();
-        if running == 1 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "worker-0 never took the charge"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+        .await;
     let frozen = system.workers[0].id().unwrap();
     signal(frozen, "-STOP").unwrap();
     // Another worker rescues the expired lease and finishes the order.

@@ -244,6 +244,27 @@ impl System {
         }
     }
 
+    /// Waits until `count_sql`, a `SELECT count(*)` with `bind` as `$1`,
+    /// counts `expected`; `what` names the wait in the failure.
+    pub async fn wait_for_count(&self, count_sql: &str, bind: &str, expected: i64, what: &str) {
+        let until = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let counted: i64 = sqlx::query_scalar(count_sql)
+                .bind(bind)
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+            if counted == expected {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "{what}: counted {counted}, not {expected}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Waits until a task of `order` is dead; returns its id.
     pub async fn dead_task_of(&self, order: &str) -> i64 {
         let until = tokio::time::Instant::now() + DEADLINE;
