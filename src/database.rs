@@ -95,6 +95,24 @@ async fn refuse_a_missing_database(pool: &PgPool) -> anyhow::Result<()> {
     }
 }
 
+/// The connections to PostgreSQL a process may hold at most: its pool
+/// (`DATABASE_MAX_CONNECTIONS`) and `dedicated` ones of its own (each
+/// LISTENing connection, and the API's event feed). Logged at start and
+/// exported as `asynccheckout_db_connections_max`, so that an operator can
+/// add up pods × this against the server's `max_connections` (README,
+/// "Connection budget").
+pub fn state_connection_budget(pool: &PgPool, dedicated: u32) {
+    let pooled = pool.options().get_max_connections();
+    let most = pooled + dedicated;
+    tracing::info!(
+        most,
+        pooled,
+        dedicated,
+        "this process holds at most {most} PostgreSQL connections"
+    );
+    metrics::gauge!("asynccheckout_db_connections_max").set(f64::from(most));
+}
+
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     shared::MIGRATOR
         .run(pool)

@@ -16,6 +16,8 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     let recorder = metrics_port::install_recorder()?;
     let deps = saga_deps(&args.gateway, &args.mail)?;
     let db = database::open(&args.database, "asynccheckout-worker").await?;
+    // The wake-up listener.
+    database::state_connection_budget(&db.pool, 1);
     let port = metrics_port::bind(&args.metrics.metrics_addr).await?;
     let mut registry = registry(deps);
     webhooks::register(&mut registry, &args.webhooks, &args.webhook_urls)

@@ -11,6 +11,7 @@ mod system;
 mod auth;
 mod bad_input;
 mod client;
+mod connection_budget;
 mod connection_loss;
 mod console;
 mod console_browser;
