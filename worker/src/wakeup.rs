@@ -2,12 +2,12 @@
 //!
 //! A dedicated connection `LISTEN`s on [`WAKEUP_CHANNEL`], which wakes every
 //! worker, and on this worker's own channel ([`wake_channel`]), on which the
-//! API wakes one worker per placed order; each notification names the kind
-//! that was enqueued, and pokes the fetcher of the lane that
-//! claims it (so a saga step does not wake the webhook lane, nor the reverse). When the connection drops, the fetcher is poked too
-//! (notifications sent meanwhile are lost, so it should look for itself) and
-//! the listener reconnects with a capped backoff. Polling in the fetcher
-//! covers whatever slips through.
+//! API wakes one worker per placed order. Each notification names the kind
+//! that was enqueued and pokes the fetcher of the lane that claims it (so a
+//! saga step does not wake the webhook lane, nor the reverse). When the
+//! connection drops, the fetcher is poked too (notifications sent meanwhile
+//! are lost, so it should look for itself) and the listener reconnects with
+//! a capped backoff. Polling in the fetcher covers whatever slips through.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,7 +49,8 @@ impl Wake {
     }
 }
 
-/// Listens until `stop` fires, poking every fetcher per notification.
+/// Listens until `stop` fires, poking the fetchers of each notification's
+/// kind.
 pub(crate) async fn listen(pool: PgPool, worker_id: Arc<str>, wake: Wake, stop: CancellationToken) {
     // Never the steps' pool: see `shared::db::listener_pool`.
     let pool = shared::db::listener_pool(&pool);
