@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mock_gateway::Faults;
 use secrecy::SecretString;
+use shared::db::Pooler;
 use shared::keys::Scope;
 use worker::WorkerConfig;
 use worker::gateway::{GatewayCalls, GatewayConfig};
@@ -320,9 +321,24 @@ pub struct DatabaseArgs {
     #[arg(long, env = "CREATE_DATABASE", default_value_t = false, action = clap::ArgAction::Set)]
     pub create_database: bool,
 
+    /// What DATABASE_URL reaches PostgreSQL through: `none` (the server
+    /// itself, or a session-mode pooler) or `transaction` (PgBouncer in
+    /// transaction mode: every unit of work runs as one transaction, and no
+    /// session state is relied on). See SCALING.md.
+    #[arg(long, env = "DATABASE_POOLER", default_value = "none")]
+    pub database_pooler: Pooler,
+
+    /// A direct connection to PostgreSQL for LISTEN, when DATABASE_URL goes
+    /// through a transaction pooler (which cannot LISTEN). Unset: LISTEN on
+    /// DATABASE_URL, or, behind a transaction pooler, poll every 250 ms.
+    #[arg(long, env = "LISTEN_DATABASE_URL", hide_env_values = true)]
+    pub listen_database_url: Option<SecretString>,
+
     /// Apply pending migrations at start (they take an advisory lock, so
     /// processes starting together are safe). Turn off when a separate
-    /// `migrate` step owns the schema.
+    /// `migrate` step owns the schema. Behind a transaction pooler, which
+    /// cannot hold that lock, the process only checks that the schema is
+    /// current.
     #[arg(long, env = "MIGRATE_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
     pub migrate_on_start: bool,
 }

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use shared::db::{self, PoolSettings, bootstrap};
+use shared::db::{self, PoolSettings, Pooler, bootstrap};
 use sqlx::PgPool;
 
 use crate::cli::DatabaseArgs;
@@ -38,6 +38,18 @@ pub async fn open_with(
     start: Start,
 ) -> anyhow::Result<Database> {
     let configured = args.database_url.as_ref().map(|url| url.expose_secret());
+    db::pooler::configure(
+        args.database_pooler,
+        args.listen_database_url
+            .as_ref()
+            .map(|url| url.expose_secret().to_owned()),
+    );
+    if args.database_pooler == Pooler::Transaction {
+        tracing::info!(
+            listen = args.listen_database_url.is_some(),
+            "DATABASE_URL goes through a transaction pooler: every unit of work is one transaction"
+        );
+    }
     let found = bootstrap::resolve(configured, &args.data_dir).await?;
     tracing::info!(source = found.source, "using PostgreSQL");
     if start == Start::Afresh {
@@ -66,7 +78,10 @@ pub async fn open_with(
         db::connect(&found.url, &settings).context("DATABASE_URL is not a valid PostgreSQL URL")?;
     refuse_a_missing_database(&pool).await?;
     if args.migrate_on_start {
-        migrate(&pool).await?;
+        match args.database_pooler {
+            Pooler::None => migrate(&pool).await?,
+            Pooler::Transaction => refuse_an_old_schema(&pool).await?,
+        }
     }
     Ok(Database {
         pool,
@@ -79,7 +94,11 @@ pub async fn open_with(
 /// create it. Any other failure to connect is only logged: the process
 /// starts while the server is down, and its readiness probe says so.
 async fn refuse_a_missing_database(pool: &PgPool) -> anyhow::Result<()> {
-    match sqlx::query("SELECT 1").execute(pool).await {
+    let reached = match db::Session::acquire(pool).await {
+        Ok(mut session) => sqlx::query("SELECT 1").execute(&mut *session).await,
+        Err(e) => Err(e),
+    };
+    match reached {
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
             anyhow::bail!(
                 "{e}: create it with `asynccheckout migrate` (which creates the database and \
@@ -113,6 +132,26 @@ pub fn state_connection_budget(pool: &PgPool, dedicated: u32) {
     metrics::gauge!("asynccheckout_db_connections_max").set(f64::from(most));
 }
 
+/// Behind a transaction pooler, where migrating is not possible: fails when
+/// the schema is older than this binary, saying how to migrate it.
+async fn refuse_an_old_schema(pool: &PgPool) -> anyhow::Result<()> {
+    match db::migrations_are_current(pool).await {
+        Ok(true) => Ok(()),
+        Ok(false) => anyhow::bail!(
+            "the database schema is older than this binary, and migrations cannot run through a \
+             transaction pooler: run `asynccheckout migrate` with DATABASE_URL pointing at \
+             PostgreSQL itself (and DATABASE_POOLER unset) first"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check the database schema yet; starting anyway");
+            Ok(())
+        }
+    }
+}
+
+/// Applies the pending migrations. They hold a session advisory lock, which
+/// a transaction pooler would leave on whichever server it happened to be
+/// taken on: callers run this on a direct connection only.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     shared::MIGRATOR
         .run(pool)

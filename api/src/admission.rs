@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
+use shared::db::Session;
+
 use crate::http::error::{ApiError, ErrorResponse};
 use crate::http::problem::{Problem, ProblemType};
 
@@ -60,7 +62,7 @@ impl Admission {
                 return Ok(wait);
             }
         }
-        let mut conn = pool.acquire().await?;
+        let mut conn = Session::acquire(pool).await?;
         let wait = shared::queue::oldest_due_wait_secs(&mut conn).await?;
         *self
             .reading

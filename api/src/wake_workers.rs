@@ -24,6 +24,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use shared::db::Session;
 use shared::orders::TaskKind;
 use shared::queue::workers::{self, HEARTBEAT_EVERY};
 use shared::queue::{WAKEUP_CHANNEL, wake_channel};
@@ -62,12 +63,17 @@ impl WorkerWakeUps {
             }
             targets.refresh_if_due(&pool).await;
             let channel = targets.next();
-            let sent = sqlx::query(
-                "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)",
-            )
-            .bind(channel)
-            .bind(KIND.as_str())
-            .execute(&pool)
+            let sent = async {
+                let mut conn = Session::acquire(&pool).await?;
+                sqlx::query(
+                    "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)",
+                )
+                .bind(channel)
+                .bind(KIND.as_str())
+                .execute(&mut *conn)
+                .await?;
+                conn.finish().await
+            }
             .await;
             if let Err(e) = sent {
                 tracing::warn!(
@@ -107,7 +113,7 @@ impl Targets {
         }
         self.read_at = Some(Instant::now());
         let read = async {
-            let mut conn = pool.acquire().await?;
+            let mut conn = Session::acquire(pool).await?;
             workers::wakeable(&mut conn, KIND.as_str()).await
         };
         match read.await {

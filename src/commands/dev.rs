@@ -8,6 +8,7 @@
 use anyhow::Context;
 use mock_gateway::MockGateway;
 use shared::catalog::{self, CatalogError, NewProduct, Sku};
+use shared::db::Session;
 use shared::keys::{self, Scope};
 use shared::money::{Cents, Currency};
 use sqlx::PgPool;
@@ -156,7 +157,7 @@ const DEV_KEY_FILE: &str = "dev-admin-key";
 /// serves every start instead of a new live admin key each time.
 async fn dev_key(pool: &PgPool, data_dir: &std::path::Path) -> anyhow::Result<String> {
     let path = data_dir.join(DEV_KEY_FILE);
-    let mut conn = pool.acquire().await?;
+    let mut conn = Session::acquire(pool).await?;
     if let Ok(kept) = std::fs::read_to_string(&path) {
         let kept = kept.trim();
         let known = keys::authenticate(&mut conn, kept).await?;
@@ -167,6 +168,7 @@ async fn dev_key(pool: &PgPool, data_dir: &std::path::Path) -> anyhow::Result<St
     let secret = keys::create(&mut conn, "dev", &[Scope::Admin], None)
         .await?
         .secret;
+    conn.finish().await?;
     if let Err(e) = keep_secret(&path, &secret) {
         tracing::warn!(error = %e, file = %path.display(), "could not keep the development key; the next start makes another");
     }
@@ -212,7 +214,6 @@ fn remove_confirmations(mail_dir: &std::path::Path) {
 
 /// Adds the demo products that are missing; leaves existing ones alone.
 async fn seed(pool: &PgPool) -> anyhow::Result<()> {
-    let mut conn = pool.acquire().await?;
     let usd: Currency = "USD".parse()?;
     for (sku, name, price, stock) in DEMO_CATALOG {
         let product = NewProduct {
@@ -222,8 +223,12 @@ async fn seed(pool: &PgPool) -> anyhow::Result<()> {
             currency: usd,
             stock,
         };
+        // A session each: a product already there ends its session's
+        // transaction behind a pooler.
+        let mut conn = Session::acquire(pool).await?;
         match catalog::insert(&mut conn, &product).await {
-            Ok(_) | Err(CatalogError::SkuTaken(_)) => {}
+            Ok(_) => conn.finish().await?,
+            Err(CatalogError::SkuTaken(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }

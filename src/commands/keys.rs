@@ -2,6 +2,7 @@
 
 use anyhow::{Context, bail};
 use secrecy::ExposeSecret;
+use shared::db::Session;
 use shared::keys::{self, Scope};
 use sqlx::PgPool;
 
@@ -10,7 +11,7 @@ use crate::database;
 
 pub async fn run(args: DatabaseArgs, action: KeysAction) -> anyhow::Result<()> {
     let db = database::open(&args, "asynccheckout-keys").await?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = Session::acquire(&db.pool).await?;
     match action {
         KeysAction::Create {
             name,
@@ -22,6 +23,7 @@ pub async fn run(args: DatabaseArgs, action: KeysAction) -> anyhow::Result<()> {
                 bail!("--name must be 1 to 100 characters");
             }
             let created = keys::create(&mut conn, name, &scopes, limit.limit()).await?;
+            conn.finish().await?;
             println!("id:     {}", created.key.id);
             println!("name:   {}", created.key.name);
             println!("scopes: {}", scope_list(&created.key.scopes));
@@ -53,6 +55,7 @@ pub async fn run(args: DatabaseArgs, action: KeysAction) -> anyhow::Result<()> {
             if !keys::revoke(&mut conn, id).await? {
                 bail!("no live key has id {id} (see `asynccheckout keys list`)");
             }
+            conn.finish().await?;
             println!("revoked {id}");
         }
         KeysAction::SetLimit { id, limit, .. } => {
@@ -60,6 +63,7 @@ pub async fn run(args: DatabaseArgs, action: KeysAction) -> anyhow::Result<()> {
             if !keys::set_rate_limit(&mut conn, id, limit).await? {
                 bail!("no live key has id {id} (see `asynccheckout keys list`)");
             }
+            conn.finish().await?;
             println!("{id}: rate limit {}", limit_text(limit));
         }
     }
@@ -95,8 +99,11 @@ pub async fn register_bootstrap(
             "BOOTSTRAP_ADMIN_KEY must be at least 32 printable characters without spaces (128 random bits or more)"
         );
     }
-    let mut conn = pool.acquire().await?;
+    let mut conn = Session::acquire(pool).await?;
     keys::ensure_bootstrap(&mut conn, secret)
+        .await
+        .context("registering BOOTSTRAP_ADMIN_KEY failed")?;
+    conn.finish()
         .await
         .context("registering BOOTSTRAP_ADMIN_KEY failed")?;
     tracing::info!("BOOTSTRAP_ADMIN_KEY is registered as the admin key named bootstrap");

@@ -6,6 +6,7 @@
 //! - [`system`]: a set of processes (gateway, API, workers) watched for their
 //!   peak memory, killed and restarted at will.
 //! - [`cluster`]: stopping, crashing and restarting a private PostgreSQL cluster.
+//! - [`pgbouncer`]: a real PgBouncer in transaction mode in front of a database.
 //! - [`queue`]: waiting for the queue to drain.
 //! - [`slowloris`]: a client holding connections open with headers never finished.
 //! - [`sse`]: reading the API's Server-Sent Events.
@@ -13,6 +14,7 @@
 //!   the Standard Webhooks reference library and answers as told.
 
 pub mod cluster;
+pub mod pgbouncer;
 pub mod process;
 pub mod queue;
 pub mod slowloris;

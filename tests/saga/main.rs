@@ -28,6 +28,7 @@ mod migrate_command;
 mod nul_input;
 mod observability;
 mod operations;
+mod pooler;
 mod rollout;
 mod tracing;
 mod webhooks;

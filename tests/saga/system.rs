@@ -28,6 +28,10 @@ pub struct Options {
     pub api_env: Vec<(&'static str, String)>,
     /// The workers' per-call gateway timeout (hangs and lost responses cost this).
     pub gateway_timeout_ms: u64,
+    /// The DATABASE_URL of the API and the workers, when it is not the test
+    /// database's own (e.g. through PgBouncer); the test's pool connects
+    /// directly either way.
+    pub processes_database_url: Option<String>,
 }
 
 impl Options {
@@ -49,6 +53,7 @@ impl Default for Options {
             worker_env: Vec::new(),
             api_env: Vec::new(),
             gateway_timeout_ms: 1_000,
+            processes_database_url: None,
         }
     }
 }
@@ -107,7 +112,10 @@ fn log_dir(test: &str) -> PathBuf {
 impl System {
     pub async fn start(test: &str, db: &PgConnectOptions, options: Options) -> Self {
         let logs = log_dir(test);
-        let database_url = db.to_url_lossy().to_string();
+        let database_url = options
+            .processes_database_url
+            .clone()
+            .unwrap_or_else(|| db.to_url_lossy().to_string());
         let admin_key = format!("ak_{}", uuid::Uuid::new_v4().simple());
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)
@@ -196,6 +204,27 @@ impl System {
         self.api = field(&ready, "api");
         self.metrics[0] = field(&ready, "metrics");
         self.api_process = process;
+    }
+
+    /// Starts one more API process, `name` (its log `<name>.log`), with the
+    /// system's API settings plus `env` (not `Options::api_env`), beside the
+    /// first; returns its URL. It runs until the system is dropped.
+    pub async fn start_another_api(
+        &mut self,
+        name: &str,
+        env: &[(&'static str, String)],
+    ) -> String {
+        let mut all = self.api_base_env.clone();
+        all.extend(env.iter().cloned());
+        let (process, ready) = start(
+            BINARY,
+            &["api"],
+            &all,
+            &self.logs.join(format!("{name}.log")),
+        )
+        .await;
+        self._processes.push(process);
+        field(&ready, "api")
     }
 
     /// Starts worker `i` (`WORKER_ID=worker-<i>`, log `worker-<i>.log`) with

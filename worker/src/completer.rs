@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use shared::db::Session;
 use shared::queue::{self, Completion, QueueError, TaskId};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
@@ -99,7 +100,7 @@ async fn write(
     worker: &str,
     completions: &[Completion],
 ) -> Result<Vec<Result<(), QueueError>>, QueueError> {
-    let mut conn = pool.acquire().await?;
+    let mut conn = Session::acquire(pool).await?;
     let completed: HashSet<TaskId> = queue::complete_batch(&mut conn, worker, completions)
         .await
         .inspect_err(|error| {
@@ -111,6 +112,7 @@ async fn write(
         })?
         .into_iter()
         .collect();
+    conn.finish().await?;
     Ok(completions
         .iter()
         .map(|c| {

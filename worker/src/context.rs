@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use shared::db::Session;
 use shared::orders::{self, StepEnd};
 use shared::queue::{self, ClaimedTask, Lease, NewTask};
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 
 use crate::StepError;
@@ -102,12 +103,12 @@ impl StepContext {
     /// task inside `tx`, then commits: the step's own writes, its successors
     /// and its completion land together, or — when the lease was lost —
     /// none of them.
-    pub async fn complete_with(&self, mut tx: Transaction<'_, Postgres>) -> Result<(), StepError> {
+    pub async fn complete_with(&self, mut tx: Session) -> Result<(), StepError> {
         let next = self.take_next();
         let claimed = self.write_next(&mut tx, next).await?;
         queue::complete_if_running(&mut tx, &self.lease).await?;
         *lock(&self.successor) = claimed.map(Successor::Written);
-        tx.commit().await?;
+        tx.finish().await?;
         crate::crash::crash_point!("step.after_commit");
         self.completed.store(true, Ordering::Release);
         let mut successor = lock(&self.successor);
@@ -134,9 +135,9 @@ impl StepContext {
                 .map(|hand_off| (&*hand_off.kinds, hand_off.lease)),
             ..end
         };
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = Session::acquire(&self.pool).await?;
         let ended = orders::end_step(&mut conn, &end).await?;
-        drop(conn);
+        conn.finish().await?;
         crate::crash::crash_point!("step.after_commit");
         self.completed.store(true, Ordering::Release);
         *lock(&self.successor) = ended.handed_off.map(Successor::Committed);

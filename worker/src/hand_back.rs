@@ -1,6 +1,7 @@
 //! Handing claims back to the queue unstarted: claims taken while shutting
 //! down, and successors that will not run in the slot that claimed them.
 
+use shared::db::Session;
 use shared::queue::{self, ClaimedTask};
 use sqlx::PgPool;
 
@@ -10,8 +11,11 @@ pub(crate) async fn return_unstarted(pool: &PgPool, worker: &str, tasks: Vec<Cla
         return;
     }
     let leases: Vec<_> = tasks.into_iter().map(|t| t.lease).collect();
-    let returned = match pool.acquire().await {
-        Ok(mut conn) => queue::return_unstarted(&mut conn, worker, &leases).await,
+    let returned = match Session::acquire(pool).await {
+        Ok(mut conn) => {
+            let returned = queue::return_unstarted(&mut conn, worker, &leases).await;
+            conn.finish_if_ok(returned).await
+        }
         Err(e) => Err(e.into()),
     };
     match returned {

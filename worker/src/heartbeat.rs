@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use shared::db::Session;
 use shared::queue::{self, ClaimedTask, Lease, TaskId};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -82,8 +83,11 @@ pub(crate) async fn renew_leases(
         if held.is_empty() {
             continue;
         }
-        let renewed = match pool.acquire().await {
-            Ok(mut conn) => queue::extend_leases(&mut conn, &worker, &held, lease).await,
+        let renewed = match Session::acquire(&pool).await {
+            Ok(mut conn) => {
+                let renewed = queue::extend_leases(&mut conn, &worker, &held, lease).await;
+                conn.finish_if_ok(renewed).await
+            }
             Err(e) => Err(e.into()),
         };
         match renewed {

@@ -5,10 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use rand::Rng;
+use shared::db::Session;
 use shared::orders;
 use shared::queue::{self, Rescued, TaskState};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 
 use crate::handler::bury;
@@ -65,14 +67,14 @@ pub(crate) async fn rescue_loop(
 /// One rescue transaction: expired leases back to `available`, or to `dead`
 /// with the kind's `on_dead` consequences.
 async fn rescue_batch(pool: &PgPool, registry: &Registry) -> Result<Vec<Rescued>, StepError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = Session::begin(pool).await?;
     let rescued = queue::rescue_expired(&mut tx, BATCH).await?;
     for task in rescued.iter().filter(|t| t.state == TaskState::Dead) {
         if let Some(handler) = registry.get(&task.kind) {
             bury(handler.as_ref(), &task.payload, &task.error, &mut tx).await?;
         }
     }
-    tx.commit().await?;
+    tx.finish().await?;
     Ok(rescued)
 }
 
@@ -93,66 +95,67 @@ pub(crate) async fn retention_loop(
     stop: CancellationToken,
 ) {
     while pause(RETENTION_EVERY, &stop).await {
-        prune(&pool, &stop, "completed tasks", |mut conn| async move {
-            queue::delete_completed(&mut conn, tasks, BATCH)
-                .await
-                .map_err(|e| e.to_string())
-        })
-        .await;
-        prune(&pool, &stop, "idempotency keys", |mut conn| async move {
-            orders::delete_expired_keys(&mut conn, keys, BATCH)
-                .await
-                .map_err(|e| e.to_string())
-        })
-        .await;
-        prune(&pool, &stop, "order events", |mut conn| async move {
-            shared::events::retention::delete_expired(&mut conn, events, BATCH)
-                .await
-                .map_err(|e| e.to_string())
-        })
-        .await;
-        prune(
-            &pool,
-            &stop,
-            "expired stream tokens",
-            |mut conn| async move {
-                shared::events::stream_tokens::delete_expired(&mut conn)
+        prune(&pool, &stop, "completed tasks", |conn| {
+            Box::pin(async move {
+                queue::delete_completed(conn, tasks, BATCH)
                     .await
                     .map_err(|e| e.to_string())
-            },
-        )
-        .await;
-        prune(
-            &pool,
-            &stop,
-            "expired console sessions",
-            |mut conn| async move {
-                shared::keys::console_sessions::delete_expired(&mut conn)
-                    .await
-                    .map_err(|e| e.to_string())
-            },
-        )
-        .await;
-        prune(&pool, &stop, "workers gone", |mut conn| async move {
-            queue::workers::delete_gone(&mut conn, WORKERS_KEPT)
-                .await
-                .map_err(|e| e.to_string())
+            })
         })
         .await;
-        prune(&pool, &stop, "queue minutes", |mut conn| async move {
-            queue::minutes::delete_older_than(&mut conn, WORKERS_KEPT)
-                .await
-                .map_err(|e| e.to_string())
+        prune(&pool, &stop, "idempotency keys", |conn| {
+            Box::pin(async move {
+                orders::delete_expired_keys(conn, keys, BATCH)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .await;
+        prune(&pool, &stop, "order events", |conn| {
+            Box::pin(async move {
+                shared::events::retention::delete_expired(conn, events, BATCH)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .await;
+        prune(&pool, &stop, "expired stream tokens", |conn| {
+            Box::pin(async move {
+                shared::events::stream_tokens::delete_expired(conn)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .await;
+        prune(&pool, &stop, "expired console sessions", |conn| {
+            Box::pin(async move {
+                shared::keys::console_sessions::delete_expired(conn)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .await;
+        prune(&pool, &stop, "workers gone", |conn| {
+            Box::pin(async move {
+                queue::workers::delete_gone(conn, WORKERS_KEPT)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .await;
+        prune(&pool, &stop, "queue minutes", |conn| {
+            Box::pin(async move {
+                queue::minutes::delete_older_than(conn, WORKERS_KEPT)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
         })
         .await;
         // Every update of a task leaves a dead row version; reclaim them (and
         // the pruned rows) even where autovacuum is off or lagging.
         let vacuum = async {
-            match pool.acquire().await {
-                // Abandoned on shutdown: the process and its pool are ending.
-                Ok(mut conn) => queue::vacuum(&mut conn).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            }
+            // Abandoned on shutdown: the process and its pool are ending.
+            queue::vacuum(&pool).await.map_err(|e| e.to_string())
         };
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -165,15 +168,17 @@ pub(crate) async fn retention_loop(
 }
 
 /// Runs `delete_batch` until a batch comes back short.
-async fn prune<F, Fut>(pool: &PgPool, stop: &CancellationToken, what: &str, delete_batch: F)
+async fn prune<F>(pool: &PgPool, stop: &CancellationToken, what: &str, delete_batch: F)
 where
-    F: Fn(sqlx::pool::PoolConnection<sqlx::Postgres>) -> Fut,
-    Fut: std::future::Future<Output = Result<u64, String>>,
+    F: for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<u64, String>>,
 {
     let mut total = 0;
     loop {
-        let deleted = match pool.acquire().await {
-            Ok(conn) => delete_batch(conn).await,
+        let deleted = match Session::acquire(pool).await {
+            Ok(mut conn) => match delete_batch(&mut conn).await {
+                Ok(n) => conn.finish().await.map(|()| n).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e.to_string()),
         };
         match deleted {
@@ -201,7 +206,7 @@ const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 /// `stop` fires; a kind with no backlog reads 0.
 pub(crate) async fn backlog_loop(pool: PgPool, kinds: Vec<String>, stop: CancellationToken) {
     loop {
-        let sampled = match pool.acquire().await {
+        let sampled = match Session::acquire(&pool).await {
             Ok(mut conn) => queue::backlog(&mut conn).await,
             Err(e) => Err(e),
         };

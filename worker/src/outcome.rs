@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use shared::db::Session;
 use shared::queue::{self, ClaimedTask, Completion, RetryOutcome};
 use sqlx::PgPool;
 
@@ -94,7 +95,7 @@ impl OutcomeWriter<'_> {
     ) -> Result<StepOutcome, StepError> {
         let text = truncate(shared::error_chain::describe(&error), MAX_ERROR_LEN);
         let lease = &self.task.lease;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = Session::begin(self.pool).await?;
         let dead = match error {
             StepError::Permanent(_) => {
                 queue::kill_if_running(&mut tx, lease, &text).await?;
@@ -108,7 +109,7 @@ impl OutcomeWriter<'_> {
         if dead {
             bury(self.handler, &self.task.payload, &text, &mut tx).await?;
         }
-        tx.commit().await?;
+        tx.finish().await?;
         Ok(if dead {
             StepOutcome::Dead(text)
         } else {

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use shared::db::Session;
 use shared::queue::workers::{self, HEARTBEAT_EVERY, Presence};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +33,7 @@ pub(crate) async fn announce(
         }
         let in_flight = i32::try_from(in_flight.len()).unwrap_or(i32::MAX);
         let said = async {
-            let mut conn = pool.acquire().await?;
+            let mut conn = Session::acquire(&pool).await?;
             if registered {
                 // Pruned meanwhile (silent for a day): register again.
                 registered = workers::heartbeat(&mut conn, &presence.id, in_flight).await?;
@@ -41,7 +42,7 @@ pub(crate) async fn announce(
                 workers::register(&mut conn, &presence).await?;
                 registered = true;
             }
-            Ok::<_, sqlx::Error>(())
+            conn.finish().await
         };
         if let Err(error) = said.await {
             tracing::warn!(%error, "cannot heartbeat to the workers' registry; trying again");
@@ -51,8 +52,9 @@ pub(crate) async fn announce(
     write_tally(&pool).await;
     if registered {
         let stopped = async {
-            let mut conn = pool.acquire().await?;
-            workers::stopped(&mut conn, &presence.id).await
+            let mut conn = Session::acquire(&pool).await?;
+            workers::stopped(&mut conn, &presence.id).await?;
+            conn.finish().await
         };
         if let Err(error) = stopped.await {
             tracing::warn!(%error, "cannot mark this worker stopped in the registry; it will show as vanished");
@@ -68,8 +70,9 @@ async fn write_tally(pool: &PgPool) {
         return;
     }
     let written = async {
-        let mut conn = pool.acquire().await?;
-        shared::queue::minutes::add(&mut conn, &tallies).await
+        let mut conn = Session::acquire(pool).await?;
+        shared::queue::minutes::add(&mut conn, &tallies).await?;
+        conn.finish().await
     };
     if let Err(error) = written.await {
         tracing::warn!(%error, "cannot add to the queue's minutes (the console's charts); keeping the counts for the next heartbeat");

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
+use shared::db::Session;
 use shared::queue::{self, ClaimedTask, RetryOutcome};
 use sqlx::PgPool;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -284,11 +285,11 @@ impl Worker {
                 return;
             }
             let free = slots.available_permits();
-            let claimed = match self.pool.acquire().await {
+            let claimed = match Session::acquire(&self.pool).await {
                 Ok(mut conn) => {
                     let limit = i64::try_from(free).unwrap_or(i64::MAX);
                     let lease = self.config.lease();
-                    match lane.per_key {
+                    let claimed = match lane.per_key {
                         None => queue::claim_batch(&mut conn, &self.id, kinds, limit, lease).await,
                         Some(per_key) => {
                             let per_key = i64::from(per_key);
@@ -297,7 +298,8 @@ impl Worker {
                             )
                             .await
                         }
-                    }
+                    };
+                    conn.finish_if_ok(claimed).await
                 }
                 Err(e) => Err(e.into()),
             };
@@ -433,7 +435,7 @@ impl Worker {
     }
 
     async fn interrupt(&self, task: &ClaimedTask) -> Result<RetryOutcome, StepError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = Session::begin(&self.pool).await?;
         let outcome = queue::interrupt_if_running(&mut tx, &task.lease).await?;
         if outcome == RetryOutcome::Dead {
             if let Some(handler) = self.registry.get(&task.kind) {
@@ -441,7 +443,7 @@ impl Worker {
                 bury(handler.as_ref(), &task.payload, error, &mut tx).await?;
             }
         }
-        tx.commit().await?;
+        tx.finish().await?;
         Ok(outcome)
     }
 }

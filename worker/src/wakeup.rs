@@ -8,6 +8,10 @@
 //! connection drops, the fetcher is poked too (notifications sent meanwhile
 //! are lost, so it should look for itself) and the listener reconnects with
 //! a capped backoff. Polling in the fetcher covers whatever slips through.
+//!
+//! Behind a transaction pooler without `LISTEN_DATABASE_URL` nothing can be
+//! heard: the fetchers are poked every [`POLL_WITHOUT_LISTENING`] instead,
+//! and the log says so once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +23,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 const RECONNECT_DELAY_MAX: Duration = Duration::from_secs(10);
+
+/// How often the fetchers look when this worker cannot LISTEN.
+pub(crate) const POLL_WITHOUT_LISTENING: Duration = Duration::from_millis(250);
 
 /// Pokes the fetchers of a worker (one per lane). Each holds a permit until
 /// its fetcher looks, so a poke is not lost while that fetcher is busy.
@@ -53,7 +60,23 @@ impl Wake {
 /// kind.
 pub(crate) async fn listen(pool: PgPool, worker_id: Arc<str>, wake: Wake, stop: CancellationToken) {
     // Never the steps' pool: see `shared::db::listener_pool`.
-    let pool = shared::db::listener_pool(&pool);
+    let pool = match shared::db::listener_pool(&pool) {
+        Ok(Some(pool)) => pool,
+        Ok(None) => {
+            tracing::warn!(
+                every_ms = POLL_WITHOUT_LISTENING.as_millis() as u64,
+                "DATABASE_URL goes through a transaction pooler, which cannot LISTEN, and \
+                 LISTEN_DATABASE_URL is unset: looking for tasks every {} ms instead of being \
+                 woken (set LISTEN_DATABASE_URL to a direct connection to be woken at once)",
+                POLL_WITHOUT_LISTENING.as_millis()
+            );
+            return poll_until(&wake, &stop).await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "LISTEN_DATABASE_URL is not a valid PostgreSQL URL; polling instead");
+            return poll_until(&wake, &stop).await;
+        }
+    };
     let mut delay = Duration::from_millis(100);
     loop {
         match subscribe(&pool, &worker_id).await {
@@ -90,6 +113,18 @@ pub(crate) async fn listen(pool: PgPool, worker_id: Arc<str>, wake: Wake, stop: 
             _ = tokio::time::sleep(delay) => {}
         }
         delay = (delay * 2).min(RECONNECT_DELAY_MAX);
+    }
+}
+
+/// Pokes every fetcher every [`POLL_WITHOUT_LISTENING`] until `stop` fires.
+async fn poll_until(wake: &Wake, stop: &CancellationToken) {
+    let mut every = tokio::time::interval(POLL_WITHOUT_LISTENING);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every.tick() => wake.notify_one(),
+        }
     }
 }
 

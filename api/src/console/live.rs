@@ -22,6 +22,8 @@ use sqlx::PgPool;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use shared::db::Session;
+
 use super::session;
 use crate::AppState;
 use crate::events::feed::{OrderSubscription, Published};
@@ -160,7 +162,7 @@ fn changes(pool: PgPool, token: String, follows: Follows) -> Response {
 /// Whether the session of `token` is still live (a failed look counts as
 /// live: the next look decides).
 async fn session_lives(pool: &PgPool, token: &str) -> bool {
-    let Ok(mut conn) = pool.acquire().await else {
+    let Ok(mut conn) = Session::acquire(pool).await else {
         return true;
     };
     shared::keys::console_sessions::find(&mut conn, token)

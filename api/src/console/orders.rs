@@ -8,6 +8,7 @@ use poem::web::cookie::CookieJar;
 use poem::web::{Data, Path, Query, Redirect};
 use poem::{IntoResponse, Response, handler};
 use serde::Deserialize;
+use shared::db::Session;
 use shared::orders::{self, Order, OrderStatus};
 use uuid::Uuid;
 
@@ -63,7 +64,7 @@ pub async fn search(
         ));
     }
     let before = search.before.parse::<Uuid>().ok();
-    let mut conn = state.pool.acquire().await.map_err(server_error)?;
+    let mut conn = Session::acquire(&state.pool).await.map_err(server_error)?;
     let found = if q.contains('@') {
         orders::by_email(&mut conn, q, before, PAGE).await
     } else {
@@ -138,7 +139,7 @@ pub async fn detail(
     let Ok(id) = id.parse::<Uuid>() else {
         return Err(session::not_found("there is no such order"));
     };
-    let mut conn = state.pool.acquire().await.map_err(server_error)?;
+    let mut conn = Session::acquire(&state.pool).await.map_err(server_error)?;
     let Some(order) = orders::get(&mut conn, id).await.map_err(server_error)? else {
         return Err(session::not_found("there is no such order"));
     };

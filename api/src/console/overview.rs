@@ -10,6 +10,7 @@ use maud::{Markup, html};
 use poem::web::cookie::CookieJar;
 use poem::web::{Data, Form, Path, Redirect};
 use poem::{IntoResponse, Response, handler};
+use shared::db::Session;
 use shared::orders::{OrderStatus, TaskKind};
 use shared::queue::minutes::Minute;
 use shared::queue::workers::{self, Liveness};
@@ -39,7 +40,7 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
     let Some(operator) = session::operator(&state.pool, cookies).await? else {
         return Ok(to_sign_in());
     };
-    let mut conn = state.pool.acquire().await.map_err(server_error)?;
+    let mut conn = Session::acquire(&state.pool).await.map_err(server_error)?;
     let paused = queue::paused(&mut conn).await.map_err(server_error)?;
     // Every kind the queue knows of: the saga's, webhook deliveries, and
     // any paused (and, below, any with tasks).
@@ -270,7 +271,7 @@ pub async fn pause_or_resume(
     let kind = crate::routes::queue_kinds::kind_name(&kind)
         .map_err(|_| session::not_found("there is no such kind"))?;
     let key = &operator.session.key_name;
-    let mut conn = state.pool.acquire().await.map_err(server_error)?;
+    let mut conn = Session::acquire(&state.pool).await.map_err(server_error)?;
     match action.as_str() {
         "pause" => {
             queue::pause(&mut conn, kind, key)
@@ -284,5 +285,6 @@ pub async fn pause_or_resume(
         }
         _ => return Err(session::not_found("a kind can be paused or resumed")),
     }
+    conn.finish().await.map_err(server_error)?;
     Ok(Redirect::see_other("/ui").into_response())
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use poem::http::StatusCode;
 use poem::web::cookie::{Cookie, CookieJar, SameSite};
 use poem::{Request, Response};
+use shared::db::Session;
 use shared::keys::console_sessions::{self, ConsoleSession};
 use sqlx::PgPool;
 
@@ -46,7 +47,7 @@ pub async fn operator(pool: &PgPool, cookies: &CookieJar) -> poem::Result<Option
     if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    let mut conn = pool.acquire().await.map_err(server_error)?;
+    let mut conn = Session::acquire(pool).await.map_err(server_error)?;
     let session = console_sessions::find(&mut conn, &token)
         .await
         .map_err(server_error)?;

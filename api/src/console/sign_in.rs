@@ -11,6 +11,7 @@ use poem::web::cookie::{Cookie, CookieJar};
 use poem::web::{Data, Form, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
+use shared::db::Session;
 use shared::keys::{self, Scope, console_sessions};
 
 use super::layout::{Section, page};
@@ -68,7 +69,7 @@ pub async fn sign_in(
             "sign-in comes from the console's own page only",
         ));
     }
-    let mut conn = state.pool.acquire().await.map_err(server_error)?;
+    let mut conn = Session::acquire(&state.pool).await.map_err(server_error)?;
     let key = keys::authenticate(&mut conn, form.api_key.trim())
         .await
         .map_err(server_error)?;
@@ -87,6 +88,7 @@ pub async fn sign_in(
     let started = console_sessions::start(&mut conn, key.id, SESSION_LIFETIME)
         .await
         .map_err(server_error)?;
+    conn.finish().await.map_err(server_error)?;
     tracing::info!(key = %key.name, "signed in to the console");
     cookies.add(session::session_cookie(
         req,
@@ -111,10 +113,11 @@ pub async fn sign_out(
 ) -> poem::Result<Response> {
     if let Some(operator) = session::operator(&state.pool, cookies).await? {
         check_csrf(&operator, &form.csrf)?;
-        let mut conn = state.pool.acquire().await.map_err(server_error)?;
+        let mut conn = Session::acquire(&state.pool).await.map_err(server_error)?;
         console_sessions::end(&mut conn, &operator.token)
             .await
             .map_err(server_error)?;
+        conn.finish().await.map_err(server_error)?;
         tracing::info!(key = %operator.session.key_name, "signed out of the console");
     }
     // The browser drops it too (a removal must name the cookie's path).

@@ -6,6 +6,7 @@ use poem::web::cookie::CookieJar;
 use poem::web::{Data, Form, Path, Query, Redirect};
 use poem::{IntoResponse, Response, handler};
 use serde::Deserialize;
+use shared::db::Session;
 use shared::queue::{self, QueueError, TaskFilter, TaskId, TaskState};
 use uuid::Uuid;
 
@@ -74,7 +75,7 @@ pub async fn list(
         error_contains: error,
         before,
     };
-    let mut conn = state.pool.acquire().await.map_err(server_error)?;
+    let mut conn = Session::acquire(&state.pool).await.map_err(server_error)?;
     let tasks = queue::list_tasks(&mut conn, &filter, PAGE)
         .await
         .map_err(server_error)?;
@@ -165,7 +166,7 @@ pub async fn detail(
     let Ok(id) = id.parse::<i64>().map(TaskId) else {
         return Err(session::not_found("there is no such task"));
     };
-    let mut conn = state.pool.acquire().await.map_err(server_error)?;
+    let mut conn = Session::acquire(&state.pool).await.map_err(server_error)?;
     let Some(task) = queue::get_task(&mut conn, id).await.map_err(server_error)? else {
         return Err(session::not_found("there is no such task"));
     };
@@ -258,7 +259,7 @@ pub async fn act(
     let Ok(id) = id.parse::<i64>().map(TaskId) else {
         return Err(session::not_found("there is no such task"));
     };
-    let mut conn = state.pool.acquire().await.map_err(server_error)?;
+    let mut conn = Session::acquire(&state.pool).await.map_err(server_error)?;
     let done = match action.as_str() {
         "retry" => queue::retry_dead(&mut conn, id).await,
         "cancel" => queue::cancel_waiting(&mut conn, id).await,
@@ -266,6 +267,7 @@ pub async fn act(
     };
     match done {
         Ok(()) => {
+            conn.finish().await.map_err(server_error)?;
             tracing::info!(task_id = %id, key = %operator.session.key_name, action, "task acted on from the console");
         }
         // Moved on meanwhile (retried, claimed, finished): the task's page
@@ -318,7 +320,7 @@ pub async fn retry_dead_matching(
         kind: Some(form.kind.trim().to_owned()).filter(|k| !k.is_empty()),
         error_contains: Some(form.error.trim().to_owned()).filter(|e| !e.is_empty()),
     };
-    let mut conn = state.pool.acquire().await.map_err(server_error)?;
+    let mut conn = Session::acquire(&state.pool).await.map_err(server_error)?;
     let Some(_confirmed) = form.confirm else {
         let count = queue::count_dead(&mut conn, &filter, BULK_RETRY_MAX + 1)
             .await
@@ -358,6 +360,7 @@ pub async fn retry_dead_matching(
     let retried = queue::retry_dead_matching(&mut conn, &filter, BULK_RETRY_MAX)
         .await
         .map_err(server_error)?;
+    conn.finish().await.map_err(server_error)?;
     tracing::info!(
         retried,
         kind = ?filter.kind,

@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use poem_openapi::types::ToJSON;
+use shared::db::Session;
 use shared::events::{SEQUENCED_CHANNEL, read, sequencer};
 use sqlx::PgPool;
 use sqlx::postgres::{PgListener, PgPoolOptions};
@@ -205,23 +206,40 @@ pub async fn run(pool: PgPool, feed: Arc<Feed>, stop: CancellationToken) {
     let own = PgPoolOptions::new()
         .max_connections(1)
         .connect_lazy_with(pool.connect_options().as_ref().clone());
-    let listening = shared::db::listener_pool(&pool);
-    publish_until(own.clone(), &listening, feed, stop).await;
+    let listening = match shared::db::listener_pool(&pool) {
+        Ok(Some(listening)) => Some(listening),
+        Ok(None) => {
+            tracing::warn!(
+                "DATABASE_URL goes through a transaction pooler, which cannot LISTEN, and \
+                 LISTEN_DATABASE_URL is unset: events numbered by other API processes reach \
+                 this one's streams within {} s instead of at once",
+                TICK.as_secs()
+            );
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "LISTEN_DATABASE_URL is not a valid PostgreSQL URL; not listening");
+            None
+        }
+    };
+    publish_until(own.clone(), listening.as_ref(), feed, stop).await;
     own.close().await;
-    listening.close().await;
+    if let Some(listening) = listening {
+        listening.close().await;
+    }
     closing.cancel();
 }
 
 /// `pool` does the feed's queries; `listen_with` gives the listener its
-/// connection.
+/// connection, when this process can LISTEN.
 async fn publish_until(
     pool: PgPool,
-    listen_with: &PgPool,
+    listen_with: Option<&PgPool>,
     feed: Arc<Feed>,
     stop: CancellationToken,
 ) {
     let mut published_up_to = loop {
-        match pool.acquire().await {
+        match Session::acquire(&pool).await {
             Ok(mut conn) => match read::last_id(&mut conn).await {
                 Ok(last) => break last,
                 Err(error) => tracing::warn!(%error, "cannot read the last event id; retrying"),
@@ -240,7 +258,7 @@ async fn publish_until(
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_round = tokio::time::Instant::now();
     loop {
-        if listener.is_none() {
+        if let (None, Some(listen_with)) = (&listener, listen_with) {
             listener = match subscribe(listen_with).await {
                 Ok(listener) => Some(listener),
                 Err(error) => {
@@ -336,7 +354,7 @@ fn publish_one(feed: &Feed, event: shared::events::OrderEvent) {
 /// Publishes every event numbered after `after`; returns the last id published.
 async fn publish_new(pool: &PgPool, feed: &Feed, mut after: i64) -> i64 {
     loop {
-        let page = match pool.acquire().await {
+        let page = match Session::acquire(pool).await {
             Ok(mut conn) => read::page(&mut conn, after, None, PAGE).await,
             Err(error) => Err(error),
         };

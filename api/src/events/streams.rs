@@ -15,6 +15,7 @@ use std::sync::Arc;
 use futures_util::Stream;
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ToJSON, Type};
+use shared::db::Session;
 use shared::events::read;
 use sqlx::PgPool;
 use tokio::sync::{broadcast, mpsc};
@@ -146,7 +147,7 @@ async fn catch_up(
     done: impl Fn(&Published) -> bool,
 ) -> Result<(), Stop> {
     loop {
-        let page = match pool.acquire().await {
+        let page = match Session::acquire(pool).await {
             Ok(mut conn) => match past {
                 Past::Order(order) => read::of_order(&mut conn, *order, *last, PAGE).await,
                 Past::All(types) => read::page(&mut conn, *last, *types, PAGE).await,

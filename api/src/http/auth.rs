@@ -11,6 +11,7 @@
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
+use shared::db::Session;
 use shared::keys::{self, ApiKey, Scope};
 
 use super::error::{ApiError, ErrorResponse};
@@ -72,7 +73,7 @@ async fn check_stream_token(
     let state = req
         .data::<AppState>()
         .ok_or_else(|| poem::Error::from_response(unauthorized("the server has no key store")))?;
-    let mut conn = state.pool.acquire().await.map_err(internal)?;
+    let mut conn = Session::acquire(&state.pool).await.map_err(internal)?;
     shared::events::stream_tokens::order_of(&mut conn, &token.key)
         .await
         .map_err(internal)?
@@ -136,7 +137,7 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     if let Some((decision, key_name)) = limiter.take_known(&secret_hash) {
         refuse_or_pass(decision, &key_name)?;
     }
-    let mut conn = state.pool.acquire().await.map_err(internal)?;
+    let mut conn = Session::acquire(&state.pool).await.map_err(internal)?;
     match keys::authenticate(&mut conn, &bearer.token)
         .await
         .map_err(internal)?

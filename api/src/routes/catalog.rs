@@ -6,6 +6,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use shared::catalog::{self, NewProduct, Product, ProductChanges, Sku};
+use shared::db::Session;
 use shared::keys::Scope;
 use shared::money::{Cents, Currency};
 
@@ -218,8 +219,9 @@ impl CatalogApi {
             currency,
             stock,
         };
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let created = catalog::insert(&mut conn, &product).await?;
+        conn.finish().await?;
         let location = format!("/v1/products/{}", created.sku);
         Ok(CreatedProduct::Created(Json(created.into()), location))
     }
@@ -238,7 +240,7 @@ impl CatalogApi {
         _auth: ApiKeyAuth,
         sku: Path<String>,
     ) -> Result<FoundProduct, ErrorResponse> {
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let product = catalog::get(&mut conn, &sku.0).await?;
         let product = product.ok_or_else(|| not_found(&sku.0))?;
         Ok(FoundProduct::Ok(Json(product.into())))
@@ -263,7 +265,7 @@ impl CatalogApi {
         let mut violations = Violations::default();
         let limit = pagination::limit(limit.0, &mut violations);
         violations.finish()?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let rows = catalog::list(&mut conn, cursor.0.as_deref(), limit + 1).await?;
         let (rows, next_cursor) = pagination::page(rows, limit, |p| p.sku.clone());
         Ok(ProductList::Ok(Json(ProductPage {
@@ -299,9 +301,10 @@ impl CatalogApi {
             name: body.0.name.map(Into::into),
             price,
         };
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let product = catalog::update(&mut conn, &sku.0, &changes).await?;
         let product = product.ok_or_else(|| not_found(&sku.0))?;
+        conn.finish().await?;
         Ok(FoundProduct::Ok(Json(product.into())))
     }
 
@@ -332,10 +335,11 @@ impl CatalogApi {
             )
             .into());
         };
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let product = catalog::restock(&mut conn, &sku.0, quantity)
             .await?
             .ok_or_else(|| not_found(&sku.0))?;
+        conn.finish().await?;
         Ok(FoundProduct::Ok(Json(product.into())))
     }
 }

@@ -11,6 +11,7 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::ParseFromJSON;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use shared::db::Session;
 use shared::events::{self, OrderEvent, stream_tokens};
 use shared::keys::Scope;
 use shared::orders::OrderStatus;
@@ -237,7 +238,7 @@ impl EventsApi {
         let limit = pagination::limit(limit.0, &mut violations);
         let types = event_types(types.0.unwrap_or_default(), &mut violations);
         violations.finish()?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let rows =
             events::read::page(&mut conn, after.0.unwrap_or(0), types.as_deref(), limit).await?;
         let items = rows
@@ -279,7 +280,7 @@ impl EventsApi {
         let mut violations = Violations::default();
         let after = resume_after(last_event_id.0.as_deref(), &mut violations);
         violations.finish()?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         if shared::orders::get(&mut conn, order).await?.is_none() {
             return Err(super::orders::order_not_found(order).into());
         }
@@ -314,11 +315,12 @@ impl EventsApi {
     ) -> Result<StreamTokenCreated, ErrorResponse> {
         auth.0.require(Scope::OrdersRead)?;
         let order = super::orders::parse_id(&id.0)?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         if shared::orders::get(&mut conn, order).await?.is_none() {
             return Err(super::orders::order_not_found(order).into());
         }
         let minted = stream_tokens::mint(&mut conn, order, auth.0.0.id, STREAM_TOKEN_TTL).await?;
+        conn.finish().await?;
         let events_url = format!("/v1/orders/{order}/events?token={}", minted.token);
         Ok(StreamTokenCreated::Created(Json(StreamTokenView {
             token: minted.token,
@@ -358,7 +360,7 @@ impl EventsApi {
         let after = match after {
             Some(after) => after,
             None => {
-                let mut conn = state.pool.acquire().await?;
+                let mut conn = Session::acquire(&state.pool).await?;
                 events::read::last_id(&mut conn).await?
             }
         };

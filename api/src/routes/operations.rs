@@ -8,6 +8,7 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use shared::db::Session;
 use shared::keys::Scope;
 use shared::queue::{
     self, AttemptOutcome, AttemptRecord, QueueError, TaskFilter, TaskId, TaskRecord, TaskState,
@@ -231,7 +232,7 @@ impl OperationsApi {
             error_contains: None,
             before,
         };
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let rows = queue::list_tasks(&mut conn, &filter, limit + 1).await?;
         let (rows, next_cursor) = pagination::page(rows, limit, |t| t.id.0.to_string());
         let ids: Vec<TaskId> = rows.iter().map(|t| t.id).collect();
@@ -260,13 +261,14 @@ impl OperationsApi {
     ) -> Result<RetriedTask, ErrorResponse> {
         auth.0.require(Scope::Admin)?;
         let id = parse_task_id(&id.0)?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         queue::retry_dead(&mut conn, id).await?;
         tracing::info!(task_id = %id, key = %auth.0.0.name, "dead task retried by an operator");
         let task = queue::get_task(&mut conn, id)
             .await?
             .ok_or(QueueError::NotFound(id))?;
         let attempts = queue::attempts_of(&mut conn, &[id]).await?;
+        conn.finish().await?;
         Ok(RetriedTask::Ok(Json(view(task, &attempts))))
     }
 
@@ -281,7 +283,7 @@ impl OperationsApi {
         auth: ApiKeyAuth,
     ) -> Result<Stats, ErrorResponse> {
         auth.0.require(Scope::Admin)?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let counts = queue::counts(&mut conn).await?;
         let paused = queue::paused(&mut conn).await?;
         let mut totals = BTreeMap::new();

@@ -7,6 +7,7 @@ use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use shared::db::Session;
 use shared::keys::Scope;
 use shared::queue::{self, PausedKind};
 
@@ -91,8 +92,9 @@ impl QueueKindsApi {
     ) -> Result<QueueKindResponse, ErrorResponse> {
         auth.0.require(Scope::Admin)?;
         let kind = kind_name(&kind.0)?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let pause = queue::pause(&mut conn, kind, &auth.0.0.name).await?;
+        conn.finish().await?;
         tracing::info!(kind, key = %auth.0.0.name, "task kind paused by an operator");
         Ok(QueueKindResponse::Ok(Json(pause.into())))
     }
@@ -114,8 +116,10 @@ impl QueueKindsApi {
     ) -> Result<QueueKindResponse, ErrorResponse> {
         auth.0.require(Scope::Admin)?;
         let kind = kind_name(&kind.0)?;
-        let mut conn = state.pool.acquire().await?;
-        if queue::resume(&mut conn, kind).await? {
+        let mut conn = Session::acquire(&state.pool).await?;
+        let resumed = queue::resume(&mut conn, kind).await?;
+        conn.finish().await?;
+        if resumed {
             tracing::info!(kind, key = %auth.0.0.name, "task kind resumed by an operator");
         }
         Ok(QueueKindResponse::Ok(Json(QueueKind {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use shared::db::Session;
 use shared::keys::Scope;
 use shared::queue::workers::{self, Liveness, WorkerRecord};
 
@@ -113,7 +114,7 @@ impl QueueWorkersApi {
         auth: ApiKeyAuth,
     ) -> Result<WorkersResponse, ErrorResponse> {
         auth.0.require(Scope::Admin)?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let items = workers::list(&mut conn).await?;
         Ok(WorkersResponse::Ok(Json(WorkerList {
             items: items.into_iter().map(WorkerView::from).collect(),

@@ -10,6 +10,7 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use shared::db::Session;
 use shared::events;
 use shared::keys::Scope;
 use shared::validation::{Violations, char_len};
@@ -355,8 +356,9 @@ impl WebhooksApi {
             description,
             event_types: event_type_names(body.event_types).unwrap_or_default(),
         };
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let (endpoint, secret) = endpoints::create(&mut conn, &new).await?;
+        conn.finish().await?;
         let location = format!("/v1/webhook-endpoints/{}", endpoint.id);
         Ok(EndpointResponse::Created(
             Json(EndpointView::new(endpoint, Some(secret))),
@@ -389,7 +391,7 @@ impl WebhooksApi {
         let limit = pagination::limit(limit.0, &mut violations);
         let after = pagination::cursor::<Uuid>(cursor.0.as_deref(), &mut violations);
         violations.finish()?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let rows = endpoints::list(&mut conn, after, limit + 1).await?;
         let (rows, next_cursor) = pagination::page(rows, limit, |e| e.id.to_string());
         Ok(EndpointList::Ok(Json(EndpointPage {
@@ -417,7 +419,7 @@ impl WebhooksApi {
         id: Path<Uuid>,
     ) -> Result<EndpointResponse, ErrorResponse> {
         auth.0.require(Scope::WebhooksWrite)?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let endpoint = endpoints::get(&mut conn, id.0).await?;
         let endpoint = endpoint.ok_or_else(|| not_found(id.0))?;
         Ok(EndpointResponse::Ok(Json(EndpointView::new(
@@ -460,9 +462,10 @@ impl WebhooksApi {
             event_types: event_type_names(body.event_types),
             enabled: body.enabled,
         };
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let endpoint = endpoints::update(&mut conn, id.0, &change).await?;
         let endpoint = endpoint.ok_or_else(|| not_found(id.0))?;
+        conn.finish().await?;
         Ok(EndpointResponse::Ok(Json(EndpointView::new(
             endpoint, None,
         ))))
@@ -484,10 +487,11 @@ impl WebhooksApi {
         id: Path<Uuid>,
     ) -> Result<EndpointDeleted, ErrorResponse> {
         auth.0.require(Scope::WebhooksWrite)?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         if !endpoints::delete(&mut conn, id.0).await? {
             return Err(not_found(id.0).into());
         }
+        conn.finish().await?;
         Ok(EndpointDeleted::Deleted)
     }
 
@@ -510,9 +514,10 @@ impl WebhooksApi {
         id: Path<Uuid>,
     ) -> Result<EndpointResponse, ErrorResponse> {
         auth.0.require(Scope::WebhooksWrite)?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let rotated = endpoints::rotate_secret(&mut conn, id.0, ROTATION_OVERLAP).await?;
         let (endpoint, secret) = rotated.ok_or_else(|| not_found(id.0))?;
+        conn.finish().await?;
         Ok(EndpointResponse::Ok(Json(EndpointView::new(
             endpoint,
             Some(secret),
@@ -547,7 +552,7 @@ impl WebhooksApi {
         let limit = pagination::limit(limit.0, &mut violations);
         let before = pagination::cursor::<i64>(cursor.0.as_deref(), &mut violations);
         violations.finish()?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         if endpoints::get(&mut conn, id.0).await?.is_none() {
             return Err(not_found(id.0).into());
         }
@@ -584,13 +589,13 @@ impl WebhooksApi {
                 id.0, delivery_id.0
             ))
         };
-        let mut tx = state.pool.begin().await?;
+        let mut tx = Session::begin(&state.pool).await?;
         if !deliveries::resend(&mut tx, id.0, delivery_id.0).await? {
             return Err(missing().into());
         }
         let delivery = deliveries::get(&mut tx, id.0, delivery_id.0).await?;
         let delivery = delivery.ok_or_else(missing)?;
-        tx.commit().await?;
+        tx.finish().await?;
         Ok(DeliveryQueued::Accepted(Json(delivery.into())))
     }
 }

@@ -6,10 +6,17 @@ mod availability;
 pub mod bootstrap;
 mod filtered_lists;
 mod pool;
+pub mod pooler;
+mod session;
 
 pub use availability::is_unavailable;
 pub use filtered_lists::custom_plans;
-pub use pool::{PoolSettings, connect, ensure_database_exists, listener_pool};
+pub use pool::{
+    IDLE_IN_TRANSACTION_TIMEOUT, PoolSettings, STATEMENT_TIMEOUT, connect, ensure_database_exists,
+    listener_pool,
+};
+pub use pooler::Pooler;
+pub use session::Session;
 
 /// The schema migrations in `migrations/`, embedded in the binary. `sqlx
 /// migrate run` applies the same files; either takes an advisory lock, so
@@ -22,7 +29,7 @@ pub async fn migrations_are_current(pool: &sqlx::PgPool) -> Result<bool, sqlx::E
     let applied: Vec<(i64, Vec<u8>)> = match sqlx::query_as(
         "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *Session::acquire(pool).await?)
     .await
     {
         Ok(rows) => rows,

@@ -18,6 +18,7 @@ use sqlx::PgPool;
 use super::OrderEvent;
 #[cfg(doc)]
 use super::SEQUENCED_CHANNEL;
+use crate::db::Session;
 
 /// Events numbered per round at most; a longer backlog takes more rounds.
 const ROUND: i32 = 10_000;
@@ -29,6 +30,7 @@ const ROUND: i32 = 10_000;
 pub async fn sequence(pool: &PgPool) -> Result<Vec<OrderEvent>, sqlx::Error> {
     let mut all = Vec::new();
     loop {
+        let mut session = Session::acquire(pool).await?;
         let numbered = sqlx::query_as!(
             OrderEvent,
             r#"
@@ -38,8 +40,10 @@ pub async fn sequence(pool: &PgPool) -> Result<Vec<OrderEvent>, sqlx::Error> {
             "#,
             ROUND,
         )
-        .fetch_all(pool)
+        .fetch_all(&mut *session)
         .await?;
+        // Ends the round's transaction, and with it its lock.
+        session.finish().await?;
         let full = numbered.len() >= ROUND as usize;
         all.extend(numbered);
         if !full {

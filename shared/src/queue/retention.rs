@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use super::QueueError;
+use crate::db::Pooler;
 
 /// Deletes up to `batch` tasks that completed more than `older_than` ago.
 /// Returns how many were deleted; fewer than `batch` means none are left.
@@ -44,17 +45,31 @@ pub async fn delete_completed(
 /// so several workers calling this at once cost nothing extra.
 ///
 /// The pool's 30 s statement timeout would cut a vacuum of a badly bloated
-/// table short every time, so this one gets up to 10 minutes.
-pub async fn vacuum(conn: &mut PgConnection) -> Result<(), QueueError> {
-    for statement in [
-        "SET statement_timeout = '10min'",
-        "VACUUM (SKIP_LOCKED) tasks, task_attempts",
-        "RESET statement_timeout",
-    ] {
-        sqlx::query(statement)
-            .persistent(false)
-            .execute(&mut *conn)
-            .await?;
+/// table short every time, so this one gets up to 10 minutes. Behind a
+/// transaction pooler a session setting would outlive the statement on a
+/// server connection other clients share, so there the vacuum runs alone,
+/// under the server's own `statement_timeout` for the role.
+pub async fn vacuum(pool: &PgPool) -> Result<(), QueueError> {
+    const VACUUM: &str = "VACUUM (SKIP_LOCKED) tasks, task_attempts";
+    match crate::db::pooler::configured() {
+        Pooler::None => {
+            let mut conn = pool.acquire().await?;
+            for statement in [
+                "SET statement_timeout = '10min'",
+                VACUUM,
+                "RESET statement_timeout",
+            ] {
+                sqlx::query(statement)
+                    .persistent(false)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        // One simple-protocol statement outside any transaction: VACUUM
+        // cannot run inside one.
+        Pooler::Transaction => {
+            sqlx::raw_sql(VACUUM).execute(pool).await?;
+        }
     }
     Ok(())
 }

@@ -72,9 +72,7 @@ async fn vacuum_runs_on_a_pooled_connection_and_reclaims_the_pruned_rows(pool: P
         .execute(&pool)
         .await
         .unwrap();
-    let mut conn = pool.acquire().await.unwrap();
-
-    queue::vacuum(&mut conn).await.unwrap();
+    queue::vacuum(&pool).await.unwrap();
 
     let vacuumed: i64 =
         sqlx::query_scalar("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'tasks'")

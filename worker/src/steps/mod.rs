@@ -28,6 +28,7 @@ mod tests;
 use std::sync::Arc;
 
 use serde_json::json;
+use shared::db::Session;
 use shared::orders::{self, Move, OrderSnapshot, OrderStatus, StepEnd, TaskKind};
 use shared::queue::{ClaimedTask, NewTask};
 use shared::trace::TraceParent;
@@ -86,7 +87,7 @@ async fn order_in(
     let snapshot = match &task.order {
         Some(snapshot) if snapshot.order.id == id => (**snapshot).clone(),
         _ => {
-            let mut conn = ctx.pool().acquire().await?;
+            let mut conn = Session::acquire(ctx.pool()).await?;
             orders::snapshot(&mut conn, id)
                 .await?
                 .ok_or_else(|| StepError::permanent(format!("order {id} does not exist")))?

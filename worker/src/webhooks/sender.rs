@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use shared::db::Session;
 use shared::events::sequencer;
 use shared::queue::{ClaimedTask, NewTask};
 use shared::webhooks::deliveries::{self, AttemptRecord, DeliveryState, Outgoing};
@@ -70,21 +71,17 @@ impl WebhookSender {
     /// API's feed as they commit, but a worker numbers them itself rather
     /// than wait for an API.
     async fn outgoing(&self, ctx: &StepContext, id: i64) -> Result<Option<Outgoing>, StepError> {
-        let mut conn = ctx.pool().acquire().await?;
-        let outgoing = deliveries::outgoing(&mut conn, id).await?;
+        let outgoing = deliveries::outgoing(&mut *Session::acquire(ctx.pool()).await?, id).await?;
         if outgoing.as_ref().is_none_or(|o| o.event.is_some()) {
             return Ok(outgoing);
         }
         sequencer::sequence(ctx.pool()).await?;
-        Ok(deliveries::outgoing(&mut conn, id).await?)
+        Ok(deliveries::outgoing(&mut *Session::acquire(ctx.pool()).await?, id).await?)
     }
 
-    /// One signed POST; what it came to, recorded.
-    async fn send(
-        &self,
-        conn: &mut PgConnection,
-        outgoing: &Outgoing,
-    ) -> Result<Answer, StepError> {
+    /// One signed POST, with no connection held while it waits; what it
+    /// came to, and the attempt to record.
+    async fn send(&self, outgoing: &Outgoing) -> Result<(AttemptRecord, Answer), StepError> {
         let event = outgoing
             .event
             .as_ref()
@@ -147,8 +144,7 @@ impl WebhookSender {
                 (record, answer)
             }
         };
-        deliveries::record_attempt(conn, outgoing.delivery_id, &record).await?;
-        Ok(answer)
+        Ok((record, answer))
     }
 }
 
@@ -163,17 +159,24 @@ impl StepHandler for WebhookSender {
         if outgoing.state != DeliveryState::Pending {
             return Ok(());
         }
-        let mut conn = ctx.pool().acquire().await?;
         if !outgoing.enabled {
+            let mut conn = Session::acquire(ctx.pool()).await?;
             deliveries::failed(&mut conn, id).await?;
+            conn.finish().await?;
             tracing::info!(delivery = id, "not sent: the endpoint is disabled");
             return Ok(());
         }
         if let Err(refused) = self.policy.check_syntax(&outgoing.url) {
+            let mut conn = Session::acquire(ctx.pool()).await?;
             deliveries::failed(&mut conn, id).await?;
+            conn.finish().await?;
             return Err(StepError::permanent(refused));
         }
-        match self.send(&mut conn, &outgoing).await? {
+        let (record, answer) = self.send(&outgoing).await?;
+        // The attempt and what it leads to are written together.
+        let mut conn = Session::acquire(ctx.pool()).await?;
+        deliveries::record_attempt(&mut conn, outgoing.delivery_id, &record).await?;
+        let verdict = match answer {
             Answer::Delivered => {
                 deliveries::succeeded(&mut conn, id).await?;
                 Ok(())
@@ -195,25 +198,28 @@ impl StepHandler for WebhookSender {
                 if let Some(reason) = disabled {
                     deliveries::failed(&mut conn, id).await?;
                     tracing::warn!(endpoint = %outgoing.endpoint_id, "webhook endpoint disabled: {reason}");
-                    return Err(StepError::permanent(format!(
+                    Err(StepError::permanent(format!(
                         "{error}; endpoint disabled: {reason}"
-                    )));
-                }
-                match self.schedule.after(task.attempt) {
-                    Some(wait) => Err(StepError::retryable_after(
-                        error,
-                        at_least.map_or(wait, |asked| asked.max(wait)),
-                    )),
-                    None => {
-                        deliveries::failed(&mut conn, id).await?;
-                        Err(StepError::permanent(format!(
-                            "{error}; gave up after {} attempts",
-                            task.attempt
-                        )))
+                    )))
+                } else {
+                    match self.schedule.after(task.attempt) {
+                        Some(wait) => Err(StepError::retryable_after(
+                            error,
+                            at_least.map_or(wait, |asked| asked.max(wait)),
+                        )),
+                        None => {
+                            deliveries::failed(&mut conn, id).await?;
+                            Err(StepError::permanent(format!(
+                                "{error}; gave up after {} attempts",
+                                task.attempt
+                            )))
+                        }
                     }
                 }
             }
-        }
+        };
+        conn.finish().await?;
+        verdict
     }
 
     /// A delivery whose task died another way (its last lease lost) has failed.

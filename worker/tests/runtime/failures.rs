@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use shared::db::Session;
 use shared::queue::{self, ClaimedTask, NewTask};
 use worker::{StepContext, StepError, StepHandler};
 
@@ -108,7 +109,7 @@ struct Chains;
 #[async_trait]
 impl StepHandler for Chains {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
-        let mut tx = ctx.pool().begin().await?;
+        let mut tx = Session::begin(ctx.pool()).await?;
         let hop = task.payload["hop"].as_i64().unwrap_or(0);
         if hop < 2 {
             queue::enqueue(
@@ -218,7 +219,7 @@ impl StepHandler for HandsOff {
         if hop < 2 {
             ctx.enqueue_next(NewTask::new(KIND, serde_json::json!({ "hop": hop + 1 })));
         }
-        ctx.complete_with(ctx.pool().begin().await?).await
+        ctx.complete_with(Session::begin(ctx.pool()).await?).await
     }
 }
 
@@ -261,13 +262,13 @@ impl StepHandler for ChangesItsMind {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
         self.0.fetch_add(1, Ordering::SeqCst);
         if task.payload["hop"].as_i64() == Some(1) {
-            return ctx.complete_with(ctx.pool().begin().await?).await;
+            return ctx.complete_with(Session::begin(ctx.pool()).await?).await;
         }
         ctx.enqueue_next(NewTask::new(KIND, serde_json::json!({ "hop": 1 })));
         if task.attempt == 1 {
             return Err(StepError::retryable("changed its mind"));
         }
-        ctx.complete_with(ctx.pool().begin().await?).await
+        ctx.complete_with(Session::begin(ctx.pool()).await?).await
     }
 }
 

@@ -9,6 +9,7 @@ use poem::web::Data;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
+use shared::db::Session;
 use shared::keys::Scope;
 use shared::orders::{self, Cancellation, OrderRequest, Placement};
 use shared::trace::TraceParent;
@@ -66,8 +67,8 @@ impl OrdersApi {
         let request = OrderRequest::from(body.0);
         let fingerprint = request.fingerprint();
         // `place` prices the order from the catalog and writes it in one
-        // statement (its own commit).
-        let mut conn = state.pool.acquire().await?;
+        // statement, committed before anything is answered.
+        let mut conn = Session::acquire(&state.pool).await?;
         let received = traceparent.0.as_deref().and_then(TraceParent::parse);
         // This request's span when traces are exported; otherwise a child of
         // the caller's context, or a new trace.
@@ -82,6 +83,7 @@ impl OrdersApi {
             &order,
         )
         .await?;
+        conn.finish().await?;
         if let Some(id) = placed.order_id() {
             record_order(id);
         }
@@ -102,7 +104,7 @@ impl OrdersApi {
                 (OrderView::new(written, lines, history, tasks), None)
             }
             Placement::Replayed(id) => {
-                let view = load_on(&mut conn, id)
+                let view = load(&state, id)
                     .await?
                     .ok_or_else(|| ApiError::internal("the replayed order vanished"))?;
                 (view, Some("true".to_owned()))
@@ -160,7 +162,7 @@ impl OrdersApi {
         let limit = pagination::limit(limit.0, &mut violations);
         let before: Option<Uuid> = pagination::cursor(cursor.0.as_deref(), &mut violations);
         violations.finish()?;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = Session::acquire(&state.pool).await?;
         let rows = orders::list(&mut conn, status.0.map(Into::into), before, limit + 1).await?;
         let (rows, next_cursor) = pagination::page(rows, limit, |o| o.id.to_string());
         Ok(OrderList::Ok(Json(OrderPage {
@@ -187,9 +189,9 @@ impl OrdersApi {
     ) -> Result<FoundOrder, ErrorResponse> {
         auth.0.require(Scope::OrdersWrite)?;
         let id = parse_id(&id.0)?;
-        let mut tx = state.pool.begin().await?;
+        let mut tx = Session::begin(&state.pool).await?;
         match orders::cancel(&mut tx, id).await? {
-            Cancellation::Cancelled => tx.commit().await?,
+            Cancellation::Cancelled => tx.finish().await?,
             Cancellation::NotFound => return Err(order_not_found(id).into()),
             Cancellation::NotCancellable(status) => {
                 return Err(ApiError::problem(
@@ -222,7 +224,7 @@ pub(crate) fn order_not_found(id: Uuid) -> ApiError {
 }
 
 async fn load(state: &AppState, id: Uuid) -> Result<Option<OrderView>, ApiError> {
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = Session::acquire(&state.pool).await?;
     load_on(&mut conn, id).await
 }
 
