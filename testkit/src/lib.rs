@@ -8,6 +8,7 @@
 //! - [`cluster`]: stopping, crashing and restarting a private PostgreSQL cluster.
 //! - [`pgbouncer`]: a real PgBouncer in transaction mode in front of a database.
 //! - [`queue`]: waiting for the queue to drain.
+//! - [`replication`]: a primary and a synchronous standby, to kill and promote.
 //! - [`slowloris`]: a client holding connections open with headers never finished.
 //! - [`sse`]: reading the API's Server-Sent Events.
 //! - [`webhook_receiver`]: an HTTP endpoint that verifies every webhook with
@@ -17,6 +18,7 @@ pub mod cluster;
 pub mod pgbouncer;
 pub mod process;
 pub mod queue;
+pub mod replication;
 pub mod slowloris;
 pub mod sse;
 pub mod system;

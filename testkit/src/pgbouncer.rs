@@ -26,6 +26,46 @@ pub struct PgBouncer {
     /// The pooler's own folder: configuration, log, pid file.
     pub dir: PathBuf,
     child: Child,
+    target: Target,
+}
+
+/// What the configuration says, but for the server's port.
+#[derive(Debug)]
+struct Target {
+    database: String,
+    user: String,
+    host: String,
+    server_pool: u32,
+    listen_port: u16,
+}
+
+impl Target {
+    fn config(&self, server_port: u16, dir: &Path) -> String {
+        format!(
+            "[databases]\n\
+             {database} = host={host} port={server_port} dbname={database} user={user} pool_size={pool}\n\
+             [pgbouncer]\n\
+             listen_addr = 127.0.0.1\n\
+             listen_port = {listen}\n\
+             unix_socket_dir =\n\
+             auth_type = any\n\
+             pool_mode = transaction\n\
+             max_client_conn = 2000\n\
+             default_pool_size = {pool}\n\
+             max_db_connections = {pool}\n\
+             server_lifetime = 3600\n\
+             server_login_retry = 1\n\
+             logfile = {log}\n\
+             pidfile = {pid}\n",
+            database = self.database,
+            host = self.host,
+            user = self.user,
+            pool = self.server_pool,
+            listen = self.listen_port,
+            log = dir.join("pgbouncer.log").display(),
+            pid = dir.join("pgbouncer.pid").display(),
+        )
+    }
 }
 
 impl PgBouncer {
@@ -37,33 +77,22 @@ impl PgBouncer {
         let dir = std::env::temp_dir().join(format!("asynccheckout-pgbouncer-{port}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let root = running_as_root();
+        let root = crate::process::running_as_root();
         if root {
             // The postgres user writes its log and pid file here.
             open_to_all(&dir)?;
         }
-        let database = db.get_database().context("the test database has a name")?;
-        let host = db.get_host();
-        let config = format!(
-            "[databases]\n\
-             {database} = host={host} port={server_port} dbname={database} user={user} pool_size={server_pool}\n\
-             [pgbouncer]\n\
-             listen_addr = 127.0.0.1\n\
-             listen_port = {port}\n\
-             unix_socket_dir =\n\
-             auth_type = any\n\
-             pool_mode = transaction\n\
-             max_client_conn = 2000\n\
-             default_pool_size = {server_pool}\n\
-             max_db_connections = {server_pool}\n\
-             server_lifetime = 3600\n\
-             logfile = {log}\n\
-             pidfile = {pid}\n",
-            server_port = db.get_port(),
-            user = db.get_username(),
-            log = dir.join("pgbouncer.log").display(),
-            pid = dir.join("pgbouncer.pid").display(),
-        );
+        let target = Target {
+            database: db
+                .get_database()
+                .context("the test database has a name")?
+                .to_owned(),
+            user: db.get_username().to_owned(),
+            host: db.get_host().to_owned(),
+            server_pool,
+            listen_port: port,
+        };
+        let config = target.config(db.get_port(), &dir);
         let ini = dir.join("pgbouncer.ini");
         std::fs::write(&ini, config).with_context(|| format!("writing {}", ini.display()))?;
         if root {
@@ -82,12 +111,28 @@ impl PgBouncer {
             .spawn()
             .context("cannot start pgbouncer: install it (Debian: apt-get install pgbouncer)")?;
         let url = format!(
-            "postgres://{}@127.0.0.1:{port}/{database}",
-            db.get_username()
+            "postgres://{}@127.0.0.1:{port}/{}",
+            target.user, target.database
         );
-        let mut bouncer = Self { url, dir, child };
+        let mut bouncer = Self {
+            url,
+            dir,
+            child,
+            target,
+        };
         bouncer.wait_until_it_accepts(port).await?;
         Ok(bouncer)
+    }
+
+    /// Points the pooler at the server on `server_port` of the same host
+    /// (a promoted standby), as an operator would: a new configuration,
+    /// then SIGHUP. Clients keep their connections to the pooler.
+    pub fn point_at(&self, server_port: u16) -> anyhow::Result<()> {
+        let ini = self.dir.join("pgbouncer.ini");
+        std::fs::write(&ini, self.target.config(server_port, &self.dir))
+            .with_context(|| format!("writing {}", ini.display()))?;
+        let pid = self.child.id().context("pgbouncer has exited")?;
+        crate::process::signal(pid, "-HUP")
     }
 
     /// What PgBouncer logged so far.
@@ -133,13 +178,6 @@ fn program() -> PathBuf {
     } else {
         PathBuf::from("pgbouncer")
     }
-}
-
-fn running_as_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
 fn open_to_all(path: &Path) -> anyhow::Result<()> {

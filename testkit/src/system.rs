@@ -25,6 +25,8 @@ pub struct System {
     processes: Vec<Process>,
     /// Peaks of processes already stopped.
     stopped_peaks: BTreeMap<String, f64>,
+    /// Settings every process started from now on gets, before its own.
+    shared_env: Vec<(&'static str, String)>,
 }
 
 /// Requests a second the lab's key may make (see [`System::start_api_as`]).
@@ -52,7 +54,14 @@ impl System {
             logs: logs.to_owned(),
             processes: Vec::new(),
             stopped_peaks: BTreeMap::new(),
+            shared_env: Vec::new(),
         })
+    }
+
+    /// Gives every process started from now on `env` too (before its own
+    /// settings, which win).
+    pub fn share_env(&mut self, env: &[(&'static str, String)]) {
+        self.shared_env.extend(env.iter().cloned());
     }
 
     /// Starts `asynccheckout <args>` as `name` with `env` and returns its
@@ -64,6 +73,7 @@ impl System {
         env: &[(&str, String)],
     ) -> anyhow::Result<String> {
         let mut all = common_env(&self.database_url);
+        all.extend(self.shared_env.iter().cloned());
         all.extend(env.iter().map(|(k, v)| (*k, v.clone())));
         let log = self.logs.join(format!("{name}.log"));
         let (child, ready) = process::start(&self.binary, args, &all, &log)

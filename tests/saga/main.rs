@@ -18,6 +18,7 @@ mod console_browser;
 mod crash_points;
 mod database_restart;
 mod events;
+mod failover;
 mod faults;
 mod flows;
 mod hostile_clients;

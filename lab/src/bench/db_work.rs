@@ -8,7 +8,9 @@
 //! the server loads it (`shared_preload_libraries = 'pg_stat_statements'`
 //! and a restart); without it they are reported as missing, with that hint.
 //! CPU time is read from `/proc` (Linux): every process named `postgres`,
-//! each process the scenario started, and the lab itself (the load).
+//! each process the scenario started, and the lab itself (the load). WAL
+//! comes from `pg_stat_wal` (the whole server's: the bench runs alone on
+//! it), and the buffers dirtied from `pg_stat_statements`.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +24,11 @@ pub struct WorkCounters {
     transactions: i64,
     /// Calls per statement text, when `pg_stat_statements` is loaded.
     statements: Option<BTreeMap<String, i64>>,
+    /// WAL bytes the server has written (`pg_stat_wal`, PostgreSQL 14+).
+    wal_bytes: Option<f64>,
+    /// Shared buffers this database's statements dirtied, when
+    /// `pg_stat_statements` is loaded.
+    blocks_dirtied: Option<i64>,
     /// CPU seconds per process group.
     cpu: BTreeMap<String, f64>,
 }
@@ -76,6 +83,17 @@ impl WorkCounters {
             }
             calls
         });
+        let wal_bytes = sqlx::query_scalar::<_, f64>("SELECT wal_bytes::float8 FROM pg_stat_wal")
+            .fetch_one(pool)
+            .await
+            .ok();
+        let blocks_dirtied = sqlx::query_scalar::<_, i64>(
+            "SELECT coalesce(sum(shared_blks_dirtied), 0)::int8 FROM pg_stat_statements
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .fetch_one(pool)
+        .await
+        .ok();
         let mut cpu = BTreeMap::new();
         cpu.insert("postgres".to_owned(), postgres_cpu_seconds());
         for (name, pid) in processes {
@@ -89,6 +107,8 @@ impl WorkCounters {
             completed_orders,
             transactions,
             statements,
+            wal_bytes,
+            blocks_dirtied,
             cpu,
         })
     }
@@ -111,6 +131,20 @@ impl WorkCounters {
             per_order(self.transactions - before.transactions),
             "xacts",
         ));
+        if let (Some(after), Some(earlier)) = (self.wal_bytes, before.wal_bytes) {
+            measures.push(Measure::new(
+                "WAL per completed order",
+                (after - earlier) / orders / 1024.0,
+                "KiB",
+            ));
+        }
+        if let (Some(after), Some(earlier)) = (self.blocks_dirtied, before.blocks_dirtied) {
+            measures.push(Measure::new(
+                "buffers dirtied per completed order",
+                per_order(after - earlier),
+                "8 KiB pages",
+            ));
+        }
         match (&self.statements, &before.statements) {
             (Some(after), Some(earlier)) => {
                 let mut calls: Vec<(String, i64)> = after

@@ -12,7 +12,9 @@
 //! webhook receivers refuse a share of their deliveries. Then the faults stop, the run waits for the queue to drain, and
 //! `invariants` checks the database, the gateway's ledger and what the
 //! shoppers saw. It prints a summary and fails (exit 1) on any violation,
-//! keeping the cluster and the logs for a look.
+//! keeping the cluster and the logs for a look. With `--pooler` the API and
+//! the workers reach the cluster through a real PgBouncer in transaction
+//! mode.
 
 mod evidence;
 mod invariants;
@@ -38,6 +40,7 @@ use evidence::{Evidence, LedgerEntry, ReceiverRecord, RunRecord};
 use mayhem::Mayhem;
 use shoppers::{Catalog, Plan, Shopper};
 use summary::Summary;
+use testkit::pgbouncer::PgBouncer;
 use testkit::process::admin_key;
 use testkit::queue::drained;
 use testkit::slowloris::Slowloris;
@@ -55,6 +58,9 @@ const PRODUCTS: [(&str, i64); 6] = [
 ];
 
 /// The gateway's faults while the shoppers shop (the mix).
+/// PgBouncer's server connections, with `--pooler`.
+const CHAOS_SERVER_POOL: u32 = 10;
+
 const GATEWAY_FAULTS: [(&str, &str); 4] = [
     ("GATEWAY_LATENCY_MS", "20"),
     ("GATEWAY_FAIL_RATE", "0.10"),
@@ -89,6 +95,12 @@ pub struct ChaosArgs {
     /// is reopened).
     #[arg(long, default_value_t = 300)]
     pub slow_connections: usize,
+    /// Run the API and the workers behind a real PgBouncer in transaction
+    /// mode (a server pool of 10) in front of the run's cluster, with
+    /// `DATABASE_POOLER=transaction` and no direct LISTEN: the invariants
+    /// must hold through the pooler, PostgreSQL's crashes included.
+    #[arg(long)]
+    pub pooler: bool,
     /// Folder for the private PostgreSQL cluster and the processes' logs
     /// (default: a new folder under the system's temporary folder, removed
     /// after a run that passes).
@@ -172,7 +184,22 @@ async fn run_on(
     };
     let initial_stock = seed_catalog(pool, args.orders).await?;
 
-    let mut system = System::new(product, url, &dir.join("logs"))?;
+    // Kept for the whole run when asked for: the processes connect through it.
+    let bouncer = if args.pooler {
+        let options: PgConnectOptions = url.parse()?;
+        let bouncer = PgBouncer::start(&options, CHAOS_SERVER_POOL)
+            .await
+            .context("starting PgBouncer in front of the run's cluster")?;
+        eprintln!("chaos: the API and the workers go through PgBouncer (transaction mode)");
+        Some(bouncer)
+    } else {
+        None
+    };
+    let processes_url = bouncer.as_ref().map_or(url, |bouncer| bouncer.url.as_str());
+    let mut system = System::new(product, processes_url, &dir.join("logs"))?;
+    if bouncer.is_some() {
+        system.share_env(&[("DATABASE_POOLER", "transaction".to_owned())]);
+    }
     let faults: Vec<(&str, String)> = GATEWAY_FAULTS
         .iter()
         .map(|(k, v)| (*k, (*v).to_owned()))
