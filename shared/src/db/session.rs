@@ -22,9 +22,11 @@
 //! it rolls back.
 
 use std::ops::{Deref, DerefMut};
+use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use tokio::time::Instant;
 
 use super::pool::{IDLE_IN_TRANSACTION_TIMEOUT, STATEMENT_TIMEOUT};
 use super::pooler::{self, Pooler};
@@ -92,16 +94,35 @@ impl Session {
 /// Opens a transaction that behaves the same whichever server the pooler
 /// picked: no prepared statement left over from that server's last client,
 /// and our timeouts in force.
+///
+/// While the server is out of reach (restarting, failing over) PgBouncer
+/// answers at once that it cannot log in, where a direct pool would have
+/// waited to connect. Nothing of ours has run yet, so the `BEGIN` is tried
+/// again, for up to [`WAIT_FOR_THE_SERVER`], as a direct pool waits.
 async fn begin_behind_pooler(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    pool.begin_with(format!(
+    let begin = format!(
         "BEGIN; DEALLOCATE ALL; \
          SET LOCAL statement_timeout = {}; \
          SET LOCAL idle_in_transaction_session_timeout = {}",
         STATEMENT_TIMEOUT.as_millis(),
         IDLE_IN_TRANSACTION_TIMEOUT.as_millis(),
-    ))
-    .await
+    );
+    let deadline = Instant::now() + WAIT_FOR_THE_SERVER;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match pool.begin_with(begin.clone()).await {
+            Err(e) if super::is_unavailable(&e) && Instant::now() + pause < deadline => {
+                tracing::debug!(error = %e, "the pooler cannot reach the server yet; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(500));
+            }
+            begun => return begun,
+        }
+    }
 }
+
+/// How long a session waits for a pooler to reach the server again.
+const WAIT_FOR_THE_SERVER: Duration = Duration::from_secs(10);
 
 impl Deref for Session {
     type Target = PgConnection;
