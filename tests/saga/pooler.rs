@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use testkit::pgbouncer::PgBouncer;
 
@@ -207,4 +208,52 @@ async fn twenty_workers_and_two_apis_share_ten_server_connections(
             .await
             .unwrap();
     assert_eq!(charges, ORDERS as i64);
+}
+
+/// With `LISTEN_DATABASE_URL` a direct connection carries the wake-ups: a
+/// worker whose poll is ten minutes away takes a new order at once, though
+/// everything else goes through the pooler.
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn behind_pgbouncer_a_direct_listen_url_wakes_the_workers_at_once(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let bouncer = PgBouncer::start(&db, 4).await.unwrap();
+    let mut env = behind_the_pooler();
+    env.push(("LISTEN_DATABASE_URL", db.to_url_lossy().to_string()));
+    let mut worker_env = env.clone();
+    worker_env.push(("POLL_INTERVAL_MS", "600000".to_owned()));
+    let system = System::start(
+        "pooler_listen",
+        &db,
+        Options {
+            processes_database_url: Some(bouncer.url.clone()),
+            api_env: env,
+            worker_env,
+            ..Options::default()
+        },
+    )
+    .await;
+    system.create_product("MUG", 1250, 10).await;
+
+    for i in 0..3 {
+        let id = system
+            .place(&format!("order-{i}"), "tok_visa", &[("MUG", 1)])
+            .await;
+        assert_eq!(system.settled(&id).await["status"], "completed");
+    }
+    assert!(!system.log("worker-0").contains("cannot LISTEN"));
+    assert!(!system.log("api").contains("cannot LISTEN"));
+    // The listeners are the only direct connections: each LISTENs.
+    let listening: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_one(&system.pool)
+    .await
+    .unwrap();
+    assert!(
+        listening >= 2,
+        "the worker's and the API's listeners: {listening}"
+    );
 }
