@@ -50,7 +50,8 @@ impl ClusterFaults for PrivateCluster {
     }
 }
 
-fn run(command: &mut std::process::Command, what: &str) -> anyhow::Result<()> {
+/// Runs `command`, failing with its stderr when it fails.
+pub(crate) fn run(command: &mut std::process::Command, what: &str) -> anyhow::Result<()> {
     let out = command
         .output()
         .with_context(|| format!("{what} could not be run"))?;

@@ -11,11 +11,13 @@
 //! As root the servers run as the `postgres` system user (PostgreSQL
 //! refuses root), in a folder under the system's temporary directory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+use shared::db::bootstrap::find_postgres_binaries;
 
 use crate::process::free_port;
 
@@ -35,8 +37,9 @@ impl ReplicaPair {
     /// Creates and starts a primary and a standby that streams from it
     /// synchronously; returns once the standby is in sync.
     pub fn start() -> anyhow::Result<Self> {
-        let bin_dir = postgres_binaries()
-            .context("no PostgreSQL binaries (initdb, pg_basebackup) on this machine")?;
+        let bin_dir = find_postgres_binaries()
+            .filter(|dir| dir.join("pg_basebackup").is_file() && dir.join("psql").is_file())
+            .context("no PostgreSQL binaries (initdb, pg_basebackup, psql) on this machine")?;
         let primary_port = free_port()?;
         let standby_port = free_port()?;
         let dir = std::env::temp_dir().join(format!("asynccheckout-replicas-{primary_port}"));
@@ -217,17 +220,7 @@ impl ReplicaPair {
     }
 
     fn run(&self, command: &mut Command, what: &str) -> anyhow::Result<()> {
-        let out = command
-            .output()
-            .with_context(|| format!("{what} could not be run"))?;
-        if !out.status.success() {
-            bail!(
-                "{what} failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(())
+        crate::cluster::run(command, what)
     }
 }
 
@@ -242,27 +235,4 @@ impl Drop for ReplicaPair {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// The folder with `initdb`, `pg_ctl` and `pg_basebackup`: `pg_config
-/// --bindir`, else Debian's newest `/usr/lib/postgresql/<major>/bin`.
-fn postgres_binaries() -> Option<PathBuf> {
-    let from_pg_config = Command::new("pg_config")
-        .arg("--bindir")
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
-    let mut packaged: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|dirs| dirs.flatten().map(|d| d.path().join("bin")).collect())
-        .unwrap_or_default();
-    packaged.sort_by(|a, b| b.cmp(a));
-    from_pg_config
-        .into_iter()
-        .chain(packaged)
-        .find(|dir| has_all(dir, &["initdb", "pg_ctl", "pg_basebackup", "psql"]))
-}
-
-fn has_all(dir: &Path, programs: &[&str]) -> bool {
-    programs.iter().all(|p| dir.join(p).is_file())
 }

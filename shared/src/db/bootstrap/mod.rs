@@ -123,7 +123,7 @@ async fn local_server_answers() -> bool {
 }
 
 /// The folder holding `initdb` and `pg_ctl`, if this machine has them.
-pub(super) fn find_postgres_binaries() -> Option<PathBuf> {
+pub fn find_postgres_binaries() -> Option<PathBuf> {
     let on_path = std::env::var_os("PATH")
         .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
         .unwrap_or_default();
