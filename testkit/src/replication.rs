@@ -37,7 +37,11 @@ impl ReplicaPair {
     /// Creates and starts a primary and a standby that streams from it
     /// synchronously; returns once the standby is in sync.
     pub fn start() -> anyhow::Result<Self> {
+        // The folder the found `initdb` really lives in (it may be reached by a
+        // link from a folder without the other programs).
         let bin_dir = find_postgres_binaries()
+            .and_then(|dir| dir.join("initdb").canonicalize().ok())
+            .and_then(|initdb| initdb.parent().map(PathBuf::from))
             .filter(|dir| dir.join("pg_basebackup").is_file() && dir.join("psql").is_file())
             .context("no PostgreSQL binaries (initdb, pg_basebackup, psql) on this machine")?;
         let primary_port = free_port()?;
