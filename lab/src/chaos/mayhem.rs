@@ -11,7 +11,8 @@
 //!   and new ones start a tick later, so orders wait in the queue and some
 //!   cancellations land before their payment starts;
 //! - once two thirds are out, PostgreSQL is crashed and restarted
-//!   (`pg_ctl restart --mode=immediate`: recovery from the WAL);
+//!   (`pg_ctl restart --mode=immediate`: recovery from the WAL), or with
+//!   `--failover` its primary is killed and the standby promoted;
 //! - at a quarter and at three quarters, every product is restocked through
 //!   the API (so stock conservation has restocks to account for).
 //!
@@ -27,12 +28,13 @@ use anyhow::Context;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use shared::db::bootstrap::PrivateCluster;
 use sqlx::PgPool;
-use testkit::cluster::ClusterFaults;
+use sqlx::postgres::PgPoolOptions;
+use testkit::pgbouncer::PgBouncer;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::database::RunDatabase;
 use super::shoppers::Catalog;
 use testkit::system::System;
 
@@ -46,6 +48,8 @@ pub struct MayhemLog {
     pub api_down: Vec<(Instant, Instant)>,
     /// When PostgreSQL was down: from the crash to `pg_ctl` reporting it up.
     pub postgres_down: Vec<(Instant, Instant)>,
+    /// What that fault was (a crash-restart, or a failover).
+    pub postgres_fault: &'static str,
     pub connections_cut: u64,
     /// When connections were cut (a request in flight then may be a 503):
     /// from sending `pg_terminate_backend` to its answer, since a request
@@ -66,8 +70,10 @@ pub struct MayhemLog {
 /// Everything the faults need to reach.
 pub struct Mayhem {
     pub system: System,
-    pub cluster: Arc<PrivateCluster>,
-    /// Connections for `pg_terminate_backend`.
+    pub cluster: Arc<RunDatabase>,
+    /// The pooler the processes go through, when they do.
+    pub bouncer: Option<Arc<PgBouncer>>,
+    /// Connections for `pg_terminate_backend`, to the primary.
     pub admin: PgPool,
     pub api_addr: String,
     pub api_url: String,
@@ -196,12 +202,18 @@ impl Mayhem {
 
     async fn crash_postgres(&mut self, log: &mut MayhemLog) -> anyhow::Result<()> {
         let down = Instant::now();
-        let cluster = Arc::clone(&self.cluster);
-        tokio::task::spawn_blocking(move || cluster.crash_restart())
+        let (cluster, bouncer) = (Arc::clone(&self.cluster), self.bouncer.clone());
+        tokio::task::spawn_blocking(move || cluster.fault(bouncer.as_deref()))
             .await?
-            .context("crash-restarting PostgreSQL")?;
+            .with_context(|| self.cluster.fault_name().to_owned())?;
         log.postgres_down.push((down, Instant::now()));
-        tracing::warn!("chaos: PostgreSQL was crashed and restarted");
+        log.postgres_fault = self.cluster.fault_name();
+        if self.cluster.failed_over() {
+            self.admin = PgPoolOptions::new()
+                .max_connections(2)
+                .connect_lazy(&self.cluster.url("chaos"))?;
+        }
+        tracing::warn!("chaos: {}", self.cluster.fault_name());
         Ok(())
     }
 

@@ -16,6 +16,7 @@
 //! the workers reach the cluster through a real PgBouncer in transaction
 //! mode.
 
+mod database;
 mod evidence;
 mod invariants;
 mod mayhem;
@@ -29,13 +30,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use shared::db::bootstrap::PrivateCluster;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use database::RunDatabase;
 use evidence::{Evidence, LedgerEntry, ReceiverRecord, RunRecord};
 use mayhem::Mayhem;
 use shoppers::{Catalog, Plan, Shopper};
@@ -101,6 +102,11 @@ pub struct ChaosArgs {
     /// must hold through the pooler, PostgreSQL's crashes included.
     #[arg(long)]
     pub pooler: bool,
+    /// Run PostgreSQL as a primary with a synchronous standby, and make the
+    /// database fault a failover: every process of the primary SIGKILLed,
+    /// the standby promoted and PgBouncer pointed at it (implies `--pooler`).
+    #[arg(long)]
+    pub failover: bool,
     /// Folder for the private PostgreSQL cluster and the processes' logs
     /// (default: a new folder under the system's temporary folder, removed
     /// after a run that passes).
@@ -121,9 +127,9 @@ pub async fn run(product: &Path, args: ChaosArgs) -> anyhow::Result<()> {
     });
     eprintln!("chaos: seed {seed}, working in {}", dir.display());
     let cluster_dir = dir.join("cluster");
-    let cluster = tokio::task::spawn_blocking(move || PrivateCluster::start_in(&cluster_dir))
-        .await?
-        .context("starting a private PostgreSQL cluster for the run")?;
+    let failover = args.failover;
+    let cluster =
+        tokio::task::spawn_blocking(move || RunDatabase::start(&cluster_dir, failover)).await??;
     let cluster = Arc::new(cluster);
     let url = cluster.url("chaos");
     // A --dir used before holds the last run's database: start afresh.
@@ -175,7 +181,7 @@ async fn run_on(
     args: &ChaosArgs,
     seed: u64,
     dir: &Path,
-    cluster: Arc<PrivateCluster>,
+    cluster: Arc<RunDatabase>,
     url: &str,
     pool: &PgPool,
 ) -> anyhow::Result<bool> {
@@ -185,13 +191,13 @@ async fn run_on(
     let initial_stock = seed_catalog(pool, args.orders).await?;
 
     // Kept for the whole run when asked for: the processes connect through it.
-    let bouncer = if args.pooler {
+    let bouncer = if args.pooler || args.failover {
         let options: PgConnectOptions = url.parse()?;
         let bouncer = PgBouncer::start(&options, CHAOS_SERVER_POOL)
             .await
             .context("starting PgBouncer in front of the run's cluster")?;
         eprintln!("chaos: the API and the workers go through PgBouncer (transaction mode)");
-        Some(bouncer)
+        Some(Arc::new(bouncer))
     } else {
         None
     };
@@ -214,7 +220,8 @@ async fn run_on(
     let started = Arc::new(AtomicU64::new(0));
     let mut mayhem = Mayhem {
         system,
-        cluster,
+        cluster: Arc::clone(&cluster),
+        bouncer: bouncer.clone(),
         admin: pool.clone(),
         api_addr,
         api_url: api.clone(),
@@ -265,6 +272,18 @@ async fn run_on(
     let load_time = load_started.elapsed();
     stop.cancel();
     let (mut system, mut log) = faults.await??;
+    // After a failover the run's data is on the promoted standby.
+    let promoted;
+    let pool = if cluster.failed_over() {
+        promoted = PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&cluster.url("chaos"))
+            .await
+            .context("connecting to the promoted standby")?;
+        &promoted
+    } else {
+        pool
+    };
 
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

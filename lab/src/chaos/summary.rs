@@ -112,7 +112,11 @@ impl Summary<'_> {
                 format!("(down {})", down(&m.api_down)),
             ),
             (
-                "PostgreSQL crash-restarted",
+                if m.postgres_fault.is_empty() {
+                    "PostgreSQL crash-restarted"
+                } else {
+                    m.postgres_fault
+                },
                 m.postgres_down.len() as u64,
                 format!("(down {})", down(&m.postgres_down)),
             ),
