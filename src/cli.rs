@@ -342,3 +342,48 @@ pub struct DatabaseArgs {
     #[arg(long, env = "MIGRATE_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
     pub migrate_on_start: bool,
 }
+
+impl DatabaseArgs {
+    /// `DATABASE_URL`, unless it is unset or empty (as `DATABASE_URL=` in an
+    /// env file leaves it): then the server is found or started.
+    pub fn configured_url(&self) -> Option<&str> {
+        non_empty(self.database_url.as_ref())
+    }
+
+    /// `LISTEN_DATABASE_URL`, unless it is unset or empty.
+    pub fn listen_url(&self) -> Option<&str> {
+        non_empty(self.listen_database_url.as_ref())
+    }
+}
+
+fn non_empty(secret: Option<&SecretString>) -> Option<&str> {
+    use secrecy::ExposeSecret;
+    secret
+        .map(|url| url.expose_secret())
+        .filter(|url| !url.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command};
+
+    fn migrate_args(args: &[&str]) -> super::DatabaseArgs {
+        let cli = Cli::try_parse_from([&["asynccheckout", "migrate"], args].concat())
+            .unwrap_or_else(|e| panic!("{e}"));
+        match cli.command {
+            Command::Migrate(args) => args,
+            _ => panic!("not migrate"),
+        }
+    }
+
+    #[test]
+    fn an_empty_database_url_counts_as_unset() {
+        let args = migrate_args(&["--database-url", "", "--listen-database-url", " "]);
+        assert_eq!(args.configured_url(), None);
+        assert_eq!(args.listen_url(), None);
+        let args = migrate_args(&["--database-url", "postgres://db/shop"]);
+        assert_eq!(args.configured_url(), Some("postgres://db/shop"));
+    }
+}

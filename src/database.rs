@@ -2,7 +2,6 @@
 //! server if none is configured, create the database, apply migrations.
 
 use anyhow::Context;
-use secrecy::ExposeSecret;
 use shared::db::{self, PoolSettings, Pooler, bootstrap};
 use sqlx::PgPool;
 
@@ -37,16 +36,11 @@ pub async fn open_with(
     application_name: &str,
     start: Start,
 ) -> anyhow::Result<Database> {
-    let configured = args.database_url.as_ref().map(|url| url.expose_secret());
-    db::pooler::configure(
-        args.database_pooler,
-        args.listen_database_url
-            .as_ref()
-            .map(|url| url.expose_secret().to_owned()),
-    );
+    let configured = args.configured_url();
+    db::pooler::configure(args.database_pooler, args.listen_url().map(str::to_owned));
     if args.database_pooler == Pooler::Transaction {
         tracing::info!(
-            listen = args.listen_database_url.is_some(),
+            listen = args.listen_url().is_some(),
             "DATABASE_URL goes through a transaction pooler: every unit of work is one transaction"
         );
     }

@@ -41,7 +41,7 @@ pub async fn run(mut settings: DevArgs) -> anyhow::Result<()> {
     let recorder = metrics_port::install_recorder()?;
     let data_dir = &settings.serving.database.data_dir;
     let start = if settings.reset {
-        if settings.serving.database.database_url.is_some() && !settings.yes {
+        if settings.serving.database.configured_url().is_some() && !settings.yes {
             anyhow::bail!(
                 "dev --reset would drop the database DATABASE_URL names, with every connection \
                  to it; add --yes to confirm, or unset DATABASE_URL to reset the development \
