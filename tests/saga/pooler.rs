@@ -105,12 +105,19 @@ async fn behind_pgbouncer_in_transaction_mode_every_path_of_the_saga_runs(
     assert_eq!(cancelled.status(), 200);
     assert_eq!(system.order(&waiting).await["status"], "cancelled");
 
-    // The events are numbered and listed.
-    let events: Value = system
-        .get_json(format!("{}/v1/events?limit=100", system.api))
-        .await;
-    let numbered = events["items"].as_array().unwrap().len();
-    assert!(numbered >= 6 * 2, "{events:#}");
+    // The events are numbered (within the feed's idle cadence) and listed:
+    // at least a `pending` and an end for each of the six settled orders.
+    let until = tokio::time::Instant::now() + crate::system::DEADLINE;
+    loop {
+        let events: Value = system
+            .get_json(format!("{}/v1/events?limit=100", system.api))
+            .await;
+        if events["items"].as_array().unwrap().len() >= 6 * 2 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < until, "{events:#}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // Nothing could LISTEN through the pooler: each process said it polls.
     assert!(
