@@ -77,7 +77,7 @@ impl PgBouncer {
         let dir = std::env::temp_dir().join(format!("asynccheckout-pgbouncer-{port}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let root = crate::process::running_as_root();
+        let root = shared::db::bootstrap::running_as_root();
         if root {
             // The postgres user writes its log and pid file here.
             open_to_all(&dir)?;

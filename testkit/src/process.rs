@@ -102,11 +102,3 @@ pub fn signal(pid: u32, signal: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
-
-/// Whether this process runs as root (PostgreSQL and PgBouncer refuse to).
-pub fn running_as_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-}

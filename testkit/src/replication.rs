@@ -49,7 +49,7 @@ impl ReplicaPair {
         let dir = std::env::temp_dir().join(format!("asynccheckout-replicas-{primary_port}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
-        let run_as = crate::process::running_as_root().then_some("postgres");
+        let run_as = shared::db::bootstrap::running_as_root().then_some("postgres");
         if let Some(user) = run_as {
             let chown = Command::new("chown").arg(user).arg(&dir).status()?;
             if !chown.success() {

@@ -160,16 +160,12 @@ impl StepHandler for WebhookSender {
             return Ok(());
         }
         if !outgoing.enabled {
-            let mut conn = Session::acquire(ctx.pool()).await?;
-            deliveries::failed(&mut conn, id).await?;
-            conn.finish().await?;
+            fail_unsent(ctx, id).await?;
             tracing::info!(delivery = id, "not sent: the endpoint is disabled");
             return Ok(());
         }
         if let Err(refused) = self.policy.check_syntax(&outgoing.url) {
-            let mut conn = Session::acquire(ctx.pool()).await?;
-            deliveries::failed(&mut conn, id).await?;
-            conn.finish().await?;
+            fail_unsent(ctx, id).await?;
             return Err(StepError::permanent(refused));
         }
         let (record, answer) = self.send(&outgoing).await?;
@@ -234,6 +230,13 @@ impl StepHandler for WebhookSender {
         }
         Ok(None)
     }
+}
+
+/// Marks delivery `id` failed without sending it.
+async fn fail_unsent(ctx: &StepContext, id: i64) -> Result<(), StepError> {
+    let mut conn = Session::acquire(ctx.pool()).await?;
+    deliveries::failed(&mut conn, id).await?;
+    Ok(conn.finish().await?)
 }
 
 fn delivery_id(payload: &serde_json::Value) -> Result<i64, StepError> {

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 
-pub use private_cluster::PrivateCluster;
+pub use private_cluster::{PrivateCluster, running_as_root};
 pub use server_user::fallback_home;
 
 /// The database used when the URL is not given.

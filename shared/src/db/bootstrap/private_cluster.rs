@@ -193,7 +193,9 @@ impl Drop for PrivateCluster {
     }
 }
 
-pub(super) fn running_as_root() -> bool {
+/// Whether this process runs as root, which PostgreSQL (and PgBouncer)
+/// refuse to run as.
+pub fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
