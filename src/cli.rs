@@ -113,6 +113,12 @@ pub struct ApiServing {
     /// How long a request may run before it is answered 503 with Retry-After.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = api::http::request_id::DEFAULT_REQUEST_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub request_timeout_secs: u64,
+    /// How an order's payment is taken when its request does not say:
+    /// `automatic` (charge, reserve the stock; refund a shortfall) or `manual`
+    /// (authorize, reserve the stock, then capture; void a shortfall, so
+    /// nothing is charged for it).
+    #[arg(long, env = "CAPTURE_METHOD", default_value = "automatic")]
+    pub capture_method: shared::orders::CaptureMethod,
 }
 
 /// `asynccheckout mock-gateway`.
@@ -123,6 +129,10 @@ pub struct MockGatewayArgs {
     pub listen_addr: String,
     #[command(flatten)]
     pub faults: Faults,
+    /// How long a manual-capture payment intent's authorization lasts before
+    /// it lapses (canceled, reason `automatic`) unless captured or cancelled.
+    #[arg(long, env = "GATEWAY_AUTHORIZATION_TTL_SECS", default_value_t = mock_gateway::DEFAULT_AUTHORIZATION_TTL.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub authorization_ttl_secs: u64,
 }
 
 /// `asynccheckout dev`: the API's settings, a worker's, and the mock

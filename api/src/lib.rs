@@ -58,6 +58,8 @@ pub struct AppState {
     pub webhook_urls: shared::webhooks::url_policy::UrlPolicy,
     /// Wakes idle workers after an order is placed.
     pub wake_workers: wake_workers::WorkerWakeUps,
+    /// How an order's payment is taken when its request does not say.
+    pub default_capture_method: shared::orders::CaptureMethod,
 }
 
 type Apis = (

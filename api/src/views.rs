@@ -5,23 +5,29 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
-use shared::orders::{HistoryEntry, Order, OrderLine, OrderStatus, OrderTask};
+use shared::orders::{CaptureMethod, HistoryEntry, Order, OrderLine, OrderStatus, OrderTask};
 use shared::queue::TaskState;
 use uuid::Uuid;
 
-/// Where an order is in its saga. Terminal: `completed`, `failed`,
-/// `cancelled`, `refunded`.
+/// Where an order is in its saga. Paid automatically: `pending` → `paid` →
+/// `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
+/// `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
+/// `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
+/// `refunded`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename = "OrderStatus", rename_all = "snake_case")]
 pub enum OrderStatusView {
     Pending,
     Paid,
+    Authorized,
+    Reserved,
     Confirmed,
     Completed,
     Failed,
     Cancelled,
     Refunding,
     Refunded,
+    Voiding,
 }
 
 impl From<OrderStatus> for OrderStatusView {
@@ -29,12 +35,15 @@ impl From<OrderStatus> for OrderStatusView {
         match status {
             OrderStatus::Pending => Self::Pending,
             OrderStatus::Paid => Self::Paid,
+            OrderStatus::Authorized => Self::Authorized,
+            OrderStatus::Reserved => Self::Reserved,
             OrderStatus::Confirmed => Self::Confirmed,
             OrderStatus::Completed => Self::Completed,
             OrderStatus::Failed => Self::Failed,
             OrderStatus::Cancelled => Self::Cancelled,
             OrderStatus::Refunding => Self::Refunding,
             OrderStatus::Refunded => Self::Refunded,
+            OrderStatus::Voiding => Self::Voiding,
         }
     }
 }
@@ -44,12 +53,44 @@ impl From<OrderStatusView> for OrderStatus {
         match status {
             OrderStatusView::Pending => Self::Pending,
             OrderStatusView::Paid => Self::Paid,
+            OrderStatusView::Authorized => Self::Authorized,
+            OrderStatusView::Reserved => Self::Reserved,
             OrderStatusView::Confirmed => Self::Confirmed,
             OrderStatusView::Completed => Self::Completed,
             OrderStatusView::Failed => Self::Failed,
             OrderStatusView::Cancelled => Self::Cancelled,
             OrderStatusView::Refunding => Self::Refunding,
             OrderStatusView::Refunded => Self::Refunded,
+            OrderStatusView::Voiding => Self::Voiding,
+        }
+    }
+}
+
+/// How the order's payment is taken: `automatic` charges the card at once
+/// (a shortfall of stock is refunded); `manual` authorizes it, reserves the
+/// stock and only then captures (a shortfall voids the hold: nothing is
+/// charged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "CaptureMethod", rename_all = "snake_case")]
+pub enum CaptureMethodView {
+    Automatic,
+    Manual,
+}
+
+impl From<CaptureMethod> for CaptureMethodView {
+    fn from(method: CaptureMethod) -> Self {
+        match method {
+            CaptureMethod::Automatic => Self::Automatic,
+            CaptureMethod::Manual => Self::Manual,
+        }
+    }
+}
+
+impl From<CaptureMethodView> for CaptureMethod {
+    fn from(method: CaptureMethodView) -> Self {
+        match method {
+            CaptureMethodView::Automatic => Self::Automatic,
+            CaptureMethodView::Manual => Self::Manual,
         }
     }
 }
@@ -129,7 +170,11 @@ pub struct OrderItemView {
 #[derive(Debug, Object)]
 #[oai(rename = "Payment")]
 pub struct PaymentView {
-    /// The charge, once taken.
+    pub capture_method: CaptureMethodView,
+    /// The hold on the card (manual capture), once authorized.
+    #[oai(nullable)]
+    pub authorization_id: Option<String>,
+    /// The charge, once taken (captured, for manual capture).
     #[oai(nullable)]
     pub charge_id: Option<String>,
     /// The refund, once made.
@@ -160,7 +205,9 @@ pub struct HistoryView {
 #[oai(rename = "OrderTask")]
 pub struct TaskView {
     pub id: i64,
-    /// `charge_payment`, `reserve_inventory`, `send_confirmation` or `refund_payment`.
+    /// `charge_payment` or `authorize_payment`, `reserve_inventory`,
+    /// `capture_payment`, `send_confirmation`, `refund_payment` or
+    /// `void_authorization`.
     pub kind: String,
     pub state: TaskStateView,
     pub attempts: i32,
@@ -195,6 +242,8 @@ impl poem_openapi::types::Example for OrderView {
                 unit_price_cents: 1999,
             }],
             payment: PaymentView {
+                capture_method: CaptureMethodView::Automatic,
+                authorization_id: None,
                 charge_id: None,
                 refund_id: None,
             },
@@ -266,6 +315,8 @@ impl OrderView {
                 })
                 .collect(),
             payment: PaymentView {
+                capture_method: order.capture_method.into(),
+                authorization_id: order.authorization_id,
                 charge_id: order.charge_id,
                 refund_id: order.refund_id,
             },

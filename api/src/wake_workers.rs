@@ -89,7 +89,10 @@ impl WorkerWakeUps {
     }
 }
 
-/// The kind a placed order's first task is.
+/// The kind a placed order's first task is when it is paid automatically.
+/// A manual order's is `authorize_payment`; every worker that runs the
+/// saga runs both, and a wake-up is only a hint: a worker that does not run
+/// the kind leaves the task to the next poll.
 const KIND: TaskKind = TaskKind::ChargePayment;
 
 /// The workers to wake one at a time, read from the workers' registry every

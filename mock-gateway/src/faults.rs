@@ -1,8 +1,11 @@
 //! Fault injection: what the gateway does wrong, on purpose, and how often.
 //!
 //! Faults apply to the payment endpoints only (`POST /v1/charges`,
-//! `POST /v1/refunds`, `GET /v1/charges`), never to the ledger, the fault
-//! settings or the health check. For each such request the gateway first
+//! `POST /v1/refunds`, `GET /v1/charges`, `POST /v1/payment_intents`,
+//! `POST /v1/payment_intents/{id}/capture`,
+//! `POST /v1/payment_intents/{id}/cancel`, `GET /v1/payment_intents/{id}`,
+//! `GET /v1/payment_intents`), never to the ledger, the fault settings or the
+//! health check. For each such request the gateway first
 //! waits the configured latency, then draws one [`Fault`]:
 //!
 //! - the `*_next` counters come first, in the order fail, hang, lose; each
@@ -20,7 +23,7 @@ use std::time::Duration;
 /// Fault injection settings; every field is a flag with an env fallback.
 #[derive(Debug, Clone, Default, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct Faults {
-    /// Added latency before every /v1/charges and /v1/refunds request is handled.
+    /// Added latency before every /v1/charges, /v1/refunds and /v1/payment_intents request is handled.
     #[arg(
         long = "gateway-latency-ms",
         env = "GATEWAY_LATENCY_MS",
@@ -41,7 +44,7 @@ pub struct Faults {
         default_value_t = 0.0
     )]
     pub hang_rate: f64,
-    /// Share of requests that are carried out (charge or refund recorded) and then never answered.
+    /// Share of requests that are carried out (charge, refund, capture… recorded) and then never answered.
     #[arg(
         long = "gateway-lost-response-rate",
         env = "GATEWAY_LOST_RESPONSE_RATE",

@@ -9,7 +9,12 @@
 //! | `POST /v1/charges` `{amount, currency, source, metadata?}` | charges by test token: `tok_visa` succeeds; `tok_chargeDeclined` and `tok_chargeDeclinedInsufficientFunds` are 402s |
 //! | `POST /v1/refunds` `{charge, amount?}` | refunds all or part of what remains of a charge |
 //! | `GET /v1/charges?idempotency_key=K` | the successful charge made with K, as a (possibly empty) list |
-//! | `GET /v1/ledger` | every charge and refund, in creation order |
+//! | `POST /v1/payment_intents` `{amount, currency, payment_method, capture_method?, confirm?, metadata?}` | creates a PaymentIntent, confirmed at once (`confirm: false` is refused), with the same test tokens as a charge: `capture_method=manual` authorizes it (`requires_capture`), `automatic` (the default) charges it (`succeeded`) |
+//! | `POST /v1/payment_intents/{id}/capture` `{amount_to_capture?}` | captures all or part of an authorization, releasing the rest (`succeeded`); its charge can be refunded |
+//! | `POST /v1/payment_intents/{id}/cancel` `{cancellation_reason?}` | releases an authorization (`canceled`) |
+//! | `GET /v1/payment_intents/{id}` | the PaymentIntent as it is now |
+//! | `GET /v1/payment_intents?idempotency_key=K` | the PaymentIntent created with K, as it is now, as a (possibly empty) list |
+//! | `GET /v1/ledger` | every charge, refund, authorization, capture and void, in creation order |
 //! | `GET`/`PUT /v1/faults` | reads or replaces the [`Faults`] at run time |
 //! | `GET /v1/faults/injected` | how many faults were drawn so far, by kind ([`Injected`]) |
 //! | `GET /healthz` | `{"status": "ok"}` |
@@ -20,8 +25,14 @@
 //! 400 `idempotency_error`. Errors are Stripe-shaped:
 //! `{"error": {"type", "code", "message"}}`.
 //!
+//! An authorization left uncaptured longer than the authorization lifetime
+//! ([`DEFAULT_AUTHORIZATION_TTL`], or [`MockGateway::authorization_ttl`])
+//! lapses: its intent reads `canceled` (reason `automatic`) from then on, and
+//! capturing it is a 400 `charge_expired_for_capture`.
+//!
 //! [`Faults`] inject latency, 503s, hangs and lost responses (done, never
-//! answered) into the payment endpoints, so tests and the chaos harness can
+//! answered) into the payment endpoints (every `/v1/charges`, `/v1/refunds`
+//! and `/v1/payment_intents` one), so tests and the chaos harness can
 //! then read the ledger and prove that no order was charged twice and that
 //! every refund matches a charge.
 //!
@@ -30,12 +41,15 @@
 
 mod faults;
 mod idempotency;
+mod ids;
+mod intents;
 mod ledger;
 mod reply;
 mod requests;
 mod routes;
 mod state;
 mod stripe_error;
+mod tokens;
 
 use std::io;
 use std::net::SocketAddr;
@@ -54,11 +68,16 @@ use crate::state::Gateway;
 /// (and lost responses) are dropped without an answer when it runs out.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
-/// The gateway: a bound listener and the state its requests share.
+/// How long a manual PaymentIntent's authorization lasts unless captured or
+/// cancelled first: 7 days, as with Stripe's card payments.
+pub const DEFAULT_AUTHORIZATION_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// The gateway: a bound listener and the settings it will serve with.
 pub struct MockGateway {
     acceptor: TcpAcceptor,
     local_addr: SocketAddr,
-    gateway: Arc<Gateway>,
+    faults: Faults,
+    authorization_ttl: Duration,
 }
 
 impl MockGateway {
@@ -81,8 +100,19 @@ impl MockGateway {
         Ok(Self {
             acceptor: TcpAcceptor::from_tokio(listener)?,
             local_addr,
-            gateway: Arc::new(Gateway::new(faults)),
+            faults,
+            authorization_ttl: DEFAULT_AUTHORIZATION_TTL,
         })
+    }
+
+    /// How long a manual PaymentIntent's authorization lasts before it lapses
+    /// ([`DEFAULT_AUTHORIZATION_TTL`] unless set).
+    #[must_use]
+    pub fn authorization_ttl(self, ttl: Duration) -> Self {
+        Self {
+            authorization_ttl: ttl,
+            ..self
+        }
     }
 
     /// The address actually bound (tests bind port 0).
@@ -93,10 +123,16 @@ impl MockGateway {
     /// Serves until `shutdown` is cancelled, then stops: requests in flight
     /// get [`SHUTDOWN_GRACE`] to finish, hung ones are dropped unanswered.
     pub async fn run(self, shutdown: CancellationToken) -> io::Result<()> {
-        tracing::info!(addr = %self.local_addr, faults = ?self.gateway.faults.current(), "mock gateway listening");
+        tracing::info!(
+            addr = %self.local_addr,
+            faults = ?self.faults,
+            authorization_ttl_secs = self.authorization_ttl.as_secs(),
+            "mock gateway listening"
+        );
+        let gateway = Arc::new(Gateway::new(self.faults, self.authorization_ttl));
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
-                routes::app(self.gateway),
+                routes::app(gateway),
                 shutdown.cancelled_owned(),
                 Some(SHUTDOWN_GRACE),
             )
@@ -110,6 +146,7 @@ impl std::fmt::Debug for MockGateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MockGateway")
             .field("local_addr", &self.local_addr)
+            .field("authorization_ttl", &self.authorization_ttl)
             .finish_non_exhaustive()
     }
 }

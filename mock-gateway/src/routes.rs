@@ -1,7 +1,10 @@
 //! The HTTP endpoints, and where faults are injected.
 //!
 //! Faults apply to the payment endpoints only: `POST /v1/charges`,
-//! `POST /v1/refunds` and `GET /v1/charges`. For those, in order: the body is
+//! `POST /v1/refunds`, `GET /v1/charges`, `POST /v1/payment_intents`,
+//! `POST /v1/payment_intents/{id}/capture`,
+//! `POST /v1/payment_intents/{id}/cancel`, `GET /v1/payment_intents/{id}` and
+//! `GET /v1/payment_intents`. For those, in order: the body is
 //! read, the configured latency passes, a fault is drawn, and then the request
 //! is answered 503 (nothing done), left hanging (nothing done), handled and
 //! left hanging (a lost response), or handled and answered. Handling itself is
@@ -15,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::http::StatusCode;
-use poem::web::Data;
+use poem::web::{Data, Path};
 use poem::{Body, Endpoint, EndpointExt, Request, Response, Route, get, handler, post};
 use serde_json::{Value, json};
 
@@ -34,6 +37,19 @@ pub(crate) fn app(gateway: Arc<Gateway>) -> impl Endpoint {
     Route::new()
         .at("/v1/charges", get(lookup_charge).post(create_charge))
         .at("/v1/refunds", post(create_refund))
+        .at(
+            "/v1/payment_intents",
+            get(lookup_payment_intent).post(create_payment_intent),
+        )
+        .at("/v1/payment_intents/:id", get(retrieve_payment_intent))
+        .at(
+            "/v1/payment_intents/:id/capture",
+            post(capture_payment_intent),
+        )
+        .at(
+            "/v1/payment_intents/:id/cancel",
+            post(cancel_payment_intent),
+        )
         .at("/v1/ledger", get(ledger))
         .at("/v1/faults", get(current_faults).put(replace_faults))
         .at("/v1/faults/injected", get(injected_faults))
@@ -81,23 +97,103 @@ async fn create_refund(req: &Request, body: Body, gateway: Data<&Arc<Gateway>>) 
     .await
 }
 
+#[handler]
+async fn create_payment_intent(
+    req: &Request,
+    body: Body,
+    gateway: Data<&Arc<Gateway>>,
+) -> Response {
+    log_trace(req, "POST /v1/payment_intents");
+    let body = read_body(body).await;
+    let key = requests::idempotency_key(req.headers());
+    with_faults(&gateway, "POST /v1/payment_intents", || {
+        let key = key?;
+        let params = requests::parse_payment_intent(&body?)?;
+        Ok(gateway.create_payment_intent(key.as_deref(), params))
+    })
+    .await
+}
+
+#[handler]
+async fn capture_payment_intent(
+    req: &Request,
+    Path(id): Path<String>,
+    body: Body,
+    gateway: Data<&Arc<Gateway>>,
+) -> Response {
+    log_trace(req, "POST /v1/payment_intents/{id}/capture");
+    let body = read_body(body).await;
+    let key = requests::idempotency_key(req.headers());
+    with_faults(&gateway, "POST /v1/payment_intents/{id}/capture", || {
+        let key = key?;
+        let params = requests::parse_capture(&id, &body?)?;
+        Ok(gateway.capture_payment_intent(key.as_deref(), params))
+    })
+    .await
+}
+
+#[handler]
+async fn cancel_payment_intent(
+    req: &Request,
+    Path(id): Path<String>,
+    body: Body,
+    gateway: Data<&Arc<Gateway>>,
+) -> Response {
+    log_trace(req, "POST /v1/payment_intents/{id}/cancel");
+    let body = read_body(body).await;
+    let key = requests::idempotency_key(req.headers());
+    with_faults(&gateway, "POST /v1/payment_intents/{id}/cancel", || {
+        let key = key?;
+        let params = requests::parse_cancel(&id, &body?)?;
+        Ok(gateway.cancel_payment_intent(key.as_deref(), params))
+    })
+    .await
+}
+
+/// `GET /v1/payment_intents/{id}`: the intent as it reads now.
+#[handler]
+async fn retrieve_payment_intent(Path(id): Path<String>, gateway: Data<&Arc<Gateway>>) -> Response {
+    with_faults(&gateway, "GET /v1/payment_intents/{id}", || {
+        Ok(Answer::fresh(ok(gateway.payment_intent(&id)?)))
+    })
+    .await
+}
+
 #[derive(Debug, serde::Deserialize)]
 struct LookupQuery {
     idempotency_key: Option<String>,
+}
+
+/// The `idempotency_key` a lookup asks for.
+fn lookup_key(req: &Request) -> Result<String, StripeError> {
+    let query: LookupQuery = req.params().map_err(|error| {
+        StripeError::invalid_parameter(format!("Invalid query string: {error}"))
+    })?;
+    query.idempotency_key.ok_or_else(|| {
+        StripeError::invalid_parameter("Missing required parameter: idempotency_key")
+    })
+}
+
+fn list(data: Option<Value>) -> Answer {
+    let data: Vec<Value> = data.into_iter().collect();
+    Answer::fresh(ok(json!({ "object": "list", "data": data })))
 }
 
 /// `GET /v1/charges?idempotency_key=K`: the successful charge made with K.
 #[handler]
 async fn lookup_charge(req: &Request, gateway: Data<&Arc<Gateway>>) -> Response {
     with_faults(&gateway, "GET /v1/charges", || {
-        let query: LookupQuery = req.params().map_err(|error| {
-            StripeError::invalid_parameter(format!("Invalid query string: {error}"))
-        })?;
-        let key = query.idempotency_key.ok_or_else(|| {
-            StripeError::invalid_parameter("Missing required parameter: idempotency_key")
-        })?;
-        let data: Vec<Value> = gateway.charge_made_with(&key).into_iter().collect();
-        Ok(Answer::fresh(ok(json!({ "object": "list", "data": data }))))
+        Ok(list(gateway.charge_made_with(&lookup_key(req)?)))
+    })
+    .await
+}
+
+/// `GET /v1/payment_intents?idempotency_key=K`: the intent successfully
+/// created with K, as it reads now.
+#[handler]
+async fn lookup_payment_intent(req: &Request, gateway: Data<&Arc<Gateway>>) -> Response {
+    with_faults(&gateway, "GET /v1/payment_intents", || {
+        Ok(list(gateway.payment_intent_made_with(&lookup_key(req)?)))
     })
     .await
 }

@@ -10,7 +10,8 @@ use serde_json::json;
 use shared::catalog::{self, NewProduct, Sku};
 use shared::money::{Cents, Currency};
 use shared::orders::{
-    self, CheckedOrder, Move, OrderError, OrderStatus, ShortOfStock, StepEnd, TaskKind,
+    self, CaptureMethod, CheckedOrder, Move, OrderError, OrderStatus, ShortOfStock, StepEnd,
+    TaskKind,
 };
 use shared::queue::{self, ClaimedTask, QueueError, TaskState};
 use sqlx::PgPool;
@@ -35,6 +36,7 @@ async fn new_order(pool: &PgPool, quantity: i32) -> CheckedOrder {
         lines: vec![(mug.sku, quantity)],
         payment_token: "tok_visa".to_owned(),
         metadata: json!({}),
+        capture_method: CaptureMethod::Automatic,
         traceparent: None,
     }
 }

@@ -105,5 +105,6 @@ pub fn state(pool: &sqlx::PgPool, serving: &ApiServing) -> api::AppState {
         feed: api::events::feed::Feed::new(),
         webhook_urls: serving.webhook_urls.policy(),
         wake_workers: api::wake_workers::WorkerWakeUps::new(),
+        default_capture_method: serving.capture_method,
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use asynccheckout_client::types::{
-    CreateProduct, Order, OrderItemInput, OrderStatus, PlaceOrder, Problem,
+    CaptureMethod, CreateProduct, Order, OrderItemInput, OrderStatus, PlaceOrder, Problem,
 };
 use asynccheckout_client::{Client, Error};
 use futures::StreamExt;
@@ -21,6 +21,7 @@ fn order(token: &str, quantity: i64) -> PlaceOrder {
         }],
         payment_token: token.to_owned(),
         metadata: None,
+        capture_method: None,
     }
 }
 
@@ -92,6 +93,30 @@ async fn the_generated_rust_client_drives_the_happy_declined_and_refunded_flows(
     let refunded = settled(&client, &short.into_inner().id.to_string()).await;
     assert_eq!(refunded.status, OrderStatus::Refunded);
     assert!(refunded.payment.refund_id.is_some());
+
+    // Paid manually, the same shortfall voids the hold: nothing charged.
+    let manual = PlaceOrder {
+        capture_method: Some(CaptureMethod::Manual),
+        ..order("tok_visa", 2)
+    };
+    let voided = client
+        .place_order("client-void", None, &manual)
+        .await
+        .unwrap();
+    let voided = settled(&client, &voided.into_inner().id.to_string()).await;
+    assert_eq!(voided.status, OrderStatus::Failed);
+    assert_eq!(voided.payment.capture_method, CaptureMethod::Manual);
+    assert!(voided.payment.authorization_id.is_some());
+    assert!(voided.payment.charge_id.is_none());
+    assert_eq!(
+        voided.history.iter().map(|h| h.status).collect::<Vec<_>>(),
+        [
+            OrderStatus::Pending,
+            OrderStatus::Authorized,
+            OrderStatus::Voiding,
+            OrderStatus::Failed
+        ]
+    );
 
     match client.get_order("not-an-order").await {
         Err(Error::ErrorResponse(response)) => {

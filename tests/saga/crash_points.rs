@@ -40,6 +40,17 @@ async fn crash_then_recover(
     point: &str,
     stock: i64,
 ) -> (System, String) {
+    crash_then_recover_paid(test, db, point, stock, "automatic").await
+}
+
+/// [`crash_then_recover`] with the order's payment taken by `capture_method`.
+async fn crash_then_recover_paid(
+    test: &str,
+    db: &PgConnectOptions,
+    point: &str,
+    stock: i64,
+    capture_method: &str,
+) -> (System, String) {
     require_crash_points();
     let mut system = System::start(
         test,
@@ -50,6 +61,7 @@ async fn crash_then_recover(
                 ("TASK_LEASE_SECS", "2".into()),
                 ("RESCUE_INTERVAL_SECS", "1".into()),
             ],
+            api_env: vec![("CAPTURE_METHOD", capture_method.to_owned())],
             ..Options::default()
         },
     )
@@ -174,6 +186,66 @@ async fn a_crash_mid_refund_refunds_exactly_once(_: PgPoolOptions, db: PgConnect
     );
     assert_eq!(refunds[0]["amount"], charges[0]["amount"]);
     assert_eq!(task(&order, "refund_payment")["attempts"], 2, "{order}");
+    assert_eq!(system.stock("MUG").await, 0);
+}
+
+/// Manual capture: the order completed with one hold and one capture, and
+/// the step that crashed at `point` ran twice.
+async fn assert_held_and_captured_once(system: &System, id: &str, kind: &str) {
+    let order = system.settled(id).await;
+    assert_eq!(order["status"], "completed", "{order}");
+    assert_eq!(system.ledger_for(id, "authorization").await.len(), 1);
+    let captures = system.ledger_for(id, "capture").await;
+    assert_eq!(captures.len(), 1, "captured once: {captures:?}");
+    assert_eq!(captures[0]["amount"], 1250);
+    assert!(system.ledger_for(id, "charge").await.is_empty());
+    assert_eq!(system.stock("MUG").await, 4, "stock taken once");
+    assert_eq!(task(&order, kind)["attempts"], 2, "{order}");
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_crash_after_the_gateway_held_the_payment_holds_it_once(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let point = "authorize_payment.after_gateway";
+    let (system, id) = crash_then_recover_paid("crash_after_hold", &db, point, 5, "manual").await;
+
+    assert_held_and_captured_once(&system, &id, "authorize_payment").await;
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_crash_after_the_gateway_captured_the_payment_captures_it_once(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let point = "capture_payment.after_gateway";
+    let (system, id) =
+        crash_then_recover_paid("crash_after_capture", &db, point, 5, "manual").await;
+
+    assert_held_and_captured_once(&system, &id, "capture_payment").await;
+}
+
+/// Manual capture, out of stock: a crash right after the gateway released
+/// the hold releases it once, and nothing is ever captured.
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_crash_mid_void_releases_the_hold_once(_: PgPoolOptions, db: PgConnectOptions) {
+    let (system, id) = crash_then_recover_paid(
+        "crash_mid_void",
+        &db,
+        "void_authorization.after_gateway",
+        0,
+        "manual",
+    )
+    .await;
+
+    let order = system.settled(&id).await;
+    assert_eq!(order["status"], "failed", "{order}");
+    assert_eq!(order["failure"]["code"], "out_of_stock", "{order}");
+    assert_eq!(system.ledger_for(&id, "authorization").await.len(), 1);
+    assert_eq!(system.ledger_for(&id, "void").await.len(), 1);
+    assert!(system.ledger_for(&id, "capture").await.is_empty());
+    assert_eq!(task(&order, "void_authorization")["attempts"], 2, "{order}");
     assert_eq!(system.stock("MUG").await, 0);
 }
 

@@ -25,6 +25,7 @@ mod hostile_clients;
 mod http_edges;
 mod idempotency;
 mod load;
+mod manual_capture;
 mod migrate_command;
 mod nul_input;
 mod observability;

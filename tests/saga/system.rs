@@ -26,6 +26,9 @@ pub struct Options {
     pub worker_env: Vec<(&'static str, String)>,
     /// More settings for the API.
     pub api_env: Vec<(&'static str, String)>,
+    /// More settings for the mock gateway, e.g.
+    /// `("GATEWAY_AUTHORIZATION_TTL_SECS", "2")`.
+    pub gateway_env: Vec<(&'static str, String)>,
     /// The workers' per-call gateway timeout (hangs and lost responses cost this).
     pub gateway_timeout_ms: u64,
     /// The DATABASE_URL of the API and the workers, when it is not the test
@@ -52,6 +55,7 @@ impl Default for Options {
             admission_max_queue_age_secs: 0,
             worker_env: Vec::new(),
             api_env: Vec::new(),
+            gateway_env: Vec::new(),
             gateway_timeout_ms: 1_000,
             processes_database_url: None,
         }
@@ -124,10 +128,12 @@ impl System {
             .unwrap();
         let mail = MailSink::start(&logs).await;
 
+        let mut gateway_env = vec![("LISTEN_ADDR", "127.0.0.1:0".to_owned())];
+        gateway_env.extend(options.gateway_env.iter().cloned());
         let (gateway_process, ready) = start(
             BINARY,
             &["mock-gateway"],
-            &[("LISTEN_ADDR", "127.0.0.1:0".into())],
+            &gateway_env,
             &logs.join("gateway.log"),
         )
         .await;
@@ -362,6 +368,17 @@ impl System {
         product["stock"].as_i64().unwrap()
     }
 
+    /// Pauses (`pause`) or resumes (`resume`) a task kind, as an operator would.
+    pub async fn pause_kind(&self, kind: &str, action: &str) {
+        let response = self
+            .http
+            .post(format!("{}/v1/queue/kinds/{kind}/{action}", self.api))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
     pub fn order_body(token: &str, items: &[(&str, i64)]) -> Value {
         json!({
             "customer_email": "ada@example.com",
@@ -440,7 +457,8 @@ impl System {
         ledger["entries"].as_array().unwrap().clone()
     }
 
-    /// Ledger entries of one kind (`charge` or `refund`) for one order.
+    /// Ledger entries of one kind (`charge`, `refund`, `authorization`,
+    /// `capture` or `void`) for one order.
     pub async fn ledger_for(&self, order: &str, kind: &str) -> Vec<Value> {
         self.ledger()
             .await

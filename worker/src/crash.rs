@@ -11,6 +11,9 @@
 //! | --- | --- |
 //! | `worker.after_claim` | tasks claimed (leased), none started |
 //! | `charge_payment.after_gateway` | the charge succeeded at the gateway, nothing recorded yet |
+//! | `authorize_payment.after_gateway` | the hold was placed at the gateway, nothing recorded yet |
+//! | `capture_payment.after_gateway` | the capture succeeded at the gateway, nothing recorded yet |
+//! | `void_authorization.after_gateway` | the hold was released at the gateway, nothing recorded yet |
 //! | `refund_payment.after_gateway` | the refund succeeded at the gateway, nothing recorded yet |
 //! | `send_confirmation.after_send` | the mail server took the confirmation, nothing recorded yet |
 //! | `step.after_commit` | a step's transaction committed (its successor enqueued), the successor not started |

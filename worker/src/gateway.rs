@@ -1,8 +1,10 @@
 //! The payment gateway client: Stripe-shaped charges, refunds and lookups,
-//! with every answer classified for the saga — charged, declined, rejected;
-//! refunded, nothing to refund, rejected; or unavailable, the outcome
-//! unknown — so the steps decide on what the answer means, not on HTTP. An
-//! unknown outcome is never read as "not charged".
+//! and payment intents for two-phase payments (authorize, capture, cancel),
+//! with every answer classified for the saga — charged or authorized,
+//! declined, rejected; refunded, nothing to refund; captured, expired;
+//! voided; or unavailable, the outcome unknown — so the steps decide on what
+//! the answer means, not on HTTP. An unknown outcome is never read as "not
+//! charged".
 
 use std::time::Duration;
 
@@ -70,6 +72,43 @@ pub enum RefundError {
     Unavailable(#[from] Unavailable),
 }
 
+/// Why a capture was not made, as far as the gateway told.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CaptureError {
+    /// The hold is gone: it expired, or was voided. Nothing can be captured.
+    #[error("the authorization can no longer be captured ({code}): {message}")]
+    Lapsed { code: String, message: String },
+    /// The gateway refused the capture for another reason.
+    #[error("payment gateway refused the capture ({status} {code}): {message}")]
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The outcome is unknown: it may have been captured.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+}
+
+/// Why a hold was not voided, as far as the gateway told.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum VoidError {
+    /// The intent is no longer held (captured, voided or expired since it
+    /// was read): read it again.
+    #[error("the authorization is no longer held ({code}): {message}")]
+    NotHeld { code: String, message: String },
+    /// The gateway refused the void for another reason.
+    #[error("payment gateway refused the void ({status} {code}): {message}")]
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The outcome is unknown: it may have been voided.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+}
+
 /// A definite no from the gateway, before it is read for one endpoint.
 #[derive(Debug, Clone)]
 struct Refusal {
@@ -114,6 +153,40 @@ impl From<Refusal> for RefundError {
     }
 }
 
+impl From<Refusal> for CaptureError {
+    fn from(no: Refusal) -> Self {
+        if no.code == "charge_expired_for_capture" || no.code == "payment_intent_unexpected_state" {
+            Self::Lapsed {
+                code: no.code,
+                message: no.message,
+            }
+        } else {
+            Self::Rejected {
+                status: no.status,
+                code: no.code,
+                message: no.message,
+            }
+        }
+    }
+}
+
+impl From<Refusal> for VoidError {
+    fn from(no: Refusal) -> Self {
+        if no.code == "payment_intent_unexpected_state" {
+            Self::NotHeld {
+                code: no.code,
+                message: no.message,
+            }
+        } else {
+            Self::Rejected {
+                status: no.status,
+                code: no.code,
+                message: no.message,
+            }
+        }
+    }
+}
+
 /// `error` read as one endpoint's error `E`.
 fn classify<E: From<Refusal> + From<Unavailable>>(error: CallError) -> E {
     match error {
@@ -134,8 +207,31 @@ pub struct Refund {
 }
 
 #[derive(Debug, Deserialize)]
-struct ChargeList {
-    data: Vec<Charge>,
+struct List<T> {
+    data: Vec<T>,
+}
+
+/// A payment intent: a hold on the card (`requires_capture`), taken
+/// (`succeeded`, with its charge), or released (`canceled`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentIntent {
+    pub id: String,
+    pub status: IntentStatus,
+    /// The charge a capture made.
+    #[serde(default)]
+    pub latest_charge: Option<String>,
+}
+
+/// Where a payment intent is. Statuses this client does not act on read as
+/// `Other`, and the steps retry rather than guess.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentStatus {
+    RequiresCapture,
+    Succeeded,
+    Canceled,
+    #[serde(other)]
+    Other,
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,14 +286,7 @@ impl GatewayClient {
             "source": source,
             "metadata": { "order_id": order_id.to_string() },
         });
-        let request = self
-            .http
-            .post(format!("{}/v1/charges", self.base))
-            .header("Idempotency-Key", key)
-            .json(&body);
-        answer(traced(request, trace).send().await)
-            .await
-            .map_err(classify)
+        self.post("/v1/charges", key, &body, trace).await
     }
 
     /// The charge made with idempotency key `key`, if there is one.
@@ -210,16 +299,105 @@ impl GatewayClient {
             .http
             .get(format!("{}/v1/charges", self.base))
             .query(&[("idempotency_key", key)]);
-        let list: ChargeList = answer(traced(request, trace).send().await)
+        lookup(request, trace, "the charge").await
+    }
+
+    /// Places a hold of `amount` on the card (a payment intent with
+    /// `capture_method=manual`), with idempotency key `key`.
+    pub async fn authorize(
+        &self,
+        key: &str,
+        amount: i64,
+        currency: &str,
+        payment_method: &str,
+        order_id: Uuid,
+        trace: Option<TraceParent>,
+    ) -> Result<PaymentIntent, ChargeError> {
+        let body = json!({
+            "amount": amount,
+            "currency": currency,
+            "payment_method": payment_method,
+            "capture_method": "manual",
+            "confirm": true,
+            "metadata": { "order_id": order_id.to_string() },
+        });
+        self.post("/v1/payment_intents", key, &body, trace).await
+    }
+
+    /// The payment intent created with idempotency key `key`, as it is now.
+    pub async fn find_authorization(
+        &self,
+        key: &str,
+        trace: Option<TraceParent>,
+    ) -> Result<Option<PaymentIntent>, Unavailable> {
+        let request = self
+            .http
+            .get(format!("{}/v1/payment_intents", self.base))
+            .query(&[("idempotency_key", key)]);
+        lookup(request, trace, "the authorization").await
+    }
+
+    /// The payment intent `intent`, as it is now.
+    pub async fn payment_intent(
+        &self,
+        intent: &str,
+        trace: Option<TraceParent>,
+    ) -> Result<PaymentIntent, Unavailable> {
+        let request = self
+            .http
+            .get(format!("{}/v1/payment_intents/{intent}", self.base));
+        answer(traced(request, trace).send().await)
             .await
-            .map_err(|e| match e {
-                CallError::Unavailable(e) => e,
-                CallError::Refused(no) => Unavailable(format!(
-                    "looking the charge up was refused ({} {}): {}",
-                    no.status, no.code, no.message
-                )),
-            })?;
-        Ok(list.data.into_iter().next())
+            .map_err(|e| refused_as_unavailable(e, "reading the authorization"))
+    }
+
+    /// Captures `amount` of the hold `intent`, with idempotency key `key`.
+    pub async fn capture(
+        &self,
+        key: &str,
+        intent: &str,
+        amount: i64,
+        trace: Option<TraceParent>,
+    ) -> Result<PaymentIntent, CaptureError> {
+        let path = format!("/v1/payment_intents/{intent}/capture");
+        let body = json!({ "amount_to_capture": amount });
+        self.post(&path, key, &body, trace).await
+    }
+
+    /// Releases the hold `intent` (voids the authorization), with
+    /// idempotency key `key`.
+    pub async fn void(
+        &self,
+        key: &str,
+        intent: &str,
+        trace: Option<TraceParent>,
+    ) -> Result<PaymentIntent, VoidError> {
+        let path = format!("/v1/payment_intents/{intent}/cancel");
+        let body = json!({ "cancellation_reason": "abandoned" });
+        self.post(&path, key, &body, trace).await
+    }
+
+    /// POSTs `body` to `path` with idempotency key `key`, the answer read
+    /// as the endpoint's success `T` or its error `E`.
+    async fn post<T, E>(
+        &self,
+        path: &str,
+        key: &str,
+        body: &serde_json::Value,
+        trace: Option<TraceParent>,
+    ) -> Result<T, E>
+    where
+        T: serde::de::DeserializeOwned,
+        E: From<Refusal> + From<Unavailable>,
+    {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Idempotency-Key", key)
+            .json(body);
+        answer(traced(request, trace).send().await)
+            .await
+            .map_err(classify)
     }
 
     /// Refunds what remains of `charge`, with idempotency key `key`.
@@ -229,14 +407,33 @@ impl GatewayClient {
         charge: &str,
         trace: Option<TraceParent>,
     ) -> Result<Refund, RefundError> {
-        let request = self
-            .http
-            .post(format!("{}/v1/refunds", self.base))
-            .header("Idempotency-Key", key)
-            .json(&json!({ "charge": charge }));
-        answer(traced(request, trace).send().await)
+        self.post("/v1/refunds", key, &json!({ "charge": charge }), trace)
             .await
-            .map_err(classify)
+    }
+}
+
+/// The first object of a lookup by idempotency key, if any. A refused
+/// lookup is no answer: the caller cannot learn the outcome from it.
+async fn lookup<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    trace: Option<TraceParent>,
+    what: &str,
+) -> Result<Option<T>, Unavailable> {
+    let list: List<T> = answer(traced(request, trace).send().await)
+        .await
+        .map_err(|e| refused_as_unavailable(e, &format!("looking {what} up")))?;
+    Ok(list.data.into_iter().next())
+}
+
+/// A read the gateway refused, as an unknown outcome for the step that
+/// needed it.
+fn refused_as_unavailable(error: CallError, doing: &str) -> Unavailable {
+    match error {
+        CallError::Unavailable(e) => e,
+        CallError::Refused(no) => Unavailable(format!(
+            "{doing} was refused ({} {}): {}",
+            no.status, no.code, no.message
+        )),
     }
 }
 

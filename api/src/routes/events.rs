@@ -36,6 +36,12 @@ pub enum EventTypeView {
     Pending,
     #[oai(rename = "order.paid")]
     Paid,
+    /// The payment is held on the card (manual capture).
+    #[oai(rename = "order.authorized")]
+    Authorized,
+    /// The stock is reserved; the payment is held, not yet captured.
+    #[oai(rename = "order.reserved")]
+    Reserved,
     #[oai(rename = "order.confirmed")]
     Confirmed,
     #[oai(rename = "order.completed")]
@@ -48,6 +54,9 @@ pub enum EventTypeView {
     Refunding,
     #[oai(rename = "order.refunded")]
     Refunded,
+    /// The hold is being released and any stock put back.
+    #[oai(rename = "order.voiding")]
+    Voiding,
 }
 
 impl EventTypeView {
@@ -56,12 +65,15 @@ impl EventTypeView {
         match self {
             Self::Pending => OrderStatus::Pending,
             Self::Paid => OrderStatus::Paid,
+            Self::Authorized => OrderStatus::Authorized,
+            Self::Reserved => OrderStatus::Reserved,
             Self::Confirmed => OrderStatus::Confirmed,
             Self::Completed => OrderStatus::Completed,
             Self::Failed => OrderStatus::Failed,
             Self::Cancelled => OrderStatus::Cancelled,
             Self::Refunding => OrderStatus::Refunding,
             Self::Refunded => OrderStatus::Refunded,
+            Self::Voiding => OrderStatus::Voiding,
         }
     }
 }
@@ -71,12 +83,15 @@ impl From<OrderStatus> for EventTypeView {
         match status {
             OrderStatus::Pending => Self::Pending,
             OrderStatus::Paid => Self::Paid,
+            OrderStatus::Authorized => Self::Authorized,
+            OrderStatus::Reserved => Self::Reserved,
             OrderStatus::Confirmed => Self::Confirmed,
             OrderStatus::Completed => Self::Completed,
             OrderStatus::Failed => Self::Failed,
             OrderStatus::Cancelled => Self::Cancelled,
             OrderStatus::Refunding => Self::Refunding,
             OrderStatus::Refunded => Self::Refunded,
+            OrderStatus::Voiding => Self::Voiding,
         }
     }
 }

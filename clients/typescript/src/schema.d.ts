@@ -593,6 +593,14 @@ export interface components {
          */
         AttemptOutcome: "succeeded" | "retried" | "failed" | "lease_expired" | "interrupted";
         /**
+         * @description How the order's payment is taken: `automatic` charges the card at once
+         *     (a shortfall of stock is refunded); `manual` authorizes it, reserves the
+         *     stock and only then captures (a shortfall voids the hold: nothing is
+         *     charged).
+         * @enum {string}
+         */
+        CaptureMethod: "automatic" | "manual";
+        /**
          * CreateProduct
          * @description A product to create.
          * @example {
@@ -680,7 +688,7 @@ export interface components {
          * @description What happened to the order: it took the status the type names.
          * @enum {string}
          */
-        EventType: "order.pending" | "order.paid" | "order.confirmed" | "order.completed" | "order.failed" | "order.cancelled" | "order.refunding" | "order.refunded";
+        EventType: "order.pending" | "order.paid" | "order.authorized" | "order.reserved" | "order.confirmed" | "order.completed" | "order.failed" | "order.cancelled" | "order.refunding" | "order.refunded" | "order.voiding";
         /**
          * Failure
          * @description A stable code (`payment_declined`, `out_of_stock`, `payment_unavailable`,
@@ -725,6 +733,8 @@ export interface components {
          *         }
          *       ],
          *       "payment": {
+         *         "capture_method": "automatic",
+         *         "authorization_id": null,
          *         "charge_id": null,
          *         "refund_id": null
          *       },
@@ -813,11 +823,14 @@ export interface components {
             next_cursor?: string | null;
         };
         /**
-         * @description Where an order is in its saga. Terminal: `completed`, `failed`,
-         *     `cancelled`, `refunded`.
+         * @description Where an order is in its saga. Paid automatically: `pending` → `paid` →
+         *     `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
+         *     `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
+         *     `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
+         *     `refunded`.
          * @enum {string}
          */
-        OrderStatus: "pending" | "paid" | "confirmed" | "completed" | "failed" | "cancelled" | "refunding" | "refunded";
+        OrderStatus: "pending" | "paid" | "authorized" | "reserved" | "confirmed" | "completed" | "failed" | "cancelled" | "refunding" | "refunded" | "voiding";
         /**
          * OrderSummary
          * @description An order without its lines, history and tasks, as listed.
@@ -840,7 +853,11 @@ export interface components {
         OrderTask: {
             /** Format: int64 */
             id: number;
-            /** @description `charge_payment`, `reserve_inventory`, `send_confirmation` or `refund_payment`. */
+            /**
+             * @description `charge_payment` or `authorize_payment`, `reserve_inventory`,
+             *     `capture_payment`, `send_confirmation`, `refund_payment` or
+             *     `void_authorization`.
+             */
             kind: string;
             state: components["schemas"]["TaskState"];
             /** Format: int32 */
@@ -872,7 +889,10 @@ export interface components {
          * @description The gateway's references for the order's money.
          */
         Payment: {
-            /** @description The charge, once taken. */
+            capture_method: components["schemas"]["CaptureMethod"];
+            /** @description The hold on the card (manual capture), once authorized. */
+            authorization_id?: string | null;
+            /** @description The charge, once taken (captured, for manual capture). */
             charge_id?: string | null;
             /** @description The refund, once made. */
             refund_id?: string | null;
@@ -891,7 +911,8 @@ export interface components {
          *       "payment_token": "tok_visa",
          *       "metadata": {
          *         "cart_id": "c_123"
-         *       }
+         *       },
+         *       "capture_method": null
          *     }
          */
         PlaceOrder: {
@@ -903,6 +924,11 @@ export interface components {
             payment_token: string;
             /** @description Up to 20 string keys (1–40 characters) with string values (up to 500). */
             metadata?: components["schemas"]["Metadata"] | null;
+            /**
+             * @description How the payment is taken; absent or `null`, the deployment's
+             *     `CAPTURE_METHOD`.
+             */
+            capture_method?: components["schemas"]["CaptureMethod"] | null;
         };
         /** ProbeStatus */
         ProbeStatus: {

@@ -58,7 +58,7 @@ fn place_script() -> String {
     let charge = shared::orders::TaskKind::ChargePayment;
     let max_attempts = charge.max_attempts().to_string();
     let kind = format!("'{}'", charge.as_str());
-    let values: [(usize, &str); 14] = [
+    let values: [(usize, &str); 15] = [
         (1, "'ceiling'"),
         (2, "gen_random_uuid()::text"),
         (3, "'{}'::jsonb"),
@@ -73,6 +73,7 @@ fn place_script() -> String {
         (12, &max_attempts),
         (13, "NULL::text"),
         (14, "'order accepted'"),
+        (15, "'automatic'"),
     ];
     format!(
         "\\set sku random(1, 100)\n\\set quantity random(1, 3)\n{};\n",
@@ -144,7 +145,7 @@ fn saga_script() -> String {
     ) in steps.into_iter().enumerate()
     {
         let refund_attempts = max_attempts(RefundPayment);
-        let values: [(usize, &str); 23] = [
+        let values: [(usize, &str); 25] = [
             (1, task),
             (2, "'ceiling-' || :client_id"),
             (3, attempt),
@@ -171,6 +172,8 @@ fn saga_script() -> String {
             ),
             (22, "30"),
             (23, "'asynccheckout_tasks'"),
+            (24, "false"),
+            (25, "NULL::text"),
         ];
         let statement = plain_column_names(&bind(STEP_END_SQL, &values));
         script.push_str(&format!("-- {}. {what}\n{statement}", i + 3));

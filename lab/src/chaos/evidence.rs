@@ -81,10 +81,17 @@ pub struct RunRecord<'a> {
 #[derive(Debug, Clone, Deserialize)]
 pub struct LedgerEntry {
     pub id: String,
+    /// `charge`, `refund`, `authorization`, `capture` or `void`.
     pub kind: String,
     pub amount: i64,
     pub order_id: Option<String>,
     pub charge: Option<String>,
+    /// The payment intent an authorization, capture or void belongs to.
+    #[serde(default)]
+    pub payment_intent: Option<String>,
+    /// When an authorization lapses if it is neither captured nor voided.
+    #[serde(default)]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An order as the database has it at the end.

@@ -102,7 +102,8 @@ pub struct Catalog {
 impl Plan {
     /// The `n`th order of a run seeded with `seed`: mostly good cards, one in
     /// ten declined, one in twenty for lack of funds; one or two lines of one
-    /// to three items; a tenth sent twice, and a tenth cancelled.
+    /// to three items; a tenth sent twice, and a tenth cancelled; half paid
+    /// by manual capture (authorize, reserve, capture), half automatically.
     pub fn new(seed: u64, n: u64, catalog: &Catalog) -> Self {
         let mut rng = StdRng::seed_from_u64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let token = match rng.random_range(0..20) {
@@ -120,6 +121,11 @@ impl Plan {
             .iter()
             .map(|&i| json!({ "sku": catalog.skus[i], "quantity": rng.random_range(1..=3) }))
             .collect();
+        let capture_method = if rng.random_bool(0.5) {
+            "manual"
+        } else {
+            "automatic"
+        };
         Self {
             key: format!("chaos-{seed}-{n}"),
             body: json!({
@@ -127,6 +133,7 @@ impl Plan {
                 "items": items,
                 "payment_token": token,
                 "metadata": { "chaos_order": n.to_string() },
+                "capture_method": capture_method,
             }),
             duplicate: rng.random_bool(0.10),
             cancel: rng.random_bool(0.10),

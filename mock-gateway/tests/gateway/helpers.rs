@@ -28,7 +28,11 @@ impl TestGateway {
     }
 
     pub async fn with_faults(faults: Faults) -> Self {
-        let gateway = MockGateway::bind("127.0.0.1:0", faults).await.unwrap();
+        Self::serving(MockGateway::bind("127.0.0.1:0", faults).await.unwrap())
+    }
+
+    /// Serves a gateway bound and configured by the test.
+    pub fn serving(gateway: MockGateway) -> Self {
         let addr = gateway.local_addr();
         let shutdown = CancellationToken::new();
         let server = tokio::spawn(gateway.run(shutdown.clone()));
@@ -66,6 +70,22 @@ impl TestGateway {
         self.post("/v1/refunds", key, body).await
     }
 
+    pub async fn create_intent(&self, key: &str, body: Value) -> reqwest::Response {
+        self.post("/v1/payment_intents", key, body).await
+    }
+
+    pub async fn capture(&self, key: &str, intent: &Value, body: Value) -> reqwest::Response {
+        let id = intent.as_str().unwrap();
+        self.post(&format!("/v1/payment_intents/{id}/capture"), key, body)
+            .await
+    }
+
+    pub async fn cancel(&self, key: &str, intent: &Value, body: Value) -> reqwest::Response {
+        let id = intent.as_str().unwrap();
+        self.post(&format!("/v1/payment_intents/{id}/cancel"), key, body)
+            .await
+    }
+
     pub async fn get(&self, path: &str) -> Value {
         let response = self.client.get(self.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "GET {path}");
@@ -92,6 +112,17 @@ pub fn visa(amount: u64, order_id: &str) -> Value {
         "amount": amount,
         "currency": "usd",
         "source": "tok_visa",
+        "metadata": { "order_id": order_id },
+    })
+}
+
+/// A PaymentIntent paid with `tok_visa`, captured as `capture_method` says.
+pub fn visa_intent(amount: u64, order_id: &str, capture_method: &str) -> Value {
+    json!({
+        "amount": amount,
+        "currency": "usd",
+        "payment_method": "tok_visa",
+        "capture_method": capture_method,
         "metadata": { "order_id": order_id },
     })
 }

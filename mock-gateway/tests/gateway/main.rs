@@ -5,4 +5,5 @@
 mod bad_requests;
 mod faults;
 mod helpers;
+mod payment_intents;
 mod payments;

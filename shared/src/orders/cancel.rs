@@ -3,7 +3,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{OrderError, OrderStatus, TaskKind, Transition, transition};
+use super::{CaptureMethod, OrderError, OrderStatus, TaskKind, Transition, transition};
 use crate::queue;
 
 /// What [`cancel`] found.
@@ -16,23 +16,27 @@ pub enum Cancellation {
     NotFound,
 }
 
-/// Cancels the order and withdraws its unstarted `charge_payment` task, in
-/// the caller's transaction: both happen, or neither.
+/// Cancels the order and withdraws its unstarted payment task
+/// (`charge_payment` or `authorize_payment`), in the caller's transaction:
+/// both happen, or neither.
 pub async fn cancel(conn: &mut PgConnection, id: Uuid) -> Result<Cancellation, OrderError> {
-    let status = sqlx::query_scalar!(
-        r#"SELECT status AS "status: OrderStatus" FROM orders WHERE id = $1 FOR UPDATE"#,
+    let order = sqlx::query!(
+        r#"SELECT status AS "status: OrderStatus",
+                  capture_method AS "capture_method: CaptureMethod"
+           FROM orders WHERE id = $1 FOR UPDATE"#,
         id
     )
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(status) = status else {
+    let Some(order) = order else {
         return Ok(Cancellation::NotFound);
     };
+    let status = order.status;
     if status != OrderStatus::Pending {
         return Ok(Cancellation::NotCancellable(status));
     }
-    let withdrawn =
-        queue::cancel_unstarted(&mut *conn, id, TaskKind::ChargePayment.as_str()).await?;
+    let payment = TaskKind::first_step(order.capture_method);
+    let withdrawn = queue::cancel_unstarted(&mut *conn, id, payment.as_str()).await?;
     if withdrawn == 0 {
         return Ok(Cancellation::NotCancellable(status));
     }

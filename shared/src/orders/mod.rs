@@ -7,6 +7,7 @@
 //! steps move them along, each in the transaction that completes its task.
 
 mod cancel;
+mod capture_method;
 mod error;
 mod model;
 mod place;
@@ -18,6 +19,7 @@ mod task_kind;
 mod transition;
 
 pub use cancel::{Cancellation, cancel};
+pub use capture_method::{CaptureMethod, UnknownCaptureMethod};
 pub use error::OrderError;
 pub use model::{
     Failure, HistoryEntry, NewLine, NewOrder, Order, OrderLine, OrderSnapshot, OrderTask,

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::OrderStatus;
+use super::{CaptureMethod, OrderStatus};
 use crate::catalog::Sku;
 use crate::money::{Cents, Currency};
 use crate::queue::{TaskId, TaskState};
@@ -19,6 +19,9 @@ pub struct Order {
     pub total_cents: i64,
     pub payment_token: String,
     pub metadata: serde_json::Value,
+    pub capture_method: CaptureMethod,
+    /// The gateway's hold on the card (manual capture), once authorized.
+    pub authorization_id: Option<String>,
     pub charge_id: Option<String>,
     pub refund_id: Option<String>,
     pub failure_code: Option<String>,
@@ -104,6 +107,7 @@ pub struct NewOrder {
     pub total: Cents,
     pub payment_token: String,
     pub metadata: serde_json::Value,
+    pub capture_method: CaptureMethod,
     /// The trace of the request that placed it; its saga continues it.
     pub traceparent: Option<crate::trace::TraceParent>,
 }

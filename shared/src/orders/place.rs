@@ -39,7 +39,7 @@ pub fn as_placed(
     accepted: &Accepted,
 ) -> (Order, Vec<OrderLine>, Vec<HistoryEntry>, Vec<OrderTask>) {
     let order = &accepted.order;
-    let charge = TaskKind::ChargePayment;
+    let first = TaskKind::first_step(order.capture_method);
     let written = Order {
         id: accepted.id,
         status: OrderStatus::Pending,
@@ -48,6 +48,8 @@ pub fn as_placed(
         total_cents: order.total.get(),
         payment_token: order.payment_token.clone(),
         metadata: order.metadata.clone(),
+        capture_method: order.capture_method,
+        authorization_id: None,
         charge_id: None,
         refund_id: None,
         failure_code: None,
@@ -71,10 +73,10 @@ pub fn as_placed(
     }];
     let tasks = vec![OrderTask {
         id: accepted.first_task,
-        kind: charge.as_str().to_owned(),
+        kind: first.as_str().to_owned(),
         state: TaskState::Available,
         attempts: 0,
-        max_attempts: charge.max_attempts(),
+        max_attempts: first.max_attempts(),
         last_error: None,
         run_at: accepted.at,
         created_at: accepted.at,
@@ -88,7 +90,8 @@ const ACCEPTED_REASON: &str = "order accepted";
 /// What [`place`] did with the request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Placement {
-    /// A new order, with its `charge_payment` task.
+    /// A new order, with its first step's task (`charge_payment` or
+    /// `authorize_payment`).
     Created(Box<Accepted>),
     /// The key was used before with the same request: this is its order.
     Replayed(Uuid),
@@ -97,7 +100,7 @@ pub enum Placement {
 }
 
 /// The statement [`place`] sends, for tools that run it themselves (the
-/// lab's ceiling): `$1`…`$14` in the order `place` binds them.
+/// lab's ceiling): `$1`…`$15` in the order `place` binds them.
 pub const PLACE_SQL: &str = include_str!("place.sql");
 
 /// Prices `order` from the catalog and places it under the idempotency key
@@ -122,7 +125,7 @@ pub async fn place(
     let numbers: Vec<i32> = (1..).take(order.lines.len()).collect();
     let skus: Vec<String> = order.lines.iter().map(|(sku, _)| sku.to_string()).collect();
     let quantities: Vec<i32> = order.lines.iter().map(|(_, quantity)| *quantity).collect();
-    let charge = TaskKind::ChargePayment;
+    let first = TaskKind::first_step(order.capture_method);
     let written = sqlx::query_file!(
         "src/orders/place.sql",
         scope,
@@ -135,10 +138,11 @@ pub async fn place(
         &numbers,
         &skus,
         &quantities,
-        charge.as_str(),
-        charge.max_attempts(),
+        first.as_str(),
+        first.max_attempts(),
         order.traceparent.map(|t| t.to_string()),
         ACCEPTED_REASON,
+        order.capture_method.as_str(),
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -169,6 +173,7 @@ pub async fn place(
             total,
             payment_token: order.payment_token.clone(),
             metadata: order.metadata.clone(),
+            capture_method: order.capture_method,
             traceparent: order.traceparent,
         };
         return Ok(Placement::Created(Box::new(Accepted {

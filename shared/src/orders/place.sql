@@ -36,8 +36,9 @@ claimed AS (
     RETURNING order_id
 ),
 placed AS (
-    INSERT INTO orders (id, customer_email, currency, total_cents, payment_token, metadata)
-    SELECT claimed.order_id, $5, verdict.currency, verdict.total_cents::bigint, $6, $7
+    INSERT INTO orders (id, customer_email, currency, total_cents, payment_token, metadata,
+                        capture_method)
+    SELECT claimed.order_id, $5, verdict.currency, verdict.total_cents::bigint, $6, $7, $15
     FROM claimed, verdict
     RETURNING id
 ),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::NewLine;
+use super::{CaptureMethod, NewLine};
 use crate::catalog::Sku;
 use crate::money::{Cents, Currency};
 use crate::trace::TraceParent;
@@ -28,6 +28,8 @@ pub struct OrderRequest {
     pub items: Vec<RequestedItem>,
     pub payment_token: String,
     pub metadata: BTreeMap<String, String>,
+    /// As asked for; `None` takes the deployment's default.
+    pub capture_method: Option<CaptureMethod>,
 }
 
 /// One line as asked for: a sku and a quantity, both still unchecked.
@@ -59,12 +61,18 @@ impl OrderRequest {
     /// The request as an idempotency key remembers it: parsed, so formatting
     /// and key order don't matter, but every value does.
     pub fn fingerprint(&self) -> serde_json::Value {
-        json!({
+        let mut fingerprint = json!({
             "customer_email": self.customer_email,
             "items": self.items.iter().map(|i| json!({ "sku": i.sku, "quantity": i.quantity })).collect::<Vec<_>>(),
             "payment_token": self.payment_token,
             "metadata": self.metadata,
-        })
+        });
+        // Only when asked for: a request without it keeps the fingerprint it
+        // had before capture methods existed, so its retries still match.
+        if let Some(method) = self.capture_method {
+            fingerprint["capture_method"] = json!(method);
+        }
+        fingerprint
     }
 }
 
@@ -78,6 +86,8 @@ pub struct CheckedOrder {
     pub lines: Vec<(Sku, i32)>,
     pub payment_token: String,
     pub metadata: serde_json::Value,
+    /// As asked for, or the default when the request left it out.
+    pub capture_method: CaptureMethod,
     /// The trace of the request that placed it; its saga continues it.
     pub traceparent: Option<TraceParent>,
 }
@@ -160,6 +170,7 @@ pub fn check(
                 .map(|(key, value)| (key, serde_json::Value::String(value)))
                 .collect(),
         ),
+        capture_method: request.capture_method.unwrap_or_default(),
         traceparent: Some(traceparent),
     })
 }

@@ -4,7 +4,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{HistoryEntry, Order, OrderLine, OrderSnapshot, OrderStatus, OrderTask};
+use super::{CaptureMethod, HistoryEntry, Order, OrderLine, OrderSnapshot, OrderStatus, OrderTask};
 use crate::queue::{TaskId, TaskState};
 
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, sqlx::Error> {
@@ -12,7 +12,8 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, sql
         Order,
         r#"
         SELECT id, status AS "status: OrderStatus", customer_email, currency, total_cents,
-               payment_token, metadata, charge_id, refund_id, failure_code, failure_message,
+               payment_token, metadata, capture_method AS "capture_method: CaptureMethod",
+               authorization_id, charge_id, refund_id, failure_code, failure_message,
                created_at, updated_at
         FROM orders WHERE id = $1
         "#,
@@ -48,7 +49,8 @@ pub async fn list(
         Order,
         r#"
         SELECT id, status AS "status: OrderStatus", customer_email, currency, total_cents,
-               payment_token, metadata, charge_id, refund_id, failure_code, failure_message,
+               payment_token, metadata, capture_method AS "capture_method: CaptureMethod",
+               authorization_id, charge_id, refund_id, failure_code, failure_message,
                created_at, updated_at
         FROM orders
         WHERE ($1::order_status IS NULL OR status = $1)
@@ -78,7 +80,8 @@ pub async fn by_email(
         Order,
         r#"
         SELECT id, status AS "status: OrderStatus", customer_email, currency, total_cents,
-               payment_token, metadata, charge_id, refund_id, failure_code, failure_message,
+               payment_token, metadata, capture_method AS "capture_method: CaptureMethod",
+               authorization_id, charge_id, refund_id, failure_code, failure_message,
                created_at, updated_at
         FROM orders
         WHERE lower(customer_email) = lower($1)

@@ -1,5 +1,7 @@
 //! The order state machine.
 //!
+//! An order paid automatically (charged at once):
+//!
 //! ```text
 //! pending ──charge ok──▶ paid ──stock reserved──▶ confirmed ──email sent──▶ completed
 //!    │                     │
@@ -9,10 +11,22 @@
 //!    └──cancel──▶ cancelled
 //! ```
 //!
-//! `pending → refunding` is the payment whose outcome could not be learned:
-//! it is never treated as "not charged", so it is refunded (a refund of a
-//! charge that does not exist is a no-op). Every other move is refused by
-//! [`OrderStatus::transition_to`].
+//! An order paid manually (authorized, then captured once its stock is held):
+//!
+//! ```text
+//! pending ──authorized──▶ authorized ──stock reserved──▶ reserved ──captured──▶ confirmed ──▶ completed
+//!    │                        │ out of stock                 │ capture impossible
+//!    │ declined               ▼                              ▼
+//!    ├──▶ failed           voiding ◀─────────────────────────┘ ──hold released──▶ failed
+//!    ├──outcome unknown──▶ voiding
+//!    └──cancel──▶ cancelled
+//! ```
+//!
+//! `pending → refunding` and `pending → voiding` are the payment whose
+//! outcome could not be learned: it is never treated as "not taken", so it is
+//! refunded or voided (undoing one that does not exist is a no-op). Every
+//! other move is refused by [`OrderStatus::transition_to`], and by the
+//! database's `orders_refuse_illegal_transition` trigger.
 
 use std::fmt;
 
@@ -27,6 +41,10 @@ pub enum OrderStatus {
     Pending,
     /// Charged; stock not yet reserved.
     Paid,
+    /// The card holds the money (not taken yet); stock not yet reserved.
+    Authorized,
+    /// Stock reserved and the money held; not captured yet.
+    Reserved,
     /// Charged and stock reserved; confirmation not yet sent.
     Confirmed,
     /// Confirmation sent. Terminal.
@@ -39,18 +57,24 @@ pub enum OrderStatus {
     Refunding,
     /// The charge was refunded. Terminal.
     Refunded,
+    /// The hold on the card is being released (or, if it was captured after
+    /// all, refunded), and any stock put back; ends `failed`.
+    Voiding,
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 8] = [
+    pub const ALL: [OrderStatus; 11] = [
         Self::Pending,
         Self::Paid,
+        Self::Authorized,
+        Self::Reserved,
         Self::Confirmed,
         Self::Completed,
         Self::Failed,
         Self::Cancelled,
         Self::Refunding,
         Self::Refunded,
+        Self::Voiding,
     ];
 
     /// Terminal states are never left.
@@ -66,10 +90,15 @@ impl OrderStatus {
         use OrderStatus::*;
         matches!(
             (self, next),
-            (Pending, Paid | Failed | Cancelled | Refunding)
-                | (Paid, Confirmed | Refunding)
+            (
+                Pending,
+                Paid | Failed | Cancelled | Refunding | Authorized | Voiding
+            ) | (Paid, Confirmed | Refunding)
+                | (Authorized, Reserved | Voiding)
+                | (Reserved, Confirmed | Voiding)
                 | (Confirmed, Completed)
                 | (Refunding, Refunded)
+                | (Voiding, Failed)
         )
     }
 
@@ -89,12 +118,15 @@ impl OrderStatus {
         match self {
             Self::Pending => "pending",
             Self::Paid => "paid",
+            Self::Authorized => "authorized",
+            Self::Reserved => "reserved",
             Self::Confirmed => "confirmed",
             Self::Completed => "completed",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
             Self::Refunding => "refunding",
             Self::Refunded => "refunded",
+            Self::Voiding => "voiding",
         }
     }
 }
@@ -126,6 +158,14 @@ mod tests {
     }
 
     #[test]
+    fn the_manual_path_is_allowed() {
+        let path = [Pending, Authorized, Reserved, Confirmed, Completed];
+        for pair in path.windows(2) {
+            assert_eq!(pair[0].transition_to(pair[1]), Ok(pair[1]));
+        }
+    }
+
+    #[test]
     fn terminal_states_are_never_left() {
         for from in OrderStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
             for to in OrderStatus::ALL {
@@ -145,13 +185,20 @@ mod tests {
             allowed,
             vec![
                 (Pending, Paid),
+                (Pending, Authorized),
                 (Pending, Failed),
                 (Pending, Cancelled),
                 (Pending, Refunding),
+                (Pending, Voiding),
                 (Paid, Confirmed),
                 (Paid, Refunding),
+                (Authorized, Reserved),
+                (Authorized, Voiding),
+                (Reserved, Confirmed),
+                (Reserved, Voiding),
                 (Confirmed, Completed),
                 (Refunding, Refunded),
+                (Voiding, Failed),
             ]
         );
     }

@@ -1,7 +1,8 @@
 //! A saga step's end in one statement: its task completed under its lease
 //! (with the attempt row), its order moved (with the history row, and so the
-//! event), the order's stock taken when the step reserves it, and the next
-//! step written, already claimed by the same worker when it runs that kind.
+//! event), the order's stock taken when the step reserves it or put back
+//! when the step compensates, and the next step written, already claimed by
+//! the same worker when it runs that kind.
 //!
 //! One statement is one round trip and, outside a transaction, one commit:
 //! where a step used to open a transaction, move the order, enqueue, complete
@@ -55,8 +56,13 @@ pub struct StepEnd<'a> {
     /// Where the order must be for anything to be written.
     pub from: OrderStatus,
     pub to: Move<'a>,
+    /// The gateway's hold on the card, to record on the order.
+    pub authorization_id: Option<&'a str>,
     pub charge_id: Option<&'a str>,
     pub refund_id: Option<&'a str>,
+    /// Puts back the stock the order holds, if it holds any (a
+    /// compensation); at most once per order.
+    pub release_stock: bool,
     /// When set, the order's stock is taken first, every line or none (in
     /// sku order, like every reservation), and when a line is short this is
     /// the move instead of `to`.
@@ -78,8 +84,10 @@ impl<'a> StepEnd<'a> {
             order,
             from,
             to,
+            authorization_id: None,
             charge_id: None,
             refund_id: None,
+            release_stock: false,
             short_of_stock: None,
             traceparent: None,
             hand_off: None,
@@ -88,7 +96,7 @@ impl<'a> StepEnd<'a> {
 }
 
 /// The statement [`end_step`] sends, for tools that run it themselves (the
-/// lab's saga ceiling): `$1`…`$23` in the order `end_step` binds them.
+/// lab's saga ceiling): `$1`…`$25` in the order `end_step` binds them.
 pub const STEP_END_SQL: &str = include_str!("step_end.sql");
 
 /// What a written step end did.
@@ -139,6 +147,8 @@ pub async fn end_step(conn: &mut PgConnection, end: &StepEnd<'_>) -> Result<Step
         &hand_off_kinds,
         hand_off_lease,
         WAKEUP_CHANNEL,
+        end.release_stock,
+        end.authorization_id,
     )
     .fetch_one(&mut *conn)
     .await?;

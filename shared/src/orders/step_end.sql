@@ -2,7 +2,7 @@
 -- what each parameter is). The lab's saga ceiling runs this same text under
 -- pgbench (lab/src/bench/ceiling.rs), so the two cannot drift apart.
 WITH the_order AS MATERIALIZED (
-    SELECT id, status FROM orders WHERE id = $4 FOR UPDATE
+    SELECT id, status, stock_reserved FROM orders WHERE id = $4 FOR UPDATE
 ),
 lease AS MATERIALIZED (
     SELECT t.id, t.attempts, t.attempted_at
@@ -15,22 +15,36 @@ lease AS MATERIALIZED (
 go AS MATERIALIZED (
     SELECT 1 FROM lease, the_order WHERE the_order.status = $5
 ),
+-- What the step does to stock: takes it ($14), or puts back what the order
+-- holds ($24: a compensation; `stock_reserved` says whether it holds any,
+-- and is cleared below, so stock goes back once).
+stock_change AS MATERIALIZED (
+    SELECT CASE WHEN $14::boolean THEN 'take'
+                WHEN $24::boolean AND the_order.stock_reserved THEN 'release'
+           END AS change
+    FROM go, the_order
+),
 stock AS MATERIALIZED (
     -- NO KEY UPDATE: a new order's line takes KEY SHARE on its product.
+    -- Every stock change locks its products in sku order, so none deadlock.
     SELECT i.sku, i.quantity, p.stock
     FROM order_items AS i
     JOIN products AS p ON p.sku = i.sku
-    WHERE $14::boolean AND i.order_id = $4 AND EXISTS (SELECT 1 FROM go)
+    WHERE i.order_id = $4 AND EXISTS (SELECT 1 FROM stock_change WHERE change IS NOT NULL)
     ORDER BY i.sku
     FOR NO KEY UPDATE OF p
 ),
 shortage AS MATERIALIZED (
-    SELECT sku, quantity, stock FROM stock WHERE stock < quantity ORDER BY sku LIMIT 1
+    SELECT sku, quantity, stock FROM stock
+    WHERE stock < quantity AND EXISTS (SELECT 1 FROM stock_change WHERE change = 'take')
+    ORDER BY sku LIMIT 1
 ),
 taken AS (
     UPDATE products AS p
-    SET stock = p.stock - s.quantity, updated_at = now()
-    FROM stock AS s
+    SET stock = CASE c.change WHEN 'take' THEN p.stock - s.quantity
+                              ELSE p.stock + s.quantity END,
+        updated_at = now()
+    FROM stock AS s, stock_change AS c
     WHERE p.sku = s.sku AND NOT EXISTS (SELECT 1 FROM shortage)
 ),
 decided AS MATERIALIZED (
@@ -42,19 +56,26 @@ decided AS MATERIALIZED (
                             short.sku, short.quantity, short.stock)
            END AS failure_message,
            CASE WHEN short.sku IS NULL THEN $12::text ELSE $18::text END AS next_kind,
-           CASE WHEN short.sku IS NULL THEN $13::integer ELSE $19::integer END AS next_max_attempts
+           CASE WHEN short.sku IS NULL THEN $13::integer ELSE $19::integer END AS next_max_attempts,
+           short.sku IS NULL AS stock_taken
     FROM go
     LEFT JOIN shortage AS short ON true
 ),
 moved AS (
     UPDATE orders AS o
     SET status = d.status,
+        authorization_id = coalesce($25, o.authorization_id),
         charge_id = coalesce($8, o.charge_id),
         refund_id = coalesce($9, o.refund_id),
         failure_code = coalesce(d.failure_code, o.failure_code),
         failure_message = coalesce(d.failure_message, o.failure_message),
+        stock_reserved = CASE c.change
+                             WHEN 'take' THEN d.stock_taken
+                             WHEN 'release' THEN false
+                             ELSE o.stock_reserved
+                         END,
         updated_at = now()
-    FROM decided AS d
+    FROM decided AS d, stock_change AS c
     WHERE o.id = $4 AND o.status = $5
     RETURNING o.id, o.status, d.reason, d.next_kind, d.next_max_attempts,
               to_jsonb(o) || jsonb_build_object('lines', order_lines_json(o.id))

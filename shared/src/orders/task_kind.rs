@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::CaptureMethod;
+
 /// One step of the order saga. The queue stores it as text (`as_str`), so the
 /// queue itself stays generic and benchmarks can run kinds of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,15 +17,33 @@ pub enum TaskKind {
     SendConfirmation,
     /// Refund the charge, with its own idempotency key.
     RefundPayment,
+    /// Place a hold on the card for the order's total (manual capture).
+    AuthorizePayment,
+    /// Take the money held, once the stock is reserved.
+    CapturePayment,
+    /// Release the hold (or refund a capture that happened after all) and
+    /// put back any stock the order took.
+    VoidAuthorization,
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 4] = [
+    pub const ALL: [TaskKind; 7] = [
         Self::ChargePayment,
         Self::ReserveInventory,
         Self::SendConfirmation,
         Self::RefundPayment,
+        Self::AuthorizePayment,
+        Self::CapturePayment,
+        Self::VoidAuthorization,
     ];
+
+    /// The step an order paid by `method` starts with.
+    pub fn first_step(method: CaptureMethod) -> Self {
+        match method {
+            CaptureMethod::Automatic => Self::ChargePayment,
+            CaptureMethod::Manual => Self::AuthorizePayment,
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,18 +51,23 @@ impl TaskKind {
             Self::ReserveInventory => "reserve_inventory",
             Self::SendConfirmation => "send_confirmation",
             Self::RefundPayment => "refund_payment",
+            Self::AuthorizePayment => "authorize_payment",
+            Self::CapturePayment => "capture_payment",
+            Self::VoidAuthorization => "void_authorization",
         }
     }
 
     /// How many attempts a task of this kind gets before it is dead. A refund
-    /// keeps trying for a long time (with the backoff capped, about a day):
-    /// money owed back must not give up quickly, and a dead refund pages.
+    /// or a void keeps trying for a long time (with the backoff capped, about
+    /// a day): money owed back or held must not give up quickly, and a dead
+    /// one pages. A capture keeps trying as long too: the hold lasts days,
+    /// and giving up on it releases stock that was sold.
     pub fn max_attempts(self) -> i32 {
         match self {
-            Self::ChargePayment => 8,
+            Self::ChargePayment | Self::AuthorizePayment => 8,
             Self::ReserveInventory => 10,
             Self::SendConfirmation => 12,
-            Self::RefundPayment => 300,
+            Self::RefundPayment | Self::CapturePayment | Self::VoidAuthorization => 300,
         }
     }
 }

@@ -14,6 +14,7 @@ pub struct Transition<'a> {
     pub to: OrderStatus,
     /// Why, in the history row.
     pub reason: &'a str,
+    pub authorization_id: Option<&'a str>,
     pub charge_id: Option<&'a str>,
     pub refund_id: Option<&'a str>,
     pub failure: Option<&'a Failure>,
@@ -26,6 +27,7 @@ impl<'a> Transition<'a> {
             from,
             to,
             reason,
+            authorization_id: None,
             charge_id: None,
             refund_id: None,
             failure: None,
@@ -43,6 +45,7 @@ pub async fn transition(conn: &mut PgConnection, t: &Transition<'_>) -> Result<(
         WITH moved AS (
             UPDATE orders
             SET status = $3,
+                authorization_id = coalesce($9, authorization_id),
                 charge_id = coalesce($4, charge_id),
                 refund_id = coalesce($5, refund_id),
                 failure_code = coalesce($6, failure_code),
@@ -63,6 +66,7 @@ pub async fn transition(conn: &mut PgConnection, t: &Transition<'_>) -> Result<(
         t.failure.map(|f| f.code),
         t.failure.map(|f| f.message.as_str()),
         t.reason,
+        t.authorization_id,
     )
     .fetch_optional(&mut *conn)
     .await?;

@@ -3,9 +3,12 @@
 //! | kind | does | then |
 //! | --- | --- | --- |
 //! | `charge_payment` | charges the gateway (key `charge-<order>`) | `paid` + `reserve_inventory`, or `failed` |
-//! | `reserve_inventory` | takes every line's stock, all or none | `confirmed` + `send_confirmation`, or `refunding` + `refund_payment` |
+//! | `authorize_payment` | holds the total on the card (key `authorize-<order>`) | `authorized` + `reserve_inventory`, or `failed` |
+//! | `reserve_inventory` | takes every line's stock, all or none | automatic: `confirmed` + `send_confirmation`, or `refunding` + `refund_payment`; manual: `reserved` + `capture_payment`, or `voiding` + `void_authorization` |
+//! | `capture_payment` | captures the hold (key `capture-<order>`) | `confirmed` + `send_confirmation`, or `voiding` + `void_authorization` when the hold is gone |
 //! | `send_confirmation` | emails the customer | `completed` |
 //! | `refund_payment` | refunds the charge (key `refund-<order>`) | `refunded` |
+//! | `void_authorization` | releases the hold (key `void-<order>`), refunds a capture that happened after all, puts back any stock | `failed` |
 //!
 //! Each step reads as a decision: it takes its order ([`order_in`]: claimed
 //! with the task, and checked to be where the step expects it), asks the
@@ -18,12 +21,14 @@
 //! before that statement, never inside a transaction, and are safe to
 //! repeat.
 
-mod charge_payment;
+mod capture_payment;
 mod refund_payment;
 mod reserve_inventory;
 mod send_confirmation;
+mod take_payment;
 #[cfg(test)]
 mod tests;
+mod void_authorization;
 
 use std::sync::Arc;
 
@@ -50,7 +55,19 @@ pub fn register(registry: &mut Registry, deps: Arc<SagaDeps>) {
     registry
         .register(
             TaskKind::ChargePayment.as_str(),
-            charge_payment::ChargePayment(Arc::clone(&deps)),
+            take_payment::ChargePayment(Arc::clone(&deps)),
+        )
+        .register(
+            TaskKind::AuthorizePayment.as_str(),
+            take_payment::AuthorizePayment(Arc::clone(&deps)),
+        )
+        .register(
+            TaskKind::CapturePayment.as_str(),
+            capture_payment::CapturePayment(Arc::clone(&deps)),
+        )
+        .register(
+            TaskKind::VoidAuthorization.as_str(),
+            void_authorization::VoidAuthorization(Arc::clone(&deps)),
         )
         .register(
             TaskKind::ReserveInventory.as_str(),
@@ -102,6 +119,15 @@ async fn order_in(
     Ok(snapshot)
 }
 
+/// Logs, as an alarm an operator is paged on, that the compensation of the
+/// order `payload` names gave up; it stays to be retried by hand.
+fn alarm_dead(payload: &serde_json::Value, error: &str, alarm: &'static str, what: &str) {
+    let order = order_id(payload)
+        .map(|id| id.to_string())
+        .unwrap_or_default();
+    tracing::error!(order_id = %order, error, alarm, "{what}; retry the task once the gateway is back");
+}
+
 /// The end of `task`'s step: its order moved from `from` as `to` says, the
 /// next step continuing the task's trace.
 fn end<'a>(task: &'a ClaimedTask, order: Uuid, from: OrderStatus, to: Move<'a>) -> StepEnd<'a> {
@@ -114,6 +140,21 @@ fn end<'a>(task: &'a ClaimedTask, order: Uuid, from: OrderStatus, to: Move<'a>) 
 /// The gateway idempotency key of an order's charge.
 pub fn charge_key(order: Uuid) -> String {
     format!("charge-{order}")
+}
+
+/// The gateway idempotency key of an order's authorization (its hold).
+pub fn authorize_key(order: Uuid) -> String {
+    format!("authorize-{order}")
+}
+
+/// The gateway idempotency key of the capture of an order's hold.
+pub fn capture_key(order: Uuid) -> String {
+    format!("capture-{order}")
+}
+
+/// The gateway idempotency key of the void of an order's hold.
+pub fn void_key(order: Uuid) -> String {
+    format!("void-{order}")
 }
 
 /// The gateway idempotency key of an order's refund.

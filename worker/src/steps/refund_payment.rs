@@ -11,7 +11,7 @@ use shared::orders::{Move, OrderStatus, StepEnd};
 use shared::queue::{ClaimedTask, NewTask};
 use sqlx::PgConnection;
 
-use super::{SagaDeps, charge_key, end, order_id, order_in, refund_key};
+use super::{SagaDeps, alarm_dead, charge_key, end, order_in, refund_key};
 use crate::gateway::RefundError;
 use crate::{StepContext, StepError, StepHandler};
 
@@ -72,14 +72,11 @@ impl StepHandler for RefundPayment {
         error: &str,
         _conn: &mut PgConnection,
     ) -> Result<Option<NewTask>, StepError> {
-        let order = order_id(payload)
-            .map(|id| id.to_string())
-            .unwrap_or_default();
-        tracing::error!(
-            order_id = %order,
+        alarm_dead(
+            payload,
             error,
-            alarm = "refund_dead",
-            "a refund has given up: money is owed to a customer; retry the task once the gateway is back"
+            "refund_dead",
+            "a refund has given up: money is owed to a customer",
         );
         Ok(None)
     }

@@ -8,7 +8,7 @@ use poem_openapi::{ApiResponse, Object};
 use shared::orders::{OrderRequest, RequestedItem};
 
 use crate::http::strict_string::StrictString;
-use crate::views::{OrderSummary, OrderView};
+use crate::views::{CaptureMethodView, OrderSummary, OrderView};
 
 /// An order to place. Prices come from the catalog, never from the client.
 #[derive(Debug, Object)]
@@ -23,6 +23,10 @@ pub struct PlaceOrder {
     /// Up to 20 string keys (1–40 characters) with string values (up to 500).
     #[oai(nullable)]
     pub metadata: Option<HashMap<String, StrictString>>,
+    /// How the payment is taken; absent or `null`, the deployment's
+    /// `CAPTURE_METHOD`.
+    #[oai(nullable)]
+    pub capture_method: Option<CaptureMethodView>,
 }
 
 impl poem_openapi::types::Example for PlaceOrder {
@@ -35,6 +39,7 @@ impl poem_openapi::types::Example for PlaceOrder {
             }],
             payment_token: "tok_visa".into(),
             metadata: Some(HashMap::from([("cart_id".to_owned(), "c_123".into())])),
+            capture_method: None,
         }
     }
 }
@@ -67,6 +72,7 @@ impl From<PlaceOrder> for OrderRequest {
                 .into_iter()
                 .map(|(key, value)| (key, value.into()))
                 .collect(),
+            capture_method: order.capture_method.map(Into::into),
         }
     }
 }

@@ -64,8 +64,13 @@ impl OrdersApi {
             )
             .into());
         }
-        let request = OrderRequest::from(body.0);
+        let mut request = OrderRequest::from(body.0);
         let fingerprint = request.fingerprint();
+        // After the fingerprint: a retry without it maps to the same order
+        // whatever the deployment's default has become since.
+        request
+            .capture_method
+            .get_or_insert(state.default_capture_method);
         // `place` prices the order from the catalog and writes it in one
         // statement, committed before anything is answered.
         let mut conn = Session::acquire(&state.pool).await?;

@@ -11,7 +11,7 @@ mod orders;
 mod system;
 mod webhooks;
 
-use money::{money, stock_conserved};
+use money::{holds_released, money, stock_conserved};
 use orders::{
     accepted_orders_are_terminal, cancellations_hold, confirmations_mailed,
     duplicates_share_an_order, no_order_without_a_202, shoppers_answered_sensibly,
@@ -72,6 +72,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         no_order_without_a_202(evidence, orders),
         queue_drained(evidence, orders),
         money(evidence.run.ledger, orders),
+        holds_released(evidence.run.ledger, orders, chrono::Utc::now()),
         stock_conserved(evidence),
         duplicates_share_an_order(evidence.run.outcomes),
         shoppers_answered_sensibly(evidence.run.outcomes, evidence.run.shopper_failures),

@@ -1,15 +1,18 @@
 //! The money and the stock: per order, what the gateway's ledger says was
-//! charged and refunded; per sku, what came in and went out.
+//! charged (or captured) and refunded, and what was held on the card and
+//! released; per sku, what came in and went out.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Check, Evidence, LedgerEntry, OrderRow};
 
-/// Per order, from the gateway's ledger: at most one charge, net charged =
-/// total for completed orders and 0 for the others, refunds match charges;
-/// and the order records the charge the gateway made.
+/// Per order, from the gateway's ledger: at most one charge (a capture is
+/// the charge of a manual order), net charged = total for completed orders
+/// and 0 for the others, refunds match charges; and the order records the
+/// charge the gateway made.
 pub(super) fn money(ledger: &[LedgerEntry], orders: &HashMap<Uuid, OrderRow>) -> Check {
     let mut check = Check::new("ledger: ≤ 1 charge, net = total if completed else 0");
     let mut charges: HashMap<&str, Vec<&LedgerEntry>> = HashMap::new();
@@ -18,8 +21,14 @@ pub(super) fn money(ledger: &[LedgerEntry], orders: &HashMap<Uuid, OrderRow>) ->
     for entry in ledger {
         let order = entry.order_id.as_deref().unwrap_or("");
         match entry.kind.as_str() {
-            "charge" => charges.entry(order).or_default().push(entry),
-            _ => refunds.entry(order).or_default().push(entry),
+            "charge" | "capture" => charges.entry(order).or_default().push(entry),
+            "refund" => refunds.entry(order).or_default().push(entry),
+            // Holds move no money; `holds_released` judges them.
+            "authorization" | "void" => {}
+            other => check.look(Some(format!(
+                "ledger entry {} is of a kind this check does not know: {other}",
+                entry.id
+            ))),
         }
     }
     for refund in ledger.iter().filter(|e| e.kind == "refund") {
@@ -81,6 +90,44 @@ pub(super) fn money(ledger: &[LedgerEntry], orders: &HashMap<Uuid, OrderRow>) ->
                 "the ledger has money for {order:?}, which is no order"
             )));
         }
+    }
+    check
+}
+
+/// Per order, from the gateway's ledger: at most one authorization, none
+/// for a cancelled order, and every one closed by `now`: captured, voided,
+/// or lapsed at its expiry. A hold left open is money a shopper cannot spend.
+pub(super) fn holds_released(
+    ledger: &[LedgerEntry],
+    orders: &HashMap<Uuid, OrderRow>,
+    now: DateTime<Utc>,
+) -> Check {
+    let mut check = Check::new("ledger: ≤ 1 hold per order, every hold captured, voided or lapsed");
+    let closed: HashSet<&str> = ledger
+        .iter()
+        .filter(|e| e.kind == "capture" || e.kind == "void")
+        .filter_map(|e| e.payment_intent.as_deref())
+        .collect();
+    let mut holds: HashMap<&str, usize> = HashMap::new();
+    for hold in ledger.iter().filter(|e| e.kind == "authorization") {
+        let order = hold.order_id.as_deref().unwrap_or("");
+        *holds.entry(order).or_default() += 1;
+        let intent = hold.payment_intent.as_deref().unwrap_or(hold.id.as_str());
+        let lapsed = hold.expires_at.is_some_and(|at| at <= now);
+        check.look((!closed.contains(intent) && !lapsed).then(|| {
+            format!("order {order}'s hold {intent} is still open: neither captured nor voided")
+        }));
+    }
+    for order in orders.values() {
+        let key = order.id.to_string();
+        let held = holds.get(key.as_str()).copied().unwrap_or(0);
+        check.look(if held > 1 {
+            Some(format!("order {} was authorized {held} times", order.id))
+        } else if order.status == "cancelled" && held > 0 {
+            Some(format!("order {} was cancelled and yet held", order.id))
+        } else {
+            None
+        });
     }
     check
 }

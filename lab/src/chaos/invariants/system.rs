@@ -183,6 +183,26 @@ pub(super) fn enough_cases(evidence: &Evidence) -> Check {
         ),
         ("refunded orders", refunded, (orders / 100).max(1)),
         (
+            "holds captured (manual capture)",
+            evidence
+                .run
+                .ledger
+                .iter()
+                .filter(|e| e.kind == "capture")
+                .count(),
+            (orders / 10).max(1),
+        ),
+        (
+            "holds voided (manual capture, out of stock)",
+            evidence
+                .run
+                .ledger
+                .iter()
+                .filter(|e| e.kind == "void")
+                .count(),
+            (orders / 100).max(1),
+        ),
+        (
             "webhook requests refused (and so retried)",
             evidence
                 .run

@@ -8,7 +8,7 @@ use super::harness::{Saga, WORKER};
 use crate::StepError;
 use crate::StepHandler;
 use crate::steps::charge_key;
-use crate::steps::charge_payment::ChargePayment;
+use crate::steps::take_payment::ChargePayment;
 
 fn faults(fail_next: u32, lose_next: u32) -> Faults {
     Faults {

@@ -100,6 +100,7 @@ impl Saga {
             }],
             payment_token: token.to_owned(),
             metadata: Default::default(),
+            capture_method: None,
         };
         let fingerprint = request.fingerprint();
         let order = orders::check(request, TraceParent::new_root()).expect("the order is valid");

@@ -2,6 +2,7 @@
 
 from .attempt import Attempt
 from .attempt_outcome import AttemptOutcome
+from .capture_method import CaptureMethod
 from .create_product import CreateProduct
 from .create_webhook_endpoint import CreateWebhookEndpoint
 from .event import Event
@@ -50,6 +51,7 @@ from .worker_liveness import WorkerLiveness
 __all__ = (
     "Attempt",
     "AttemptOutcome",
+    "CaptureMethod",
     "CreateProduct",
     "CreateWebhookEndpoint",
     "Event",

@@ -28,10 +28,11 @@ class EventData:
             object_ (Order): An order with everything known about it. Example: {'id':
                 '01a21436-b906-7687-8cd3-6050832ab317', 'status': 'pending', 'customer_email': 'ada@example.com', 'currency':
                 'USD', 'total_cents': 3998, 'items': [{'sku': 'TSHIRT-M', 'quantity': 2, 'unit_price_cents': 1999}], 'payment':
-                {'charge_id': None, 'refund_id': None}, 'failure': None, 'metadata': {'cart_id': 'c_123'}, 'created_at':
-                '2026-11-25T12:00:00+00:00', 'updated_at': '2026-11-25T12:00:00+00:00', 'history': [{'status': 'pending', 'at':
-                '2026-11-25T12:00:00+00:00', 'reason': None}], 'tasks': [{'id': 1, 'kind': 'charge_payment', 'state':
-                'available', 'attempts': 0, 'max_attempts': 8, 'last_error': None, 'run_at': '2026-11-25T12:00:00+00:00'}]}.
+                {'capture_method': 'automatic', 'authorization_id': None, 'charge_id': None, 'refund_id': None}, 'failure':
+                None, 'metadata': {'cart_id': 'c_123'}, 'created_at': '2026-11-25T12:00:00+00:00', 'updated_at':
+                '2026-11-25T12:00:00+00:00', 'history': [{'status': 'pending', 'at': '2026-11-25T12:00:00+00:00', 'reason':
+                None}], 'tasks': [{'id': 1, 'kind': 'charge_payment', 'state': 'available', 'attempts': 0, 'max_attempts': 8,
+                'last_error': None, 'run_at': '2026-11-25T12:00:00+00:00'}]}.
      """
 
     object_: Order

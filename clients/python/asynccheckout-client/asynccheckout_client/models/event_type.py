@@ -1,6 +1,7 @@
 from enum import StrEnum
 
 class EventType(StrEnum):
+    ORDER_AUTHORIZED = "order.authorized"
     ORDER_CANCELLED = "order.cancelled"
     ORDER_COMPLETED = "order.completed"
     ORDER_CONFIRMED = "order.confirmed"
@@ -9,6 +10,8 @@ class EventType(StrEnum):
     ORDER_PENDING = "order.pending"
     ORDER_REFUNDED = "order.refunded"
     ORDER_REFUNDING = "order.refunding"
+    ORDER_RESERVED = "order.reserved"
+    ORDER_VOIDING = "order.voiding"
 
     def __str__(self) -> str:
         return str(self.value)

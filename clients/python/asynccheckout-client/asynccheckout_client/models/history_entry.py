@@ -26,8 +26,11 @@ T = TypeVar("T", bound="HistoryEntry")
 class HistoryEntry:
     """ 
         Attributes:
-            status (OrderStatus): Where an order is in its saga. Terminal: `completed`, `failed`,
-                `cancelled`, `refunded`.
+            status (OrderStatus): Where an order is in its saga. Paid automatically: `pending` → `paid` →
+                `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
+                `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
+                `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
+                `refunded`.
             at (datetime.datetime):
             reason (None | str | Unset): Why the order moved.
      """

@@ -37,16 +37,19 @@ class Order:
         Example:
             {'id': '01a21436-b906-7687-8cd3-6050832ab317', 'status': 'pending', 'customer_email': 'ada@example.com',
                 'currency': 'USD', 'total_cents': 3998, 'items': [{'sku': 'TSHIRT-M', 'quantity': 2, 'unit_price_cents': 1999}],
-                'payment': {'charge_id': None, 'refund_id': None}, 'failure': None, 'metadata': {'cart_id': 'c_123'},
-                'created_at': '2026-11-25T12:00:00+00:00', 'updated_at': '2026-11-25T12:00:00+00:00', 'history': [{'status':
-                'pending', 'at': '2026-11-25T12:00:00+00:00', 'reason': None}], 'tasks': [{'id': 1, 'kind': 'charge_payment',
-                'state': 'available', 'attempts': 0, 'max_attempts': 8, 'last_error': None, 'run_at':
-                '2026-11-25T12:00:00+00:00'}]}
+                'payment': {'capture_method': 'automatic', 'authorization_id': None, 'charge_id': None, 'refund_id': None},
+                'failure': None, 'metadata': {'cart_id': 'c_123'}, 'created_at': '2026-11-25T12:00:00+00:00', 'updated_at':
+                '2026-11-25T12:00:00+00:00', 'history': [{'status': 'pending', 'at': '2026-11-25T12:00:00+00:00', 'reason':
+                None}], 'tasks': [{'id': 1, 'kind': 'charge_payment', 'state': 'available', 'attempts': 0, 'max_attempts': 8,
+                'last_error': None, 'run_at': '2026-11-25T12:00:00+00:00'}]}
 
         Attributes:
             id (UUID):
-            status (OrderStatus): Where an order is in its saga. Terminal: `completed`, `failed`,
-                `cancelled`, `refunded`.
+            status (OrderStatus): Where an order is in its saga. Paid automatically: `pending` → `paid` →
+                `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
+                `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
+                `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
+                `refunded`.
             customer_email (str):
             currency (str): ISO 4217 code of every line.
             total_cents (int): Sum of quantity × unit price over the lines, in minor units.

@@ -1,6 +1,7 @@
 from enum import StrEnum
 
 class OrderStatus(StrEnum):
+    AUTHORIZED = "authorized"
     CANCELLED = "cancelled"
     COMPLETED = "completed"
     CONFIRMED = "confirmed"
@@ -9,6 +10,8 @@ class OrderStatus(StrEnum):
     PENDING = "pending"
     REFUNDED = "refunded"
     REFUNDING = "refunding"
+    RESERVED = "reserved"
+    VOIDING = "voiding"
 
     def __str__(self) -> str:
         return str(self.value)

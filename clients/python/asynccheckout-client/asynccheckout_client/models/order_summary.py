@@ -31,8 +31,11 @@ class OrderSummary:
 
         Attributes:
             id (UUID):
-            status (OrderStatus): Where an order is in its saga. Terminal: `completed`, `failed`,
-                `cancelled`, `refunded`.
+            status (OrderStatus): Where an order is in its saga. Paid automatically: `pending` → `paid` →
+                `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
+                `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
+                `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
+                `refunded`.
             customer_email (str):
             currency (str):
             total_cents (int):

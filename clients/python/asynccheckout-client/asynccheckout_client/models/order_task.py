@@ -27,7 +27,9 @@ class OrderTask:
     """ 
         Attributes:
             id (int):
-            kind (str): `charge_payment`, `reserve_inventory`, `send_confirmation` or `refund_payment`.
+            kind (str): `charge_payment` or `authorize_payment`, `reserve_inventory`,
+                `capture_payment`, `send_confirmation`, `refund_payment` or
+                `void_authorization`.
             state (TaskState): A task's state in the queue.
             attempts (int):
             max_attempts (int):

@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.capture_method import CaptureMethod
 from ..types import UNSET, Unset
 from typing import cast
 
@@ -29,19 +30,22 @@ class PlaceOrder:
 
         Example:
             {'customer_email': 'ada@example.com', 'items': [{'sku': 'TSHIRT-M', 'quantity': 2}], 'payment_token':
-                'tok_visa', 'metadata': {'cart_id': 'c_123'}}
+                'tok_visa', 'metadata': {'cart_id': 'c_123'}, 'capture_method': None}
 
         Attributes:
             customer_email (str): Where the confirmation goes.
             items (list[OrderItemInput]): 1–100 lines, each sku at most once, all priced in one currency.
             payment_token (str): The payment method token (`tok_visa`, `tok_chargeDeclined`, …).
             metadata (Metadata | None | Unset): Up to 20 string keys (1–40 characters) with string values (up to 500).
+            capture_method (CaptureMethod | None | Unset): How the payment is taken; absent or `null`, the deployment's
+                `CAPTURE_METHOD`.
      """
 
     customer_email: str
     items: list[OrderItemInput]
     payment_token: str
     metadata: Metadata | None | Unset = UNSET
+    capture_method: CaptureMethod | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -70,6 +74,14 @@ class PlaceOrder:
         else:
             metadata = self.metadata
 
+        capture_method: None | str | Unset
+        if isinstance(self.capture_method, Unset):
+            capture_method = UNSET
+        elif isinstance(self.capture_method, CaptureMethod):
+            capture_method = self.capture_method.value
+        else:
+            capture_method = self.capture_method
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -80,6 +92,8 @@ class PlaceOrder:
         })
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
+        if capture_method is not UNSET:
+            field_dict["capture_method"] = capture_method
 
         return field_dict
 
@@ -124,11 +138,32 @@ class PlaceOrder:
         metadata = _parse_metadata(d.pop("metadata", UNSET))
 
 
+        def _parse_capture_method(data: object) -> CaptureMethod | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                capture_method_type_1 = CaptureMethod(data)
+
+
+
+                return capture_method_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CaptureMethod | None | Unset, data)
+
+        capture_method = _parse_capture_method(d.pop("capture_method", UNSET))
+
+
         place_order = cls(
             customer_email=customer_email,
             items=items,
             payment_token=payment_token,
             metadata=metadata,
+            capture_method=capture_method,
         )
 
 

@@ -69,6 +69,70 @@ fn the_money_check_passes_a_right_ledger_and_names_each_kind_of_wrong_one() {
 }
 
 #[test]
+fn the_holds_check_passes_closed_holds_and_names_open_doubled_or_cancelled_ones() {
+    let now = chrono::Utc::now();
+    let hold = |id: &str, order: Uuid, expires_in: i64| LedgerEntry {
+        payment_intent: Some(id.to_owned()),
+        expires_at: Some(now + chrono::TimeDelta::seconds(expires_in)),
+        ..entry(id, "authorization", 1000, order, None)
+    };
+    let closing = |id: &str, kind: &str, intent: &str, order: Uuid| LedgerEntry {
+        payment_intent: Some(intent.to_owned()),
+        ..entry(id, kind, 1000, order, None)
+    };
+    let captured = order("completed", 1000, Some("ch_1"));
+    let voided = order("failed", 1000, None);
+    let lapsed = order("failed", 1000, None);
+    let right = vec![
+        hold("pi_1", captured.id, 60),
+        closing("ch_1", "capture", "pi_1", captured.id),
+        hold("pi_2", voided.id, 60),
+        closing("void_2", "void", "pi_2", voided.id),
+        hold("pi_3", lapsed.id, -1),
+    ];
+    let (captured_id, voided_id) = (captured.id, voided.id);
+    let orders: HashMap<Uuid, OrderRow> = [captured, voided, lapsed]
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    let passed = holds_released(&right, &orders, now);
+    assert_eq!(passed.violations, Vec::<String>::new());
+    assert_eq!(passed.checked, 6, "three holds and three orders");
+    assert_eq!(money(&right, &orders).violations, Vec::<String>::new());
+
+    let never_voided = right[..3]
+        .iter()
+        .chain(&right[4..])
+        .cloned()
+        .collect::<Vec<_>>();
+    let found = holds_released(&never_voided, &orders, now).violations;
+    assert!(
+        found
+            .iter()
+            .any(|v| v.contains("pi_2") && v.contains("still open")),
+        "{found:?}"
+    );
+
+    let mut held_twice = right.clone();
+    held_twice.push(hold("pi_9", captured_id, 60));
+    let found = holds_released(&held_twice, &orders, now).violations;
+    assert!(
+        found.iter().any(|v| v.contains("authorized 2 times")),
+        "{found:?}"
+    );
+
+    let mut cancelled = orders;
+    if let Some(order) = cancelled.get_mut(&voided_id) {
+        order.status = "cancelled".to_owned();
+    }
+    let found = holds_released(&right, &cancelled, now).violations;
+    assert!(
+        found.iter().any(|v| v.contains("cancelled and yet held")),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn duplicates_that_got_two_orders_are_violations() {
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     let outcome = |ids: Vec<Uuid>| Purchase {
@@ -326,6 +390,8 @@ fn a_run_too_small_to_show_a_case_is_named() {
             "cancels that landed: 0",
             "duplicate POSTs: 0, fewer than the 2",
             "refunded orders: 0",
+            "holds captured (manual capture): 0, fewer than the 20",
+            "holds voided (manual capture, out of stock): 0, fewer than the 2",
             "orders mailed a confirmation: 0, fewer than the 20",
             "webhook requests refused (and so retried): 0",
         ],

@@ -139,5 +139,7 @@ pub fn entry(id: &str, kind: &str, amount: i64, order: Uuid, charge: Option<&str
         amount,
         order_id: Some(order.to_string()),
         charge: charge.map(str::to_owned),
+        payment_intent: None,
+        expires_at: None,
     }
 }

@@ -176,9 +176,12 @@ def sync_detailed(
     Needs the `orders:read` scope.
 
     Args:
-        status (OrderStatus | Unset): Where an order is in its saga. Terminal: `completed`,
-            `failed`,
-            `cancelled`, `refunded`.
+        status (OrderStatus | Unset): Where an order is in its saga. Paid automatically: `pending`
+            → `paid` →
+            `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
+            `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
+            `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
+            `refunded`.
         limit (int | Unset):
         cursor (str | Unset):
 
@@ -219,9 +222,12 @@ def sync(
     Needs the `orders:read` scope.
 
     Args:
-        status (OrderStatus | Unset): Where an order is in its saga. Terminal: `completed`,
-            `failed`,
-            `cancelled`, `refunded`.
+        status (OrderStatus | Unset): Where an order is in its saga. Paid automatically: `pending`
+            → `paid` →
+            `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
+            `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
+            `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
+            `refunded`.
         limit (int | Unset):
         cursor (str | Unset):
 
@@ -257,9 +263,12 @@ async def asyncio_detailed(
     Needs the `orders:read` scope.
 
     Args:
-        status (OrderStatus | Unset): Where an order is in its saga. Terminal: `completed`,
-            `failed`,
-            `cancelled`, `refunded`.
+        status (OrderStatus | Unset): Where an order is in its saga. Paid automatically: `pending`
+            → `paid` →
+            `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
+            `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
+            `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
+            `refunded`.
         limit (int | Unset):
         cursor (str | Unset):
 
@@ -300,9 +309,12 @@ async def asyncio(
     Needs the `orders:read` scope.
 
     Args:
-        status (OrderStatus | Unset): Where an order is in its saga. Terminal: `completed`,
-            `failed`,
-            `cancelled`, `refunded`.
+        status (OrderStatus | Unset): Where an order is in its saga. Paid automatically: `pending`
+            → `paid` →
+            `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
+            `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
+            `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
+            `refunded`.
         limit (int | Unset):
         cursor (str | Unset):
 

@@ -177,7 +177,8 @@ def sync_detailed(
         traceparent (str | Unset):
         body (PlaceOrder): An order to place. Prices come from the catalog, never from the client.
             Example: {'customer_email': 'ada@example.com', 'items': [{'sku': 'TSHIRT-M', 'quantity':
-            2}], 'payment_token': 'tok_visa', 'metadata': {'cart_id': 'c_123'}}.
+            2}], 'payment_token': 'tok_visa', 'metadata': {'cart_id': 'c_123'}, 'capture_method':
+            None}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -222,7 +223,8 @@ def sync(
         traceparent (str | Unset):
         body (PlaceOrder): An order to place. Prices come from the catalog, never from the client.
             Example: {'customer_email': 'ada@example.com', 'items': [{'sku': 'TSHIRT-M', 'quantity':
-            2}], 'payment_token': 'tok_visa', 'metadata': {'cart_id': 'c_123'}}.
+            2}], 'payment_token': 'tok_visa', 'metadata': {'cart_id': 'c_123'}, 'capture_method':
+            None}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -262,7 +264,8 @@ async def asyncio_detailed(
         traceparent (str | Unset):
         body (PlaceOrder): An order to place. Prices come from the catalog, never from the client.
             Example: {'customer_email': 'ada@example.com', 'items': [{'sku': 'TSHIRT-M', 'quantity':
-            2}], 'payment_token': 'tok_visa', 'metadata': {'cart_id': 'c_123'}}.
+            2}], 'payment_token': 'tok_visa', 'metadata': {'cart_id': 'c_123'}, 'capture_method':
+            None}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -307,7 +310,8 @@ async def asyncio(
         traceparent (str | Unset):
         body (PlaceOrder): An order to place. Prices come from the catalog, never from the client.
             Example: {'customer_email': 'ada@example.com', 'items': [{'sku': 'TSHIRT-M', 'quantity':
-            2}], 'payment_token': 'tok_visa', 'metadata': {'cart_id': 'c_123'}}.
+            2}], 'payment_token': 'tok_visa', 'metadata': {'cart_id': 'c_123'}, 'capture_method':
+            None}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
