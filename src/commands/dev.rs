@@ -21,6 +21,7 @@ use super::worker::{registry, saga_deps};
 use crate::cli::DevArgs;
 use crate::database::{self, Start};
 use crate::{metrics_port, shutdown};
+use worker::breaker::Breakers;
 
 /// sku, name, price in cents, stock. The poster is scarce on purpose: order
 /// two at once to see a refund.
@@ -82,7 +83,8 @@ pub async fn run(mut settings: DevArgs) -> anyhow::Result<()> {
         gateway_url,
         calls: settings.gateway_calls,
     };
-    let deps = saga_deps(&gateway_config, &settings.mail)?;
+    let mut breakers = Breakers::new(settings.worker.breakers.clone());
+    let deps = saga_deps(&gateway_config, &settings.mail, &mut breakers)?;
     let grace = settings.worker.shutdown_grace();
     let mut registry = registry(deps);
     webhooks::register(
@@ -92,7 +94,8 @@ pub async fn run(mut settings: DevArgs) -> anyhow::Result<()> {
     )
     .context("cannot build the webhook client")?;
     let worker = webhooks::lane(
-        Worker::new(db.pool.clone(), registry, settings.worker),
+        Worker::new(db.pool.clone(), registry, settings.worker)
+            .with_breakers(std::sync::Arc::new(breakers)),
         &settings.webhooks,
     );
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use worker::breaker::Breakers;
 use worker::gateway::{GatewayClient, GatewayConfig};
 use worker::mailer::{MailConfig, Mailer};
 use worker::steps::{self, SagaDeps};
@@ -14,7 +15,8 @@ use crate::{database, metrics_port, shutdown};
 pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
     let recorder = metrics_port::install_recorder()?;
-    let deps = saga_deps(&args.gateway, &args.mail)?;
+    let mut breakers = Breakers::new(args.worker.breakers.clone());
+    let deps = saga_deps(&args.gateway, &args.mail, &mut breakers)?;
     let db = database::open(&args.database, "asynccheckout-worker").await?;
     // The wake-up listener.
     database::state_connection_budget(&db.pool, 1);
@@ -23,7 +25,7 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     webhooks::register(&mut registry, &args.webhooks, &args.webhook_urls)
         .context("cannot build the webhook client")?;
     let worker = webhooks::lane(
-        Worker::new(db.pool.clone(), registry, args.worker),
+        Worker::new(db.pool.clone(), registry, args.worker).with_breakers(Arc::new(breakers)),
         &args.webhooks,
     );
     // One line for scripts and tests: who this worker is and where its metrics are.
@@ -44,11 +46,17 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn saga_deps(gateway: &GatewayConfig, mail: &MailConfig) -> anyhow::Result<Arc<SagaDeps>> {
+/// The saga's gateway client and mailer, each with its circuit breaker in
+/// `breakers`.
+pub fn saga_deps(
+    gateway: &GatewayConfig,
+    mail: &MailConfig,
+    breakers: &mut Breakers,
+) -> anyhow::Result<Arc<SagaDeps>> {
     let gateway = GatewayClient::new(gateway).context("cannot build the gateway client")?;
     let mailer = Mailer::new(mail)?;
     tracing::info!(mail = %mailer.describe(), "confirmation emails go to");
-    Ok(Arc::new(SagaDeps { gateway, mailer }))
+    Ok(Arc::new(SagaDeps::with_breakers(gateway, mailer, breakers)))
 }
 
 /// Every step handler this binary's workers run: the saga, and `noop` for

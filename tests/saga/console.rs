@@ -37,7 +37,7 @@ async fn post_form(
 }
 
 /// GETs `path` with `cookie`.
-async fn get_page(system: &System, path: &str, cookie: &str) -> reqwest::Response {
+pub(crate) async fn get_page(system: &System, path: &str, cookie: &str) -> reqwest::Response {
     browser()
         .get(format!("{}{path}", system.api))
         .header(COOKIE, cookie)
@@ -48,7 +48,7 @@ async fn get_page(system: &System, path: &str, cookie: &str) -> reqwest::Respons
 
 /// Signs in with `key`; returns the session cookie (`name=value`) and the
 /// whole `Set-Cookie` line.
-async fn sign_in(system: &System, key: &str, https: bool) -> (String, String) {
+pub(crate) async fn sign_in(system: &System, key: &str, https: bool) -> (String, String) {
     let mut request = browser()
         .post(format!("{}/ui/sign-in", system.api))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")

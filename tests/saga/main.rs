@@ -10,6 +10,7 @@ mod system;
 
 mod auth;
 mod bad_input;
+mod circuit_breaker;
 mod client;
 mod connection_budget;
 mod connection_loss;

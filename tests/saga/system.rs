@@ -253,12 +253,17 @@ impl System {
 
     /// Starts worker `i` with a mail server that refuses every connection:
     /// its confirmations fail every attempt and die, and their orders stay
-    /// `confirmed`.
+    /// `confirmed`. Its circuit breakers are off: with them, the mail
+    /// server's would open and hold the confirmations (alive, probed each
+    /// cool-down) rather than let them die, which is what these tests need.
     pub async fn start_worker_that_cannot_mail(&mut self, i: usize) {
         let closed_port = testkit::process::free_port().unwrap();
         self.start_worker(
             i,
-            &[("SMTP_URL", format!("smtp://127.0.0.1:{closed_port}"))],
+            &[
+                ("SMTP_URL", format!("smtp://127.0.0.1:{closed_port}")),
+                ("CIRCUIT_BREAKER", "false".to_owned()),
+            ],
         )
         .await;
     }

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use shared::queue::Backoff;
 
+use crate::breaker::BreakerConfig;
+
 /// The defaults, written once: the flags and [`WorkerConfig::default`] both
 /// read them.
 pub mod defaults {
@@ -73,6 +75,9 @@ pub struct WorkerConfig {
     /// Order events (`GET /v1/events`) are deleted after this many days.
     #[arg(long, env = "EVENT_RETENTION_DAYS", default_value_t = defaults::EVENT_RETENTION_DAYS, value_parser = clap::value_parser!(u64).range(1..))]
     pub event_retention_days: u64,
+
+    #[command(flatten)]
+    pub breakers: BreakerConfig,
 }
 
 impl Default for WorkerConfig {
@@ -89,6 +94,7 @@ impl Default for WorkerConfig {
             retention_hours: defaults::RETENTION_HOURS,
             idempotency_key_retention_hours: defaults::IDEMPOTENCY_KEY_RETENTION_HOURS,
             event_retention_days: defaults::EVENT_RETENTION_DAYS,
+            breakers: BreakerConfig::default(),
         }
     }
 }

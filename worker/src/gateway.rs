@@ -6,12 +6,15 @@
 //! the answer means, not on HTTP. An unknown outcome is never read as "not
 //! charged".
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
 use shared::trace::TraceParent;
 use uuid::Uuid;
+
+use crate::breaker::CallHealth;
 
 /// Where the gateway is and how long to wait for it.
 #[derive(Debug, Clone, clap::Args)]
@@ -252,6 +255,8 @@ struct ErrorDetail {
 pub struct GatewayClient {
     http: reqwest::Client,
     base: String,
+    /// Where every call's outcome is recorded, for the circuit breaker.
+    health: Option<Arc<CallHealth>>,
 }
 
 impl GatewayClient {
@@ -266,7 +271,32 @@ impl GatewayClient {
         Ok(Self {
             http,
             base: config.gateway_url.trim_end_matches('/').to_owned(),
+            health: None,
         })
+    }
+
+    /// Records the outcome of every call in `health` (see [`crate::breaker`]).
+    pub fn with_health(self, health: Arc<CallHealth>) -> Self {
+        Self {
+            health: Some(health),
+            ..self
+        }
+    }
+
+    /// Sends `request` and reads its answer, recording whether there was one.
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        trace: Option<TraceParent>,
+    ) -> Result<T, CallError> {
+        let answered = answer(traced(request, trace).send().await).await;
+        if let Some(health) = &self.health {
+            match &answered {
+                Err(CallError::Unavailable(Unavailable(reason))) => health.unavailable(reason),
+                _ => health.answered(),
+            }
+        }
+        answered
     }
 
     /// Charges `amount` with idempotency key `key`; the same key always gets
@@ -299,7 +329,7 @@ impl GatewayClient {
             .http
             .get(format!("{}/v1/charges", self.base))
             .query(&[("idempotency_key", key)]);
-        lookup(request, trace, "the charge").await
+        self.lookup(request, trace, "the charge").await
     }
 
     /// Places a hold of `amount` on the card (a payment intent with
@@ -334,7 +364,7 @@ impl GatewayClient {
             .http
             .get(format!("{}/v1/payment_intents", self.base))
             .query(&[("idempotency_key", key)]);
-        lookup(request, trace, "the authorization").await
+        self.lookup(request, trace, "the authorization").await
     }
 
     /// The payment intent `intent`, as it is now.
@@ -346,7 +376,7 @@ impl GatewayClient {
         let request = self
             .http
             .get(format!("{}/v1/payment_intents/{intent}", self.base));
-        answer(traced(request, trace).send().await)
+        self.call(request, trace)
             .await
             .map_err(|e| refused_as_unavailable(e, "reading the authorization"))
     }
@@ -395,9 +425,22 @@ impl GatewayClient {
             .post(format!("{}{path}", self.base))
             .header("Idempotency-Key", key)
             .json(body);
-        answer(traced(request, trace).send().await)
+        self.call(request, trace).await.map_err(classify)
+    }
+
+    /// The first object of a lookup by idempotency key, if any. A refused
+    /// lookup is no answer: the caller cannot learn the outcome from it.
+    async fn lookup<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        trace: Option<TraceParent>,
+        what: &str,
+    ) -> Result<Option<T>, Unavailable> {
+        let list: List<T> = self
+            .call(request, trace)
             .await
-            .map_err(classify)
+            .map_err(|e| refused_as_unavailable(e, &format!("looking {what} up")))?;
+        Ok(list.data.into_iter().next())
     }
 
     /// Refunds what remains of `charge`, with idempotency key `key`.
@@ -410,19 +453,6 @@ impl GatewayClient {
         self.post("/v1/refunds", key, &json!({ "charge": charge }), trace)
             .await
     }
-}
-
-/// The first object of a lookup by idempotency key, if any. A refused
-/// lookup is no answer: the caller cannot learn the outcome from it.
-async fn lookup<T: serde::de::DeserializeOwned>(
-    request: reqwest::RequestBuilder,
-    trace: Option<TraceParent>,
-    what: &str,
-) -> Result<Option<T>, Unavailable> {
-    let list: List<T> = answer(traced(request, trace).send().await)
-        .await
-        .map_err(|e| refused_as_unavailable(e, &format!("looking {what} up")))?;
-    Ok(list.data.into_iter().next())
 }
 
 /// A read the gateway refused, as an unknown outcome for the step that

@@ -13,6 +13,7 @@
 //! endpoints.
 
 mod attempt;
+pub mod breaker;
 mod builtin;
 mod completer;
 mod config;

@@ -4,10 +4,13 @@
 //! so that a person finds an order's mail by its id.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::breaker::CallHealth;
 
 /// Where confirmation emails go.
 #[derive(Debug, Clone, clap::Args)]
@@ -51,6 +54,8 @@ pub enum MailError {
 pub struct Mailer {
     transport: Transport,
     pub from: Mailbox,
+    /// Where every SMTP call's outcome is recorded, for the circuit breaker.
+    health: Option<Arc<CallHealth>>,
 }
 
 #[derive(Clone)]
@@ -84,7 +89,21 @@ impl Mailer {
                 Transport::Folder(config.mail_dir.clone())
             }
         };
-        Ok(Self { transport, from })
+        Ok(Self {
+            transport,
+            from,
+            health: None,
+        })
+    }
+
+    /// Records the outcome of every SMTP call in `health` (see
+    /// [`crate::breaker`]): a refusal is an answer; no answer, or a
+    /// transient one, is a failure.
+    pub fn with_health(self, health: Arc<CallHealth>) -> Self {
+        Self {
+            health: Some(health),
+            ..self
+        }
     }
 
     /// Where messages go, for the log (never the SMTP credentials).
@@ -98,7 +117,14 @@ impl Mailer {
     pub async fn send(&self, message: Message) -> Result<(), MailError> {
         match &self.transport {
             Transport::Smtp(smtp) => {
-                smtp.send(message).await?;
+                let sent = smtp.send(message).await;
+                if let Some(health) = &self.health {
+                    match &sent {
+                        Err(e) if !e.is_permanent() => health.unavailable(&e.to_string()),
+                        _ => health.answered(),
+                    }
+                }
+                sent?;
             }
             Transport::Folder(dir) => {
                 let file = write_new(dir, &file_stem(&message), &message.formatted()).await?;

@@ -30,6 +30,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::attempt::Attempt;
+use crate::breaker::{self, Breakers};
 use crate::completer::Completer;
 use crate::context::HandOff;
 use crate::hand_back::return_unstarted;
@@ -61,6 +62,8 @@ pub struct Worker {
     kinds: Arc<[String]>,
     /// Kinds that run in slots of their own, apart from the rest.
     lanes: Vec<Lane>,
+    /// The circuit breakers of the downstreams its steps call, if any.
+    breakers: Option<Arc<Breakers>>,
 }
 
 /// Kinds claimed by a fetcher of their own into slots of their own, so that
@@ -87,6 +90,16 @@ impl Worker {
             config,
             id,
             lanes: Vec::new(),
+            breakers: None,
+        }
+    }
+
+    /// Watches `breakers` (see [`crate::breaker`]): the kinds an open one
+    /// holds are not claimed, but for one probe per cool-down.
+    pub fn with_breakers(self, breakers: Arc<Breakers>) -> Self {
+        Self {
+            breakers: Some(breakers),
+            ..self
         }
     }
 
@@ -189,6 +202,14 @@ impl Worker {
             wake.clone(),
             helpers_stop.clone(),
         ));
+        if let Some(breakers) = &self.breakers {
+            helpers.spawn(breaker::watch(
+                self.pool.clone(),
+                Arc::clone(breakers),
+                wake.clone(),
+                helpers_stop.clone(),
+            ));
+        }
         helpers.spawn(maintenance::backlog_loop(
             self.pool.clone(),
             self.registry.kinds(),
@@ -253,6 +274,38 @@ impl Worker {
         Ok(())
     }
 
+    /// Claims up to `limit` due tasks of `kinds`: first a probe of each open
+    /// circuit breaker whose probe is due, then as `claim_batch` does.
+    async fn claim(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        kinds: &[String],
+        limit: i64,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedTask>, queue::QueueError> {
+        let mut probes = Vec::new();
+        if let Some(breakers) = &self.breakers {
+            for (downstream, held) in breakers.probes_due(kinds) {
+                if probes.len() as i64 >= limit {
+                    break;
+                }
+                let cool_down = breakers.cool_down();
+                let probe =
+                    queue::claim_probe(conn, &self.id, &downstream, &held, lease, cool_down)
+                        .await?;
+                for task in &probe {
+                    tracing::info!(%downstream, task_id = %task.id, kind = %task.kind, "circuit breaker probe: one step goes through");
+                }
+                probes.extend(probe);
+            }
+        }
+        let rest = limit - probes.len() as i64;
+        if rest > 0 {
+            probes.extend(queue::claim_batch(conn, &self.id, kinds, rest, lease).await?);
+        }
+        Ok(probes)
+    }
+
     async fn fetch_until(
         &self,
         lane: &Lane,
@@ -290,7 +343,7 @@ impl Worker {
                     let limit = i64::try_from(free).unwrap_or(i64::MAX);
                     let lease = self.config.lease();
                     let claimed = match lane.per_key {
-                        None => queue::claim_batch(&mut conn, &self.id, kinds, limit, lease).await,
+                        None => self.claim(&mut conn, kinds, limit, lease).await,
                         Some(per_key) => {
                             let per_key = i64::from(per_key);
                             queue::claim_batch_keyed(

@@ -47,7 +47,7 @@ impl Wake {
 
     /// Pokes the fetchers that claim `kind`, the kind a notification names;
     /// every fetcher when it names none (a sender that does not say).
-    fn notify_for(&self, kind: &str) {
+    pub(crate) fn notify_for(&self, kind: &str) {
         for (kinds, fetcher) in self.0.iter() {
             if kind.is_empty() || kinds.iter().any(|k| k == kind) {
                 fetcher.notify_one();

@@ -1,6 +1,7 @@
 //! The overview: tasks per kind and state with the oldest wait, which kinds
-//! are paused (with the buttons to pause and resume them), orders by
-//! status, and the workers, alive, stopped or vanished. At millions of rows
+//! are paused (with the buttons to pause and resume them) or held by an
+//! open circuit breaker, the breakers, orders by status, and the workers,
+//! alive, stopped or vanished. At millions of rows
 //! the finished tasks and the orders are estimated, and shown as such.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,6 +43,9 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
     };
     let mut conn = Session::acquire(&state.pool).await.map_err(server_error)?;
     let paused = queue::paused(&mut conn).await.map_err(server_error)?;
+    let breakers = queue::breakers::list(&mut conn)
+        .await
+        .map_err(server_error)?;
     // Every kind the queue knows of: the saga's, webhook deliveries, and
     // any paused (and, below, any with tasks).
     let mut kinds: BTreeSet<String> = TaskKind::ALL
@@ -83,6 +87,7 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
             tbody {
                 @for kind in &kinds {
                     @let pause = paused.iter().find(|p| &p.kind == kind);
+                    @let held = breakers.iter().find(|b| b.open && b.kinds.contains(kind));
                     tr {
                         th scope="row" { a href={ "/ui/tasks?kind=" (kind) } { (kind) } }
                         @for state in STATES {
@@ -103,6 +108,10 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
                             }
                         }
                         td {
+                            @if let Some(breaker) = held {
+                                span.bad { "held" }
+                                " (" a href="#breakers" { (breaker.downstream) } " is down) "
+                            }
                             @if let Some(pause) = pause {
                                 span.bad { "paused" }
                                 " by " (pause.paused_by) " at " (when(pause.paused_at)) " "
@@ -126,7 +135,46 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
             } @else {
                 "Counts are exact, as of this page's load. "
             }
-            "A paused kind's tasks wait; the running ones finish."
+            "A paused kind's tasks wait; the running ones finish. A held kind's wait for its downstream: one probe goes each cool-down, and the first that gets through releases them."
+        }
+        h2 #breakers { "Circuit breakers" }
+        @if breakers.is_empty() {
+            p.muted { "No downstream has tripped its circuit breaker." }
+        } @else {
+            table aria-describedby="breakers" {
+                thead { tr {
+                    th scope="col" { "Downstream" }
+                    th scope="col" { "State" }
+                    th scope="col" { "Since" }
+                    th scope="col" { "Next probe" }
+                    th scope="col" { "Times opened" }
+                    th scope="col" { "Why it last opened" }
+                } }
+                tbody {
+                    @for breaker in &breakers {
+                        tr {
+                            th scope="row" { (breaker.downstream) }
+                            td {
+                                @if breaker.open { span.bad { "open" } } @else { span.ok { "closed" } }
+                            }
+                            td {
+                                @match if breaker.open { breaker.opened_at } else { breaker.closed_at } {
+                                    Some(at) => { (when(at)) }
+                                    None => { span.muted { "—" } }
+                                }
+                            }
+                            td {
+                                @match breaker.probe_at.filter(|_| breaker.open) {
+                                    Some(at) => { (when(at)) }
+                                    None => { span.muted { "—" } }
+                                }
+                            }
+                            td.num { (breaker.times_opened) }
+                            td { (breaker.reason.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
         }
         h2 #last-hour { "The last hour" }
         (last_hour_charts(&minutes))

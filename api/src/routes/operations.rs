@@ -114,6 +114,51 @@ pub struct QueueStats {
     pub totals: BTreeMap<String, i64>,
     /// The kinds paused (see `pauseQueueKind`), by name: their tasks wait.
     pub paused: Vec<QueueKind>,
+    /// The circuit breaker of each downstream that ever tripped, by name.
+    pub breakers: Vec<CircuitBreakerView>,
+}
+
+/// A downstream's circuit breaker, shared by every worker. While it is
+/// `open`, no task of its kinds is claimed (they wait without spending an
+/// attempt) but for one probe per cool-down; the first call that gets
+/// through closes it.
+#[derive(Debug, Object)]
+#[oai(rename = "CircuitBreaker")]
+pub struct CircuitBreakerView {
+    /// `payment_gateway` or `mail_server`.
+    pub downstream: String,
+    /// `open` or `closed`.
+    pub state: String,
+    /// The kinds it holds while open.
+    pub kinds: Vec<String>,
+    /// When it last opened.
+    #[oai(nullable)]
+    pub opened_at: Option<DateTime<Utc>>,
+    /// When it last closed.
+    #[oai(nullable)]
+    pub closed_at: Option<DateTime<Utc>>,
+    /// While open: when the next probe may go.
+    #[oai(nullable)]
+    pub probe_at: Option<DateTime<Utc>>,
+    /// Why it last opened.
+    #[oai(nullable)]
+    pub reason: Option<String>,
+    pub times_opened: i64,
+}
+
+impl From<queue::breakers::Breaker> for CircuitBreakerView {
+    fn from(b: queue::breakers::Breaker) -> Self {
+        Self {
+            downstream: b.downstream,
+            state: if b.open { "open" } else { "closed" }.to_owned(),
+            kinds: b.kinds,
+            opened_at: b.opened_at,
+            closed_at: b.closed_at,
+            probe_at: b.probe_at,
+            reason: b.reason,
+            times_opened: b.times_opened,
+        }
+    }
 }
 
 #[derive(Debug, ApiResponse)]
@@ -275,7 +320,8 @@ impl OperationsApi {
     /// Queue statistics
     ///
     /// Per kind and state: how many tasks, and the oldest `run_at`; plus
-    /// totals per state, and the paused kinds. Needs the `admin` scope.
+    /// totals per state, the paused kinds and the circuit breakers. Needs
+    /// the `admin` scope.
     #[oai(path = "/v1/queue/stats", method = "get", operation_id = "queueStats")]
     async fn stats(
         &self,
@@ -286,6 +332,7 @@ impl OperationsApi {
         let mut conn = Session::acquire(&state.pool).await?;
         let counts = queue::counts(&mut conn).await?;
         let paused = queue::paused(&mut conn).await?;
+        let breakers = queue::breakers::list(&mut conn).await?;
         let mut totals = BTreeMap::new();
         for count in &counts {
             let state: TaskStateView = count.state.into();
@@ -310,6 +357,7 @@ impl OperationsApi {
                 .collect(),
             totals,
             paused: paused.into_iter().map(QueueKind::from).collect(),
+            breakers: breakers.into_iter().map(CircuitBreakerView::from).collect(),
         })))
     }
 }

@@ -448,7 +448,8 @@ export interface paths {
         /**
          * Queue statistics
          * @description Per kind and state: how many tasks, and the oldest `run_at`; plus
-         *     totals per state, and the paused kinds. Needs the `admin` scope.
+         *     totals per state, the paused kinds and the circuit breakers. Needs
+         *     the `admin` scope.
          */
         get: operations["queueStats"];
         put?: never;
@@ -600,6 +601,40 @@ export interface components {
          * @enum {string}
          */
         CaptureMethod: "automatic" | "manual";
+        /**
+         * CircuitBreaker
+         * @description A downstream's circuit breaker, shared by every worker. While it is
+         *     `open`, no task of its kinds is claimed (they wait without spending an
+         *     attempt) but for one probe per cool-down; the first call that gets
+         *     through closes it.
+         */
+        CircuitBreaker: {
+            /** @description `payment_gateway` or `mail_server`. */
+            downstream: string;
+            /** @description `open` or `closed`. */
+            state: string;
+            /** @description The kinds it holds while open. */
+            kinds: string[];
+            /**
+             * Format: date-time
+             * @description When it last opened.
+             */
+            opened_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When it last closed.
+             */
+            closed_at?: string | null;
+            /**
+             * Format: date-time
+             * @description While open: when the next probe may go.
+             */
+            probe_at?: string | null;
+            /** @description Why it last opened. */
+            reason?: string | null;
+            /** Format: int64 */
+            times_opened: number;
+        };
         /**
          * CreateProduct
          * @description A product to create.
@@ -1046,6 +1081,8 @@ export interface components {
             };
             /** @description The kinds paused (see `pauseQueueKind`), by name: their tasks wait. */
             paused: components["schemas"]["QueueKind"][];
+            /** @description The circuit breaker of each downstream that ever tripped, by name. */
+            breakers: components["schemas"]["CircuitBreaker"][];
         };
         /**
          * Restock

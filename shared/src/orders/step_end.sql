@@ -110,7 +110,7 @@ successor AS (
     FROM moved AS m
     CROSS JOIN LATERAL (
         SELECT m.next_kind = ANY ($21)
-               AND NOT EXISTS (SELECT 1 FROM queue_paused_kinds AS p
+               AND NOT EXISTS (SELECT 1 FROM queue_held_kinds AS p
                                WHERE p.kind = m.next_kind)
                AS over
     ) AS hand

@@ -32,7 +32,7 @@ pub async fn claim_batch(
             -- 200,000 tasks, against 0.2 ms on the claim index).
             WHERE state = 'available' AND run_at <= now()
               AND kind = ANY (ARRAY(SELECT unnest($2::text[])
-                                    EXCEPT SELECT kind FROM queue_paused_kinds))
+                                    EXCEPT SELECT kind FROM queue_held_kinds))
             ORDER BY run_at, id
             LIMIT $3
             FOR UPDATE SKIP LOCKED
@@ -92,7 +92,7 @@ pub async fn claim_batch_keyed(
             -- the array less the paused kinds for the rule.
             WHERE state = 'available' AND run_at <= now() AND kind = ANY ($2)
               AND kind = ANY (ARRAY(SELECT unnest($2::text[])
-                                    EXCEPT SELECT kind FROM queue_paused_kinds))
+                                    EXCEPT SELECT kind FROM queue_held_kinds))
         ),
         room AS (
             SELECT keys.key,
@@ -111,7 +111,7 @@ pub async fn claim_batch_keyed(
                 FROM tasks t
                 WHERE t.state = 'available' AND t.run_at <= now() AND t.kind = ANY ($2)
                   AND t.kind = ANY (ARRAY(SELECT unnest($2::text[])
-                                          EXCEPT SELECT kind FROM queue_paused_kinds))
+                                          EXCEPT SELECT kind FROM queue_held_kinds))
                   AND t.concurrency_key IS NOT DISTINCT FROM room.key
                 ORDER BY t.run_at, t.id
                 LIMIT room.free
@@ -147,7 +147,65 @@ pub async fn claim_batch_keyed(
     Ok(claimed(rows, worker))
 }
 
-/// A claimed row, as both claims return it.
+/// Claims one due task of `kinds` that `downstream`'s open breaker holds,
+/// as its probe, when the breaker's probe is due; the next probe is then due
+/// after `cool_down`. One probe per breaker per cool-down across all workers:
+/// the breaker's row is the turnstile. Returns nothing when the breaker is
+/// closed, its probe not yet due, or no task of its kinds is due (then the
+/// probe's turn is not spent).
+pub async fn claim_probe(
+    conn: &mut PgConnection,
+    worker: &Arc<str>,
+    downstream: &str,
+    kinds: &[String],
+    lease: Duration,
+    cool_down: Duration,
+) -> Result<Vec<ClaimedTask>, QueueError> {
+    let rows = sqlx::query_as!(
+        ClaimedRow,
+        r#"
+        WITH candidate AS MATERIALIZED (
+            SELECT id
+            FROM tasks
+            WHERE state = 'available' AND run_at <= now()
+              AND kind = ANY (ARRAY(SELECT unnest($2::text[])
+                                    EXCEPT SELECT kind FROM queue_paused_kinds))
+            ORDER BY run_at, id
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED
+        ),
+        turn AS (
+            UPDATE circuit_breakers
+            SET probe_at = now() + make_interval(secs => $5), probes = probes + 1
+            WHERE downstream = $3 AND state = 'open' AND probe_at <= now()
+              AND EXISTS (SELECT 1 FROM candidate)
+            RETURNING downstream
+        )
+        UPDATE tasks AS t
+        SET state = 'running',
+            attempts = t.attempts + 1,
+            locked_by = $1,
+            locked_until = now() + make_interval(secs => $4),
+            attempted_at = now()
+        WHERE t.id = ANY (ARRAY(SELECT id FROM candidate))
+          AND EXISTS (SELECT 1 FROM turn)
+        RETURNING t.id AS "id: TaskId", t.kind, t.payload, t.attempts, t.max_attempts, t.order_id,
+                  t.traceparent, t.created_at,
+                  CASE WHEN t.order_id IS NOT NULL THEN order_snapshot(t.order_id) END
+                      AS order_snapshot
+        "#,
+        &**worker,
+        kinds,
+        downstream,
+        lease.as_secs_f64(),
+        cool_down.as_secs_f64(),
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(claimed(rows, worker))
+}
+
+/// A claimed row, as every claim returns it.
 struct ClaimedRow {
     id: TaskId,
     kind: String,

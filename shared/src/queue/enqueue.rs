@@ -71,7 +71,7 @@ pub async fn enqueue_claimed(
         SELECT $1, $2, $3, $4, $5,
                'running', 1, $6, clock_timestamp() + make_interval(secs => $7), now()
         -- A paused kind is not handed on: the caller enqueues it to wait.
-        WHERE NOT EXISTS (SELECT 1 FROM queue_paused_kinds WHERE kind = $1)
+        WHERE NOT EXISTS (SELECT 1 FROM queue_held_kinds WHERE kind = $1)
         RETURNING id AS "id: TaskId", attempts, created_at
         "#,
         task.kind,

@@ -249,15 +249,17 @@ pub async fn backlog(conn: &mut PgConnection) -> Result<Vec<Backlog>, sqlx::Erro
     .await
 }
 
-/// How long the oldest due, unclaimed task of a kind that is not paused has
-/// waited (0 when none): a paused kind's backlog waits on purpose.
+/// How long the oldest due, unclaimed task of a kind that is not held has
+/// waited (0 when none): a paused kind's backlog waits on purpose, and so do
+/// the steps an open circuit breaker holds (their downstream is out, not
+/// this system overloaded; they run once it is back).
 pub async fn oldest_due_wait_secs(conn: &mut PgConnection) -> Result<f64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"
         SELECT coalesce(extract(epoch FROM now() - min(run_at)), 0)::float8 AS "wait!"
         FROM tasks
         WHERE state = 'available' AND run_at <= now()
-          AND kind <> ALL (ARRAY(SELECT kind FROM queue_paused_kinds))
+          AND kind <> ALL (ARRAY(SELECT kind FROM queue_held_kinds))
         "#
     )
     .fetch_one(conn)

@@ -49,6 +49,7 @@
 //! time; planning costs well under a millisecond per batch.
 
 mod backoff;
+pub mod breakers;
 mod claim;
 mod complete_batch;
 mod enqueue;
@@ -64,7 +65,7 @@ mod task;
 pub mod workers;
 
 pub use backoff::Backoff;
-pub use claim::{claim_batch, claim_batch_keyed, extend_leases, return_unstarted};
+pub use claim::{claim_batch, claim_batch_keyed, claim_probe, extend_leases, return_unstarted};
 pub use complete_batch::{Completion, complete_batch};
 pub use enqueue::{enqueue, enqueue_claimed};
 pub use error::QueueError;

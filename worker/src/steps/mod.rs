@@ -39,6 +39,7 @@ use shared::queue::{ClaimedTask, NewTask};
 use shared::trace::TraceParent;
 use uuid::Uuid;
 
+use crate::breaker::Breakers;
 use crate::gateway::GatewayClient;
 use crate::mailer::Mailer;
 use crate::{Registry, StepContext, StepError};
@@ -48,6 +49,29 @@ use crate::{Registry, StepContext, StepError};
 pub struct SagaDeps {
     pub gateway: GatewayClient,
     pub mailer: Mailer,
+}
+
+impl SagaDeps {
+    /// The saga's downstreams, each with a circuit breaker in `breakers`
+    /// over the steps that call it: the payment gateway's, and the mail
+    /// server's.
+    pub fn with_breakers(gateway: GatewayClient, mailer: Mailer, breakers: &mut Breakers) -> Self {
+        use TaskKind::*;
+        let payment_steps = [
+            ChargePayment,
+            AuthorizePayment,
+            CapturePayment,
+            RefundPayment,
+            VoidAuthorization,
+        ]
+        .map(TaskKind::as_str);
+        let payments = breakers.downstream("payment_gateway", &payment_steps);
+        let mail = breakers.downstream("mail_server", &[SendConfirmation.as_str()]);
+        Self {
+            gateway: gateway.with_health(payments),
+            mailer: mailer.with_health(mail),
+        }
+    }
 }
 
 /// Registers every saga step.

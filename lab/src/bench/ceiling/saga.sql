@@ -12,7 +12,7 @@ WITH claimable AS MATERIALIZED (
     FROM tasks
     WHERE state = 'available' AND run_at <= now()
       AND kind = ANY (ARRAY(SELECT unnest(ARRAY['charge_payment'])
-                            EXCEPT SELECT kind FROM queue_paused_kinds))
+                            EXCEPT SELECT kind FROM queue_held_kinds))
     ORDER BY run_at, id
     LIMIT 1
     FOR UPDATE SKIP LOCKED

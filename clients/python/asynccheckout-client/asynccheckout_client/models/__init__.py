@@ -3,6 +3,7 @@
 from .attempt import Attempt
 from .attempt_outcome import AttemptOutcome
 from .capture_method import CaptureMethod
+from .circuit_breaker import CircuitBreaker
 from .create_product import CreateProduct
 from .create_webhook_endpoint import CreateWebhookEndpoint
 from .event import Event
@@ -52,6 +53,7 @@ __all__ = (
     "Attempt",
     "AttemptOutcome",
     "CaptureMethod",
+    "CircuitBreaker",
     "CreateProduct",
     "CreateWebhookEndpoint",
     "Event",

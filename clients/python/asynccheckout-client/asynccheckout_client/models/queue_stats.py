@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
+  from ..models.circuit_breaker import CircuitBreaker
   from ..models.queue_count import QueueCount
   from ..models.queue_kind import QueueKind
   from ..models.queue_stats_totals import QueueStatsTotals
@@ -30,11 +31,13 @@ class QueueStats:
             counts (list[QueueCount]): Per kind and state.
             totals (QueueStatsTotals): Per state, over all kinds.
             paused (list[QueueKind]): The kinds paused (see `pauseQueueKind`), by name: their tasks wait.
+            breakers (list[CircuitBreaker]): The circuit breaker of each downstream that ever tripped, by name.
      """
 
     counts: list[QueueCount]
     totals: QueueStatsTotals
     paused: list[QueueKind]
+    breakers: list[CircuitBreaker]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -42,6 +45,7 @@ class QueueStats:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.circuit_breaker import CircuitBreaker # noqa: PLC0415
         from ..models.queue_count import QueueCount # noqa: PLC0415
         from ..models.queue_kind import QueueKind # noqa: PLC0415
         from ..models.queue_stats_totals import QueueStatsTotals # noqa: PLC0415
@@ -61,6 +65,13 @@ class QueueStats:
 
 
 
+        breakers = []
+        for breakers_item_data in self.breakers:
+            breakers_item = breakers_item_data.to_dict()
+            breakers.append(breakers_item)
+
+
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -68,6 +79,7 @@ class QueueStats:
             "counts": counts,
             "totals": totals,
             "paused": paused,
+            "breakers": breakers,
         })
 
         return field_dict
@@ -76,6 +88,7 @@ class QueueStats:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.circuit_breaker import CircuitBreaker # noqa: PLC0415
         from ..models.queue_count import QueueCount # noqa: PLC0415
         from ..models.queue_kind import QueueKind # noqa: PLC0415
         from ..models.queue_stats_totals import QueueStatsTotals # noqa: PLC0415
@@ -105,10 +118,21 @@ class QueueStats:
             paused.append(paused_item)
 
 
+        breakers = []
+        _breakers = d.pop("breakers")
+        for breakers_item_data in (_breakers):
+            breakers_item = CircuitBreaker.from_dict(breakers_item_data)
+
+
+
+            breakers.append(breakers_item)
+
+
         queue_stats = cls(
             counts=counts,
             totals=totals,
             paused=paused,
+            breakers=breakers,
         )
 
 

@@ -148,7 +148,8 @@ def sync_detailed(
     """ Queue statistics
 
      Per kind and state: how many tasks, and the oldest `run_at`; plus
-    totals per state, and the paused kinds. Needs the `admin` scope.
+    totals per state, the paused kinds and the circuit breakers. Needs
+    the `admin` scope.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -177,7 +178,8 @@ def sync(
     """ Queue statistics
 
      Per kind and state: how many tasks, and the oldest `run_at`; plus
-    totals per state, and the paused kinds. Needs the `admin` scope.
+    totals per state, the paused kinds and the circuit breakers. Needs
+    the `admin` scope.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -201,7 +203,8 @@ async def asyncio_detailed(
     """ Queue statistics
 
      Per kind and state: how many tasks, and the oldest `run_at`; plus
-    totals per state, and the paused kinds. Needs the `admin` scope.
+    totals per state, the paused kinds and the circuit breakers. Needs
+    the `admin` scope.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -230,7 +233,8 @@ async def asyncio(
     """ Queue statistics
 
      Per kind and state: how many tasks, and the oldest `run_at`; plus
-    totals per state, and the paused kinds. Needs the `admin` scope.
+    totals per state, the paused kinds and the circuit breakers. Needs
+    the `admin` scope.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
