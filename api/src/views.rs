@@ -12,8 +12,9 @@ use uuid::Uuid;
 /// Where an order is in its saga. Paid automatically: `pending` → `paid` →
 /// `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
 /// `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
-/// `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
-/// `refunded`.
+/// `voiding` → `failed`. Cancelled after its payment (until the
+/// confirmation is sent): `cancelling` → `cancelled`. Terminal: `completed`,
+/// `failed`, `cancelled`, `refunded`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename = "OrderStatus", rename_all = "snake_case")]
 pub enum OrderStatusView {
@@ -28,6 +29,7 @@ pub enum OrderStatusView {
     Refunding,
     Refunded,
     Voiding,
+    Cancelling,
 }
 
 impl From<OrderStatus> for OrderStatusView {
@@ -44,6 +46,7 @@ impl From<OrderStatus> for OrderStatusView {
             OrderStatus::Refunding => Self::Refunding,
             OrderStatus::Refunded => Self::Refunded,
             OrderStatus::Voiding => Self::Voiding,
+            OrderStatus::Cancelling => Self::Cancelling,
         }
     }
 }
@@ -62,6 +65,7 @@ impl From<OrderStatusView> for OrderStatus {
             OrderStatusView::Refunding => Self::Refunding,
             OrderStatusView::Refunded => Self::Refunded,
             OrderStatusView::Voiding => Self::Voiding,
+            OrderStatusView::Cancelling => Self::Cancelling,
         }
     }
 }
@@ -206,8 +210,8 @@ pub struct HistoryView {
 pub struct TaskView {
     pub id: i64,
     /// `charge_payment` or `authorize_payment`, `reserve_inventory`,
-    /// `capture_payment`, `send_confirmation`, `refund_payment` or
-    /// `void_authorization`.
+    /// `capture_payment`, `send_confirmation`, `refund_payment`,
+    /// `void_authorization` or `cancel_payment`.
     pub kind: String,
     pub state: TaskStateView,
     pub attempts: i32,

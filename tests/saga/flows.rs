@@ -195,8 +195,10 @@ async fn a_pending_order_cancels_without_a_charge_and_only_once(
 /// Cancels racing a worker that claims the orders' charges: 40 orders wait,
 /// a worker with two slots starts working through them, and all 40 cancels
 /// go out at once. For every order exactly one side wins. A 200 means the
-/// order ends `cancelled` with nothing charged; a 409 means its payment had
-/// started, and it goes on to `completed` with one charge of its total.
+/// order ends `cancelled` with nothing charged; a 202 that the charge came
+/// first and is refunded, the order `cancelled`; a 409 that its payment was
+/// under way (or its confirmation sent), and it goes on to `completed` with
+/// one charge of its total.
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn a_cancel_racing_the_charge_has_one_winner_and_the_money_matches_it(
     _: PgPoolOptions,
@@ -258,6 +260,15 @@ async fn a_cancel_racing_the_charge_has_one_winner_and_the_money_matches_it(
                     charges.is_empty(),
                     "a cancelled order was charged: {charges:#?}"
                 );
+            }
+            202 => {
+                // After the charge, before the confirmation: given back.
+                cancelled += 1;
+                assert_eq!(answer["status"], "cancelling");
+                assert_eq!(order["status"], "cancelled", "{order:#}");
+                assert_eq!(charges.len(), 1, "{charges:#?}");
+                assert_eq!(refunds.len(), 1, "{refunds:#?}");
+                assert_eq!(refunds[0]["amount"], charges[0]["amount"]);
             }
             409 => {
                 refused += 1;

@@ -10,6 +10,7 @@ mod system;
 
 mod auth;
 mod bad_input;
+mod cancel_after_payment;
 mod circuit_breaker;
 mod client;
 mod connection_budget;
@@ -18,6 +19,7 @@ mod console;
 mod console_browser;
 mod crash_points;
 mod database_restart;
+mod deadline;
 mod events;
 mod failover;
 mod faults;

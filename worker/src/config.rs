@@ -76,6 +76,13 @@ pub struct WorkerConfig {
     #[arg(long, env = "EVENT_RETENTION_DAYS", default_value_t = defaults::EVENT_RETENTION_DAYS, value_parser = clap::value_parser!(u64).range(1..))]
     pub event_retention_days: u64,
 
+    /// Seconds after being placed by which an order must be past its
+    /// payment and stock (`confirmed`); one that is not is compensated
+    /// (refunded or voided, its stock put back) with the failure
+    /// `deadline_exceeded`. 0 turns the deadline off.
+    #[arg(long, env = "ORDER_DEADLINE_SECS", default_value_t = 0)]
+    pub order_deadline_secs: u64,
+
     #[command(flatten)]
     pub breakers: BreakerConfig,
 }
@@ -94,6 +101,7 @@ impl Default for WorkerConfig {
             retention_hours: defaults::RETENTION_HOURS,
             idempotency_key_retention_hours: defaults::IDEMPOTENCY_KEY_RETENTION_HOURS,
             event_retention_days: defaults::EVENT_RETENTION_DAYS,
+            order_deadline_secs: 0,
             breakers: BreakerConfig::default(),
         }
     }
@@ -129,6 +137,11 @@ impl WorkerConfig {
 
     pub fn idempotency_key_retention(&self) -> Duration {
         Duration::from_secs(self.idempotency_key_retention_hours.saturating_mul(3_600))
+    }
+
+    /// The deadline per order, when one is set.
+    pub fn order_deadline(&self) -> Option<Duration> {
+        (self.order_deadline_secs > 0).then(|| Duration::from_secs(self.order_deadline_secs))
     }
 
     pub fn event_retention(&self) -> Duration {

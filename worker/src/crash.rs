@@ -15,6 +15,7 @@
 //! | `capture_payment.after_gateway` | the capture succeeded at the gateway, nothing recorded yet |
 //! | `void_authorization.after_gateway` | the hold was released at the gateway, nothing recorded yet |
 //! | `refund_payment.after_gateway` | the refund succeeded at the gateway, nothing recorded yet |
+//! | `cancel_payment.after_gateway` | a cancelled order's refund or void succeeded at the gateway, nothing recorded yet |
 //! | `send_confirmation.after_send` | the mail server took the confirmation, nothing recorded yet |
 //! | `step.after_commit` | a step's transaction committed (its successor enqueued), the successor not started |
 //! | `api.after_insert` | (in the API, `api/src/routes/orders/mod.rs`) the order and its first task committed, no answer sent |

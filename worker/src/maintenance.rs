@@ -1,5 +1,6 @@
 //! The background chores every worker shares: rescuing expired leases,
-//! pruning completed tasks and vacuuming the task tables. Several workers doing them at once split the rows
+//! pruning completed tasks and vacuuming the task tables, sampling the
+//! backlog, and compensating orders past their deadline. Several workers doing them at once split the rows
 //! (`SKIP LOCKED`) rather than fight over them.
 
 use std::sync::Arc;
@@ -225,6 +226,37 @@ pub(crate) async fn backlog_loop(pool: PgPool, kinds: Vec<String>, stop: Cancell
         }
         if !pause(BACKLOG_EVERY, &stop).await {
             return;
+        }
+    }
+}
+
+/// Compensates the orders past `deadline` (see
+/// `shared::orders::deadline`) until `stop` fires, looking every fifth of
+/// the deadline (between a quarter of a second and five seconds).
+pub(crate) async fn deadline_loop(pool: PgPool, deadline: Duration, stop: CancellationToken) {
+    let every = (deadline / 5).clamp(Duration::from_millis(250), Duration::from_secs(5));
+    while pause(every, &stop).await {
+        let swept = async {
+            let mut conn = Session::acquire(&pool).await?;
+            let overdue =
+                shared::orders::deadline::compensate_overdue(&mut conn, deadline, BATCH).await?;
+            conn.finish().await?;
+            Ok::<_, sqlx::Error>(overdue)
+        };
+        match swept.await {
+            Ok(overdue) => {
+                for order in overdue {
+                    crate::metrics::deadline_exceeded(order.was);
+                    tracing::warn!(
+                        order_id = %order.order,
+                        was = %order.was,
+                        now = %order.now,
+                        deadline_secs = deadline.as_secs(),
+                        "order past its deadline: its payment is given back"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the deadline sweep failed; trying again later"),
         }
     }
 }

@@ -46,6 +46,12 @@ pub(crate) fn finished(kind: &str, outcome: &StepOutcome, seconds: f64) {
     .record(seconds);
 }
 
+/// An order compensated because it passed its deadline while `was`.
+pub(crate) fn deadline_exceeded(was: shared::orders::OrderStatus) {
+    metrics::counter!("asynccheckout_orders_deadline_exceeded_total", "status" => was.as_str())
+        .increment(1);
+}
+
 pub(crate) fn rescued(kind: &str) {
     metrics::counter!("asynccheckout_lease_rescues_total", "kind" => kind.to_owned()).increment(1);
 }

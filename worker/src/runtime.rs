@@ -210,6 +210,13 @@ impl Worker {
                 helpers_stop.clone(),
             ));
         }
+        if let Some(deadline) = self.config.order_deadline() {
+            helpers.spawn(maintenance::deadline_loop(
+                self.pool.clone(),
+                deadline,
+                helpers_stop.clone(),
+            ));
+        }
         helpers.spawn(maintenance::backlog_loop(
             self.pool.clone(),
             self.registry.kinds(),

@@ -196,7 +196,7 @@ pub async fn detail(
                 @if let Some(order) = task.order_id {
                     "A step of an order's saga is not cancelled on its own: it would leave "
                     a href={ "/ui/orders/" (order) } { "its order" }
-                    " half-way. While the order is pending, cancel the order over the API; once payment has started its steps must run (pause their kind to hold them)."
+                    " half-way. Cancel the order over the API instead: until its confirmation is sent, a cancel gives its money back and puts its stock back (pause a kind to hold its steps)."
                 } @else {
                     "A webhook delivery is not cancelled on its own: disable its endpoint, and its waiting deliveries end failed, unsent."
                 }

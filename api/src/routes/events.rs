@@ -57,6 +57,9 @@ pub enum EventTypeView {
     /// The hold is being released and any stock put back.
     #[oai(rename = "order.voiding")]
     Voiding,
+    /// Cancelled after its payment: the money is being given back.
+    #[oai(rename = "order.cancelling")]
+    Cancelling,
 }
 
 impl EventTypeView {
@@ -74,6 +77,7 @@ impl EventTypeView {
             Self::Refunding => OrderStatus::Refunding,
             Self::Refunded => OrderStatus::Refunded,
             Self::Voiding => OrderStatus::Voiding,
+            Self::Cancelling => OrderStatus::Cancelling,
         }
     }
 }
@@ -92,6 +96,7 @@ impl From<OrderStatus> for EventTypeView {
             OrderStatus::Refunding => Self::Refunding,
             OrderStatus::Refunded => Self::Refunded,
             OrderStatus::Voiding => Self::Voiding,
+            OrderStatus::Cancelling => Self::Cancelling,
         }
     }
 }

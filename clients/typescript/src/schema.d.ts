@@ -66,9 +66,14 @@ export interface paths {
         put?: never;
         /**
          * Cancel an order
-         * @description Cancels an order that is `pending` and whose payment has not started,
-         *     together with its queued payment task. Otherwise 409
-         *     `order-not-cancellable`. Needs the `orders:write` scope.
+         * @description While the order is `pending` and its payment has not started, it is
+         *     cancelled at once with its queued payment task: 200, `cancelled`.
+         *     Once its payment was taken or held (`authorized`, `reserved`, `paid`,
+         *     `confirmed`) and until its confirmation is sent, it goes to
+         *     `cancelling`: 202, and the saga gives the money back (voids the hold
+         *     or refunds the charge), puts back the stock and ends it `cancelled`
+         *     (follow it on the order, its events or webhooks). Otherwise 409
+         *     `order-not-cancellable`, saying why. Needs the `orders:write` scope.
          */
         post: operations["cancelOrder"];
         delete?: never;
@@ -723,7 +728,7 @@ export interface components {
          * @description What happened to the order: it took the status the type names.
          * @enum {string}
          */
-        EventType: "order.pending" | "order.paid" | "order.authorized" | "order.reserved" | "order.confirmed" | "order.completed" | "order.failed" | "order.cancelled" | "order.refunding" | "order.refunded" | "order.voiding";
+        EventType: "order.pending" | "order.paid" | "order.authorized" | "order.reserved" | "order.confirmed" | "order.completed" | "order.failed" | "order.cancelled" | "order.refunding" | "order.refunded" | "order.voiding" | "order.cancelling";
         /**
          * Failure
          * @description A stable code (`payment_declined`, `out_of_stock`, `payment_unavailable`,
@@ -861,11 +866,12 @@ export interface components {
          * @description Where an order is in its saga. Paid automatically: `pending` → `paid` →
          *     `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
          *     `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
-         *     `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
-         *     `refunded`.
+         *     `voiding` → `failed`. Cancelled after its payment (until the
+         *     confirmation is sent): `cancelling` → `cancelled`. Terminal: `completed`,
+         *     `failed`, `cancelled`, `refunded`.
          * @enum {string}
          */
-        OrderStatus: "pending" | "paid" | "authorized" | "reserved" | "confirmed" | "completed" | "failed" | "cancelled" | "refunding" | "refunded" | "voiding";
+        OrderStatus: "pending" | "paid" | "authorized" | "reserved" | "confirmed" | "completed" | "failed" | "cancelled" | "refunding" | "refunded" | "voiding" | "cancelling";
         /**
          * OrderSummary
          * @description An order without its lines, history and tasks, as listed.
@@ -890,8 +896,8 @@ export interface components {
             id: number;
             /**
              * @description `charge_payment` or `authorize_payment`, `reserve_inventory`,
-             *     `capture_payment`, `send_confirmation`, `refund_payment` or
-             *     `void_authorization`.
+             *     `capture_payment`, `send_confirmation`, `refund_payment`,
+             *     `void_authorization` or `cancel_payment`.
              */
             kind: string;
             state: components["schemas"]["TaskState"];
@@ -2231,7 +2237,24 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Cancelled at once: its payment had not started. */
             200: {
+                headers: {
+                    /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
+                    "X-REQUEST-ID": string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Order"];
+                };
+            };
+            /**
+             * @description `cancelling`: its payment is being given back and its stock put
+             *     back; it ends `cancelled`.
+             */
+            202: {
                 headers: {
                     /** @description The request's id: the one sent, or a new one. Every log line of the request carries it. */
                     "X-REQUEST-ID": string;

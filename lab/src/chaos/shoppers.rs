@@ -72,8 +72,9 @@ pub struct Plan {
     pub body: Value,
     /// Send the POST twice at once with the same key.
     pub duplicate: bool,
-    /// Ask to cancel the order as soon as it is accepted.
-    pub cancel: bool,
+    /// Ask to cancel the order this long after it is accepted: at once,
+    /// before its payment starts, or later, after it (up to a second).
+    pub cancel: Option<Duration>,
 }
 
 /// How one shopper's order went, from the client's side.
@@ -87,10 +88,22 @@ pub struct Purchase {
     pub ids_answered: Vec<Uuid>,
     /// The POST was sent twice at once.
     pub duplicate: bool,
-    /// The cancel request got 200.
+    /// The cancel request got 200: cancelled before its payment started.
     pub cancelled: bool,
+    /// The cancel request got 202: cancelled after its payment was taken or
+    /// held, to be given back.
+    pub cancelled_after_payment: bool,
     /// Why the shopper gave up, or each answer that made no sense.
     pub problems: Vec<String>,
+}
+
+/// How a cancel landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cancelled {
+    /// 200: before the payment started.
+    AtOnce,
+    /// 202: after it; the money is given back.
+    AfterPayment,
 }
 
 /// The catalog a run orders from.
@@ -102,7 +115,8 @@ pub struct Catalog {
 impl Plan {
     /// The `n`th order of a run seeded with `seed`: mostly good cards, one in
     /// ten declined, one in twenty for lack of funds; one or two lines of one
-    /// to three items; a tenth sent twice, and a tenth cancelled; half paid
+    /// to three items; a tenth sent twice, and a tenth cancelled (half as soon
+    /// as accepted, half up to a second later, after the payment); half paid
     /// by manual capture (authorize, reserve, capture), half automatically.
     pub fn new(seed: u64, n: u64, catalog: &Catalog) -> Self {
         let mut rng = StdRng::seed_from_u64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -136,7 +150,13 @@ impl Plan {
                 "capture_method": capture_method,
             }),
             duplicate: rng.random_bool(0.10),
-            cancel: rng.random_bool(0.10),
+            cancel: rng.random_bool(0.10).then(|| {
+                if rng.random_bool(0.5) {
+                    Duration::ZERO
+                } else {
+                    Duration::from_millis(rng.random_range(100..=1_000))
+                }
+            }),
         }
     }
 }
@@ -189,6 +209,7 @@ impl Shopper {
             ids_answered: Vec::new(),
             duplicate: plan.duplicate,
             cancelled: false,
+            cancelled_after_payment: false,
             problems: Vec::new(),
         };
         for placement in placements {
@@ -198,9 +219,12 @@ impl Shopper {
             }
         }
         outcome.order = outcome.ids_answered.first().copied();
-        if let (true, Some(id)) = (plan.cancel, outcome.order) {
+        if let (Some(after), Some(id)) = (plan.cancel, outcome.order) {
+            tokio::time::sleep(after).await;
             match self.cancel(id).await {
-                Ok(cancelled) => outcome.cancelled = cancelled,
+                Ok(Some(Cancelled::AtOnce)) => outcome.cancelled = true,
+                Ok(Some(Cancelled::AfterPayment)) => outcome.cancelled_after_payment = true,
+                Ok(None) => {}
                 Err(problem) => outcome.problems.push(problem),
             }
         }
@@ -231,12 +255,13 @@ impl Shopper {
         }
     }
 
-    /// Cancels the order: `true` on 200, `false` on 409 (too late).
-    async fn cancel(&self, id: Uuid) -> Result<bool, String> {
+    /// Cancels the order: how, or `None` on 409 (too late).
+    async fn cancel(&self, id: Uuid) -> Result<Option<Cancelled>, String> {
         let url = format!("{}/v1/orders/{id}/cancel", self.api);
         match self.until_settled(|| self.http.post(&url)).await {
-            Settled::Answered(200, _) => Ok(true),
-            Settled::Answered(409, _) => Ok(false),
+            Settled::Answered(200, _) => Ok(Some(Cancelled::AtOnce)),
+            Settled::Answered(202, _) => Ok(Some(Cancelled::AfterPayment)),
+            Settled::Answered(409, _) => Ok(None),
             Settled::Answered(status, body) => {
                 Err(format!("cancel {id} answered {status}: {body}"))
             }

@@ -57,10 +57,16 @@ impl Summary<'_> {
             .filter(|o| o.ids_answered.len() > 1)
             .count();
         let cancelled = self.outcomes.iter().filter(|o| o.cancelled).count();
+        let cancelled_later = self
+            .outcomes
+            .iter()
+            .filter(|o| o.cancelled_after_payment)
+            .count();
         let _ = writeln!(
             out,
-            "  ({duplicates} sent twice with one key; {cancelled} cancels answered 200; \
-             {} confirmations mailed twice)",
+            "  ({duplicates} sent twice with one key; {cancelled} cancels answered 200 \
+             and {cancelled_later} answered 202, after the payment; {} confirmations \
+             mailed twice)",
             self.mailed_twice
         );
 

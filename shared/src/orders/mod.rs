@@ -8,6 +8,7 @@
 
 mod cancel;
 mod capture_method;
+pub mod deadline;
 mod error;
 mod model;
 mod place;

@@ -22,6 +22,11 @@
 //!    └──cancel──▶ cancelled
 //! ```
 //!
+//! Until its confirmation is sent, an order whose payment was taken or held
+//! can be cancelled: `authorized`, `reserved`, `paid` and `confirmed` go to
+//! `cancelling`, which voids the hold or refunds the charge, puts back the
+//! stock, and ends `cancelled`.
+//!
 //! `pending → refunding` and `pending → voiding` are the payment whose
 //! outcome could not be learned: it is never treated as "not taken", so it is
 //! refunded or voided (undoing one that does not exist is a no-op). Every
@@ -51,7 +56,8 @@ pub enum OrderStatus {
     Completed,
     /// Payment declined, nothing to undo. Terminal.
     Failed,
-    /// Cancelled before payment started. Terminal.
+    /// Cancelled: before its payment started, or after, its money given
+    /// back. Terminal.
     Cancelled,
     /// The charge is being refunded.
     Refunding,
@@ -60,10 +66,13 @@ pub enum OrderStatus {
     /// The hold on the card is being released (or, if it was captured after
     /// all, refunded), and any stock put back; ends `failed`.
     Voiding,
+    /// Cancelled after its payment was taken or held: the money is being
+    /// given back and the stock put back; ends `cancelled`.
+    Cancelling,
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 11] = [
+    pub const ALL: [OrderStatus; 12] = [
         Self::Pending,
         Self::Paid,
         Self::Authorized,
@@ -75,6 +84,7 @@ impl OrderStatus {
         Self::Refunding,
         Self::Refunded,
         Self::Voiding,
+        Self::Cancelling,
     ];
 
     /// Terminal states are never left.
@@ -93,12 +103,13 @@ impl OrderStatus {
             (
                 Pending,
                 Paid | Failed | Cancelled | Refunding | Authorized | Voiding
-            ) | (Paid, Confirmed | Refunding)
-                | (Authorized, Reserved | Voiding)
-                | (Reserved, Confirmed | Voiding)
-                | (Confirmed, Completed)
+            ) | (Paid, Confirmed | Refunding | Cancelling)
+                | (Authorized, Reserved | Voiding | Cancelling)
+                | (Reserved, Confirmed | Voiding | Cancelling)
+                | (Confirmed, Completed | Cancelling)
                 | (Refunding, Refunded)
                 | (Voiding, Failed)
+                | (Cancelling, Cancelled)
         )
     }
 
@@ -127,6 +138,7 @@ impl OrderStatus {
             Self::Refunding => "refunding",
             Self::Refunded => "refunded",
             Self::Voiding => "voiding",
+            Self::Cancelling => "cancelling",
         }
     }
 }
@@ -192,13 +204,18 @@ mod tests {
                 (Pending, Voiding),
                 (Paid, Confirmed),
                 (Paid, Refunding),
+                (Paid, Cancelling),
                 (Authorized, Reserved),
                 (Authorized, Voiding),
+                (Authorized, Cancelling),
                 (Reserved, Confirmed),
                 (Reserved, Voiding),
+                (Reserved, Cancelling),
                 (Confirmed, Completed),
+                (Confirmed, Cancelling),
                 (Refunding, Refunded),
                 (Voiding, Failed),
+                (Cancelling, Cancelled),
             ]
         );
     }

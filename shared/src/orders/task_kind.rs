@@ -24,10 +24,13 @@ pub enum TaskKind {
     /// Release the hold (or refund a capture that happened after all) and
     /// put back any stock the order took.
     VoidAuthorization,
+    /// Give back the money of an order cancelled after its payment (void
+    /// the hold or refund the charge), and put back its stock.
+    CancelPayment,
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 7] = [
+    pub const ALL: [TaskKind; 8] = [
         Self::ChargePayment,
         Self::ReserveInventory,
         Self::SendConfirmation,
@@ -35,6 +38,7 @@ impl TaskKind {
         Self::AuthorizePayment,
         Self::CapturePayment,
         Self::VoidAuthorization,
+        Self::CancelPayment,
     ];
 
     /// The step an order paid by `method` starts with.
@@ -54,6 +58,7 @@ impl TaskKind {
             Self::AuthorizePayment => "authorize_payment",
             Self::CapturePayment => "capture_payment",
             Self::VoidAuthorization => "void_authorization",
+            Self::CancelPayment => "cancel_payment",
         }
     }
 
@@ -67,7 +72,10 @@ impl TaskKind {
             Self::ChargePayment | Self::AuthorizePayment => 8,
             Self::ReserveInventory => 10,
             Self::SendConfirmation => 12,
-            Self::RefundPayment | Self::CapturePayment | Self::VoidAuthorization => 300,
+            Self::RefundPayment
+            | Self::CapturePayment
+            | Self::VoidAuthorization
+            | Self::CancelPayment => 300,
         }
     }
 }

@@ -78,6 +78,7 @@ pub use inspect::{
 };
 pub use operator::{
     DeadFilter, cancel_unstarted, cancel_waiting, count_dead, retry_dead, retry_dead_matching,
+    withdraw_waiting,
 };
 pub use pause::{PausedKind, pause, paused, resume};
 pub use rescue::{Rescued, rescue_expired};

@@ -154,6 +154,49 @@ pub async fn retry_dead_matching(
     Ok(u64::try_from(revived).unwrap_or(0))
 }
 
+/// Withdraws every waiting task of the order (available, whether it has
+/// run before or not) as `cancelled`, in the caller's transaction, unless a
+/// task of `unless_running` is running: then nothing is withdrawn and the
+/// answer is `false`. The order's live tasks are locked first, so a claim
+/// racing this either took its task before (and it counts as running) or
+/// finds it withdrawn.
+pub async fn withdraw_waiting(
+    conn: &mut PgConnection,
+    order_id: uuid::Uuid,
+    unless_running: &str,
+) -> Result<bool, QueueError> {
+    let live = sqlx::query!(
+        r#"
+        SELECT id, kind, state AS "state: TaskState"
+        FROM tasks
+        WHERE order_id = $1 AND state IN ('available', 'running')
+        ORDER BY id
+        FOR UPDATE
+        "#,
+        order_id,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if live
+        .iter()
+        .any(|t| t.state == TaskState::Running && t.kind == unless_running)
+    {
+        return Ok(false);
+    }
+    let waiting: Vec<i64> = live
+        .iter()
+        .filter(|t| t.state == TaskState::Available)
+        .map(|t| t.id)
+        .collect();
+    sqlx::query!(
+        "UPDATE tasks SET state = 'cancelled', finished_at = now() WHERE id = ANY ($1)",
+        &waiting,
+    )
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
 /// Withdraws the order's tasks of `kind` that have never started (available,
 /// no attempt yet) as `cancelled`, in the caller's transaction. Returns how
 /// many; zero means the work has started (or was never there).

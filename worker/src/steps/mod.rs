@@ -9,6 +9,7 @@
 //! | `send_confirmation` | emails the customer | `completed` |
 //! | `refund_payment` | refunds the charge (key `refund-<order>`) | `refunded` |
 //! | `void_authorization` | releases the hold (key `void-<order>`), refunds a capture that happened after all, puts back any stock | `failed` |
+//! | `cancel_payment` | for an order cancelled after its payment: refunds the charge or releases the hold, puts back any stock | `cancelled` |
 //!
 //! Each step reads as a decision: it takes its order ([`order_in`]: claimed
 //! with the task, and checked to be where the step expects it), asks the
@@ -21,8 +22,10 @@
 //! before that statement, never inside a transaction, and are safe to
 //! repeat.
 
+mod cancel_payment;
 mod capture_payment;
 mod refund_payment;
+mod release;
 mod reserve_inventory;
 mod send_confirmation;
 mod take_payment;
@@ -63,6 +66,7 @@ impl SagaDeps {
             CapturePayment,
             RefundPayment,
             VoidAuthorization,
+            CancelPayment,
         ]
         .map(TaskKind::as_str);
         let payments = breakers.downstream("payment_gateway", &payment_steps);
@@ -92,6 +96,10 @@ pub fn register(registry: &mut Registry, deps: Arc<SagaDeps>) {
         .register(
             TaskKind::VoidAuthorization.as_str(),
             void_authorization::VoidAuthorization(Arc::clone(&deps)),
+        )
+        .register(
+            TaskKind::CancelPayment.as_str(),
+            cancel_payment::CancelPayment(Arc::clone(&deps)),
         )
         .register(
             TaskKind::ReserveInventory.as_str(),

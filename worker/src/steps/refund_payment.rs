@@ -11,8 +11,8 @@ use shared::orders::{Move, OrderStatus, StepEnd};
 use shared::queue::{ClaimedTask, NewTask};
 use sqlx::PgConnection;
 
-use super::{SagaDeps, alarm_dead, charge_key, end, order_in, refund_key};
-use crate::gateway::RefundError;
+use super::release::{self, Done};
+use super::{SagaDeps, alarm_dead, end, order_in};
 use crate::{StepContext, StepError, StepHandler};
 
 pub struct RefundPayment(pub Arc<SagaDeps>);
@@ -21,37 +21,11 @@ pub struct RefundPayment(pub Arc<SagaDeps>);
 impl StepHandler for RefundPayment {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
         let order = order_in(ctx, task, OrderStatus::Refunding).await?.order;
-        let id = order.id;
-        let gateway = &self.0.gateway;
-        let charge_id = match order.charge_id {
-            Some(charge) => Some(charge),
-            None => gateway
-                .find_charge(&charge_key(id), task.traceparent)
-                .await
-                .map_err(StepError::retryable)?
-                .map(|c| c.id),
-        };
-        let refund_id = match &charge_id {
-            None => None,
-            Some(charge) => match gateway
-                .refund(&refund_key(id), charge, task.traceparent)
-                .await
-            {
-                Ok(refund) => Some(refund.id),
-                Err(RefundError::NothingToRefund(_)) => None,
-                Err(no @ RefundError::Rejected { .. }) => return Err(StepError::permanent(no)),
-                Err(unknown @ RefundError::Unavailable(_)) => {
-                    return Err(StepError::retryable(unknown));
-                }
-            },
-        };
-        let reason = match refund_id {
-            Some(_) => {
-                crate::crash::crash_point!("refund_payment.after_gateway");
-                "refund made"
-            }
-            None => "nothing was charged; nothing to refund",
-        };
+        let released = release::refund_charge(&self.0.gateway, &order, task.traceparent).await?;
+        if released.done == Done::Refunded {
+            crate::crash::crash_point!("refund_payment.after_gateway");
+        }
+        let reason = released.reason(false);
         let refunded = Move {
             to: OrderStatus::Refunded,
             reason,
@@ -59,9 +33,9 @@ impl StepHandler for RefundPayment {
             then: None,
         };
         ctx.end_step(StepEnd {
-            charge_id: charge_id.as_deref(),
-            refund_id: refund_id.as_deref(),
-            ..end(task, id, OrderStatus::Refunding, refunded)
+            charge_id: released.charge_id.as_deref(),
+            refund_id: released.refund_id.as_deref(),
+            ..end(task, order.id, OrderStatus::Refunding, refunded)
         })
         .await
     }

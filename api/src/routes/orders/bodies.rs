@@ -121,6 +121,22 @@ pub enum FoundOrder {
     ty = "String",
     description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
 ))]
+pub enum CancelledOrder {
+    /// Cancelled at once: its payment had not started.
+    #[oai(status = 200)]
+    Cancelled(Json<OrderView>),
+    /// `cancelling`: its payment is being given back and its stock put
+    /// back; it ends `cancelled`.
+    #[oai(status = 202)]
+    Cancelling(Json<OrderView>),
+}
+
+#[derive(Debug, ApiResponse)]
+#[oai(header(
+    name = "X-Request-Id",
+    ty = "String",
+    description = "The request's id: the one sent, or a new one. Every log line of the request carries it."
+))]
 pub enum OrderList {
     #[oai(status = 200)]
     Ok(Json<OrderPage>),

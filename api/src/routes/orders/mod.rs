@@ -24,7 +24,9 @@ use crate::views::{OrderStatusView, OrderSummary, OrderView};
 
 mod bodies;
 
-pub use bodies::{FoundOrder, OrderItemInput, OrderList, OrderPage, PlaceOrder, PlacedOrder};
+pub use bodies::{
+    CancelledOrder, FoundOrder, OrderItemInput, OrderList, OrderPage, PlaceOrder, PlacedOrder,
+};
 use shared::validation::Violations;
 
 pub struct OrdersApi;
@@ -178,9 +180,14 @@ impl OrdersApi {
 
     /// Cancel an order
     ///
-    /// Cancels an order that is `pending` and whose payment has not started,
-    /// together with its queued payment task. Otherwise 409
-    /// `order-not-cancellable`. Needs the `orders:write` scope.
+    /// While the order is `pending` and its payment has not started, it is
+    /// cancelled at once with its queued payment task: 200, `cancelled`.
+    /// Once its payment was taken or held (`authorized`, `reserved`, `paid`,
+    /// `confirmed`) and until its confirmation is sent, it goes to
+    /// `cancelling`: 202, and the saga gives the money back (voids the hold
+    /// or refunds the charge), puts back the stock and ends it `cancelled`
+    /// (follow it on the order, its events or webhooks). Otherwise 409
+    /// `order-not-cancellable`, saying why. Needs the `orders:write` scope.
     #[oai(
         path = "/v1/orders/:id/cancel",
         method = "post",
@@ -191,24 +198,31 @@ impl OrdersApi {
         state: Data<&AppState>,
         auth: ApiKeyAuth,
         id: Path<String>,
-    ) -> Result<FoundOrder, ErrorResponse> {
+    ) -> Result<CancelledOrder, ErrorResponse> {
         auth.0.require(Scope::OrdersWrite)?;
         let id = parse_id(&id.0)?;
         let mut tx = Session::begin(&state.pool).await?;
-        match orders::cancel(&mut tx, id).await? {
-            Cancellation::Cancelled => tx.finish().await?,
+        let cancellation = orders::cancel(&mut tx, id).await?;
+        match cancellation {
+            Cancellation::Cancelled | Cancellation::Cancelling => tx.finish().await?,
             Cancellation::NotFound => return Err(order_not_found(id).into()),
-            Cancellation::NotCancellable(status) => {
+            Cancellation::NotCancellable { status, why } => {
                 return Err(ApiError::problem(
                     ProblemType::OrderNotCancellable,
-                    format!("order {id} is {status} and its payment has started; it can no longer be cancelled"),
+                    format!("order {id} is {status} and {why}; it can no longer be cancelled"),
                 )
                 .into());
             }
         }
-        tracing::info!(order_id = %id, "order cancelled");
         let view = load(&state, id).await?.ok_or_else(|| order_not_found(id))?;
-        Ok(FoundOrder::Ok(Json(view)))
+        Ok(if cancellation == Cancellation::Cancelled {
+            tracing::info!(order_id = %id, "order cancelled");
+            CancelledOrder::Cancelled(Json(view))
+        } else {
+            tracing::info!(order_id = %id, "order cancelling: its payment is given back");
+            state.wake_workers.request();
+            CancelledOrder::Cancelling(Json(view))
+        })
     }
 }
 

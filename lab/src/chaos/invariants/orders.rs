@@ -82,15 +82,37 @@ pub(super) fn shoppers_answered_sensibly(outcomes: &[Purchase], failures: &[Stri
     check
 }
 
+/// Every cancel that landed ended `cancelled`: one answered 200 (before the
+/// payment started) with nothing at the gateway for the order, one answered
+/// 202 (after it) with its money given back (the money and holds checks).
 pub(super) fn cancellations_hold(evidence: &Evidence, orders: &HashMap<Uuid, OrderRow>) -> Check {
-    let mut check = Check::new("every cancel answered 200 ended cancelled");
-    for outcome in evidence.run.outcomes.iter().filter(|o| o.cancelled) {
+    let mut check = Check::new("every cancel answered 200 or 202 ended cancelled");
+    let at_the_gateway: HashSet<&str> = evidence
+        .run
+        .ledger
+        .iter()
+        .filter_map(|e| e.order_id.as_deref())
+        .collect();
+    let landed = evidence
+        .run
+        .outcomes
+        .iter()
+        .filter(|o| o.cancelled || o.cancelled_after_payment);
+    for outcome in landed {
         let Some(id) = outcome.order else { continue };
         let status = orders.get(&id).map(|o| o.status.as_str());
-        check.look(
-            (status != Some("cancelled"))
-                .then(|| format!("order {id} was cancelled (200) and is {status:?}")),
-        );
+        let answer = if outcome.cancelled { 200 } else { 202 };
+        check.look(if status != Some("cancelled") {
+            Some(format!(
+                "order {id} was cancelled ({answer}) and is {status:?}"
+            ))
+        } else if outcome.cancelled && at_the_gateway.contains(id.to_string().as_str()) {
+            Some(format!(
+                "order {id} was cancelled before its payment (200), yet the gateway has its money"
+            ))
+        } else {
+            None
+        });
     }
     check
 }

@@ -172,8 +172,18 @@ pub(super) fn enough_cases(evidence: &Evidence) -> Check {
         .count();
     let cases = [
         (
-            "cancels that landed",
+            "cancels that landed before the payment",
             evidence.run.outcomes.iter().filter(|o| o.cancelled).count(),
+            1,
+        ),
+        (
+            "cancels that landed after the payment",
+            evidence
+                .run
+                .outcomes
+                .iter()
+                .filter(|o| o.cancelled_after_payment)
+                .count(),
             1,
         ),
         (

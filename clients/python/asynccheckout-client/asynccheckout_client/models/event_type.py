@@ -3,6 +3,7 @@ from enum import StrEnum
 class EventType(StrEnum):
     ORDER_AUTHORIZED = "order.authorized"
     ORDER_CANCELLED = "order.cancelled"
+    ORDER_CANCELLING = "order.cancelling"
     ORDER_COMPLETED = "order.completed"
     ORDER_CONFIRMED = "order.confirmed"
     ORDER_FAILED = "order.failed"

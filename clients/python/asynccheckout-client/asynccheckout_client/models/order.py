@@ -48,8 +48,9 @@ class Order:
             status (OrderStatus): Where an order is in its saga. Paid automatically: `pending` → `paid` →
                 `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
                 `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
-                `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
-                `refunded`.
+                `voiding` → `failed`. Cancelled after its payment (until the
+                confirmation is sent): `cancelling` → `cancelled`. Terminal: `completed`,
+                `failed`, `cancelled`, `refunded`.
             customer_email (str):
             currency (str): ISO 4217 code of every line.
             total_cents (int): Sum of quantity × unit price over the lines, in minor units.

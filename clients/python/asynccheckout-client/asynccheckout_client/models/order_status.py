@@ -3,6 +3,7 @@ from enum import StrEnum
 class OrderStatus(StrEnum):
     AUTHORIZED = "authorized"
     CANCELLED = "cancelled"
+    CANCELLING = "cancelling"
     COMPLETED = "completed"
     CONFIRMED = "confirmed"
     FAILED = "failed"

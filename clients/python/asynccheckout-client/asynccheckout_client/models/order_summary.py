@@ -34,8 +34,9 @@ class OrderSummary:
             status (OrderStatus): Where an order is in its saga. Paid automatically: `pending` → `paid` →
                 `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
                 `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
-                `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
-                `refunded`.
+                `voiding` → `failed`. Cancelled after its payment (until the
+                confirmation is sent): `cancelling` → `cancelled`. Terminal: `completed`,
+                `failed`, `cancelled`, `refunded`.
             customer_email (str):
             currency (str):
             total_cents (int):

@@ -28,8 +28,8 @@ class OrderTask:
         Attributes:
             id (int):
             kind (str): `charge_payment` or `authorize_payment`, `reserve_inventory`,
-                `capture_payment`, `send_confirmation`, `refund_payment` or
-                `void_authorization`.
+                `capture_payment`, `send_confirmation`, `refund_payment`,
+                `void_authorization` or `cancel_payment`.
             state (TaskState): A task's state in the queue.
             attempts (int):
             max_attempts (int):

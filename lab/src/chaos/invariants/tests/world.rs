@@ -97,6 +97,7 @@ pub fn purchase(key: &str, order: Option<Uuid>) -> Purchase {
         ids_answered: order.into_iter().collect(),
         duplicate: false,
         cancelled: false,
+        cancelled_after_payment: false,
         problems: Vec::new(),
     }
 }

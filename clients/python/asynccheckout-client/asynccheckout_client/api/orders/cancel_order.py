@@ -42,6 +42,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 202:
+        response_202 = Order.from_dict(response.json())
+
+
+
+        return response_202
+
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
 
@@ -149,9 +156,14 @@ def sync_detailed(
 ) -> Response[Order | Problem]:
     """ Cancel an order
 
-     Cancels an order that is `pending` and whose payment has not started,
-    together with its queued payment task. Otherwise 409
-    `order-not-cancellable`. Needs the `orders:write` scope.
+     While the order is `pending` and its payment has not started, it is
+    cancelled at once with its queued payment task: 200, `cancelled`.
+    Once its payment was taken or held (`authorized`, `reserved`, `paid`,
+    `confirmed`) and until its confirmation is sent, it goes to
+    `cancelling`: 202, and the saga gives the money back (voids the hold
+    or refunds the charge), puts back the stock and ends it `cancelled`
+    (follow it on the order, its events or webhooks). Otherwise 409
+    `order-not-cancellable`, saying why. Needs the `orders:write` scope.
 
     Args:
         id (str):
@@ -184,9 +196,14 @@ def sync(
 ) -> Order | Problem | None:
     """ Cancel an order
 
-     Cancels an order that is `pending` and whose payment has not started,
-    together with its queued payment task. Otherwise 409
-    `order-not-cancellable`. Needs the `orders:write` scope.
+     While the order is `pending` and its payment has not started, it is
+    cancelled at once with its queued payment task: 200, `cancelled`.
+    Once its payment was taken or held (`authorized`, `reserved`, `paid`,
+    `confirmed`) and until its confirmation is sent, it goes to
+    `cancelling`: 202, and the saga gives the money back (voids the hold
+    or refunds the charge), puts back the stock and ends it `cancelled`
+    (follow it on the order, its events or webhooks). Otherwise 409
+    `order-not-cancellable`, saying why. Needs the `orders:write` scope.
 
     Args:
         id (str):
@@ -214,9 +231,14 @@ async def asyncio_detailed(
 ) -> Response[Order | Problem]:
     """ Cancel an order
 
-     Cancels an order that is `pending` and whose payment has not started,
-    together with its queued payment task. Otherwise 409
-    `order-not-cancellable`. Needs the `orders:write` scope.
+     While the order is `pending` and its payment has not started, it is
+    cancelled at once with its queued payment task: 200, `cancelled`.
+    Once its payment was taken or held (`authorized`, `reserved`, `paid`,
+    `confirmed`) and until its confirmation is sent, it goes to
+    `cancelling`: 202, and the saga gives the money back (voids the hold
+    or refunds the charge), puts back the stock and ends it `cancelled`
+    (follow it on the order, its events or webhooks). Otherwise 409
+    `order-not-cancellable`, saying why. Needs the `orders:write` scope.
 
     Args:
         id (str):
@@ -249,9 +271,14 @@ async def asyncio(
 ) -> Order | Problem | None:
     """ Cancel an order
 
-     Cancels an order that is `pending` and whose payment has not started,
-    together with its queued payment task. Otherwise 409
-    `order-not-cancellable`. Needs the `orders:write` scope.
+     While the order is `pending` and its payment has not started, it is
+    cancelled at once with its queued payment task: 200, `cancelled`.
+    Once its payment was taken or held (`authorized`, `reserved`, `paid`,
+    `confirmed`) and until its confirmation is sent, it goes to
+    `cancelling`: 202, and the saga gives the money back (voids the hold
+    or refunds the charge), puts back the stock and ends it `cancelled`
+    (follow it on the order, its events or webhooks). Otherwise 409
+    `order-not-cancellable`, saying why. Needs the `orders:write` scope.
 
     Args:
         id (str):

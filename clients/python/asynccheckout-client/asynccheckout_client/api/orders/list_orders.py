@@ -180,8 +180,9 @@ def sync_detailed(
             → `paid` →
             `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
             `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
-            `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
-            `refunded`.
+            `voiding` → `failed`. Cancelled after its payment (until the
+            confirmation is sent): `cancelling` → `cancelled`. Terminal: `completed`,
+            `failed`, `cancelled`, `refunded`.
         limit (int | Unset):
         cursor (str | Unset):
 
@@ -226,8 +227,9 @@ def sync(
             → `paid` →
             `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
             `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
-            `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
-            `refunded`.
+            `voiding` → `failed`. Cancelled after its payment (until the
+            confirmation is sent): `cancelling` → `cancelled`. Terminal: `completed`,
+            `failed`, `cancelled`, `refunded`.
         limit (int | Unset):
         cursor (str | Unset):
 
@@ -267,8 +269,9 @@ async def asyncio_detailed(
             → `paid` →
             `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
             `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
-            `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
-            `refunded`.
+            `voiding` → `failed`. Cancelled after its payment (until the
+            confirmation is sent): `cancelling` → `cancelled`. Terminal: `completed`,
+            `failed`, `cancelled`, `refunded`.
         limit (int | Unset):
         cursor (str | Unset):
 
@@ -313,8 +316,9 @@ async def asyncio(
             → `paid` →
             `confirmed` → `completed`, or `refunding` → `refunded`. Paid manually:
             `pending` → `authorized` → `reserved` → `confirmed` → `completed`, or
-            `voiding` → `failed`. Terminal: `completed`, `failed`, `cancelled`,
-            `refunded`.
+            `voiding` → `failed`. Cancelled after its payment (until the
+            confirmation is sent): `cancelling` → `cancelled`. Terminal: `completed`,
+            `failed`, `cancelled`, `refunded`.
         limit (int | Unset):
         cursor (str | Unset):
 
