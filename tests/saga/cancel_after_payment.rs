@@ -172,6 +172,15 @@ async fn a_cancel_racing_a_capture_in_flight_gives_everything_back(
         !System::statuses(&order).contains(&"confirmed".to_owned()),
         "{order:#}"
     );
+    // The capture that lost the race has nothing to do: completed, not dead
+    // (a dead task would page an operator for nothing).
+    let capture = order["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "capture_payment")
+        .unwrap();
+    assert_eq!(capture["state"], "completed", "{order:#}");
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]

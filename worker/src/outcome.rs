@@ -65,6 +65,10 @@ impl OutcomeWriter<'_> {
         let written = match result {
             Ok(()) => self.complete().await,
             Err(StepError::LeaseLost(e)) => Err(StepError::LeaseLost(e)),
+            Err(StepError::Moot(why)) => {
+                tracing::info!(task_id = %self.task.id, kind = %self.task.kind, why, "the step has nothing to do: completing its task");
+                self.complete().await
+            }
             Err(StepError::RetryableAfter { error, delay }) => {
                 self.fail(StepError::Retryable(error), delay).await
             }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use shared::orders::OrderError;
+use shared::orders::{OrderError, OrderStatus};
 use shared::queue::QueueError;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -25,6 +25,12 @@ pub enum StepError {
     /// task belongs to someone else now.
     #[error(transparent)]
     LeaseLost(QueueError),
+    /// The step has nothing left to do, for good, and that is no failure:
+    /// its order was cancelled while it ran, and the cancel's compensation
+    /// undoes what it did. The task is completed, with nothing recorded on
+    /// the order.
+    #[error("nothing to do: {0}")]
+    Moot(String),
 }
 
 impl StepError {
@@ -69,6 +75,11 @@ impl From<OrderError> for StepError {
         match error {
             OrderError::Queue(e) => e.into(),
             OrderError::Database(e) => e.into(),
+            OrderError::NotInExpectedState {
+                order,
+                actual: Some(actual @ (OrderStatus::Cancelling | OrderStatus::Cancelled)),
+                ..
+            } => Self::Moot(format!("order {order} was cancelled meanwhile ({actual})")),
             e @ (OrderError::Illegal(_) | OrderError::NotInExpectedState { .. }) => {
                 Self::permanent(e)
             }

@@ -160,6 +160,8 @@ pub async fn detail(
                 tr { th scope="row" { "Status" } td { strong #order-status { (order.status.as_str()) } } }
                 tr { th scope="row" { "Customer" } td { (order.customer_email) } }
                 tr { th scope="row" { "Total" } td { (money(&order)) } }
+                tr { th scope="row" { "Capture method" } td { (order.capture_method) } }
+                tr { th scope="row" { "Authorization" } td { @if let Some(hold) = &order.authorization_id { code { (hold) } } @else { span.muted { "none" } } } }
                 tr { th scope="row" { "Charge" } td { @if let Some(charge) = &order.charge_id { code { (charge) } } @else { span.muted { "none" } } } }
                 tr { th scope="row" { "Refund" } td { @if let Some(refund) = &order.refund_id { code { (refund) } } @else { span.muted { "none" } } } }
                 @if let Some(code) = &order.failure_code {

@@ -2,7 +2,7 @@
 //! storefront does. Each order is retried with its own `Idempotency-Key`
 //! until the API accepts it (the API may be dead, restarting, or without its
 //! database); some are sent twice at once with the same key, and some are
-//! cancelled right after they are accepted. Every request and its answer (or
+//! cancelled, right after they are accepted or once their payment is held. Every request and its answer (or
 //! the lack of one) is written down for the checks.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -72,9 +72,8 @@ pub struct Plan {
     pub body: Value,
     /// Send the POST twice at once with the same key.
     pub duplicate: bool,
-    /// Ask to cancel the order this long after it is accepted: at once,
-    /// before its payment starts, or later, after it (up to a second).
-    pub cancel: Option<Duration>,
+    /// Ask to cancel the order, and when.
+    pub cancel: Option<CancelWhen>,
 }
 
 /// How one shopper's order went, from the client's side.
@@ -97,6 +96,18 @@ pub struct Purchase {
     pub problems: Vec<String>,
 }
 
+/// How often a shopper waiting to cancel a paid order reads it.
+const PAID_POLL: Duration = Duration::from_millis(5);
+
+/// When a shopper cancels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelWhen {
+    /// As soon as the order is accepted: before its payment, mostly.
+    AtOnce,
+    /// Once it sees the order past `pending`: its payment taken or held.
+    OncePaid,
+}
+
 /// How a cancel landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cancelled {
@@ -115,9 +126,10 @@ pub struct Catalog {
 impl Plan {
     /// The `n`th order of a run seeded with `seed`: mostly good cards, one in
     /// ten declined, one in twenty for lack of funds; one or two lines of one
-    /// to three items; a tenth sent twice, and a tenth cancelled (half as soon
-    /// as accepted, half up to a second later, after the payment); half paid
-    /// by manual capture (authorize, reserve, capture), half automatically.
+    /// to three items; a tenth sent twice, and about one in seven cancelled
+    /// (a third as soon as accepted, the rest once they see its payment
+    /// held); about half paid by manual capture (authorize, reserve,
+    /// capture), the rest automatically.
     pub fn new(seed: u64, n: u64, catalog: &Catalog) -> Self {
         let mut rng = StdRng::seed_from_u64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let token = match rng.random_range(0..20) {
@@ -135,7 +147,16 @@ impl Plan {
             .iter()
             .map(|&i| json!({ "sku": catalog.skus[i], "quantity": rng.random_range(1..=3) }))
             .collect();
-        let capture_method = if rng.random_bool(0.5) {
+        let cancel = rng.random_bool(0.15).then(|| {
+            if rng.random_bool(1.0 / 3.0) {
+                CancelWhen::AtOnce
+            } else {
+                CancelWhen::OncePaid
+            }
+        });
+        // A shopper who cancels once paid pays manually: between its hold
+        // and its capture (a call to the gateway) is the widest window.
+        let capture_method = if cancel == Some(CancelWhen::OncePaid) || rng.random_bool(0.5) {
             "manual"
         } else {
             "automatic"
@@ -150,13 +171,7 @@ impl Plan {
                 "capture_method": capture_method,
             }),
             duplicate: rng.random_bool(0.10),
-            cancel: rng.random_bool(0.10).then(|| {
-                if rng.random_bool(0.5) {
-                    Duration::ZERO
-                } else {
-                    Duration::from_millis(rng.random_range(100..=1_000))
-                }
-            }),
+            cancel,
         }
     }
 }
@@ -219,8 +234,10 @@ impl Shopper {
             }
         }
         outcome.order = outcome.ids_answered.first().copied();
-        if let (Some(after), Some(id)) = (plan.cancel, outcome.order) {
-            tokio::time::sleep(after).await;
+        if let (Some(when), Some(id)) = (plan.cancel, outcome.order) {
+            if when == CancelWhen::OncePaid {
+                self.wait_until_paid(id).await;
+            }
             match self.cancel(id).await {
                 Ok(Some(Cancelled::AtOnce)) => outcome.cancelled = true,
                 Ok(Some(Cancelled::AfterPayment)) => outcome.cancelled_after_payment = true,
@@ -252,6 +269,24 @@ impl Shopper {
                 Err(format!("POST {} answered {status}: {body}", plan.key))
             }
             Settled::GaveUp(why) => Err(format!("POST {} never accepted: {why}", plan.key)),
+        }
+    }
+
+    /// Watches the order (a read every few milliseconds, for at most ten
+    /// seconds) until its payment is taken or held, or it has gone past
+    /// that: the shopper who changes their mind once charged.
+    async fn wait_until_paid(&self, id: Uuid) {
+        let url = format!("{}/v1/orders/{id}", self.api);
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if let Settled::Answered(200, order) = self.until_settled(|| self.http.get(&url)).await
+            {
+                let status = order["status"].as_str().unwrap_or("");
+                if status != "pending" {
+                    return;
+                }
+            }
+            tokio::time::sleep(PAID_POLL).await;
         }
     }
 

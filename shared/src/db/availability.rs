@@ -3,8 +3,11 @@
 //! bad input.
 
 /// True when `error` says the connection was lost or could not be had: the
-/// pool timed out or is closed, the socket failed, or the server ended the
-/// session or refused new ones (SQLSTATE class 08, `57P01`–`57P03`, `53300`).
+/// pool timed out or is closed, the socket failed, the server spoke out of
+/// turn (a protocol error: seen from a server restarting after a crash,
+/// which answered a new connection's TLS request with a zero byte), or the
+/// server ended the session or refused new ones (SQLSTATE class 08,
+/// `57P01`–`57P03`, `53300`).
 /// Whether a statement that failed this way took effect is unknown when it
 /// was a COMMIT or ran on its own (autocommit); inside a transaction that
 /// did not reach its COMMIT, nothing took effect.
@@ -14,6 +17,7 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(e) => e.code().is_some_and(|code| {
             code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
@@ -32,6 +36,9 @@ mod tests {
         assert!(is_unavailable(&sqlx::Error::Io(std::io::Error::from(
             std::io::ErrorKind::ConnectionReset
         ))));
+        assert!(is_unavailable(&sqlx::Error::Protocol(
+            "unexpected response from SSLRequest: 0x00".into()
+        )));
         assert!(!is_unavailable(&sqlx::Error::RowNotFound));
         assert!(!is_unavailable(&sqlx::Error::ColumnNotFound("x".into())));
     }

@@ -126,7 +126,9 @@ fn order_id(payload: &serde_json::Value) -> Result<Uuid, StepError> {
 
 /// Every step's prologue: the order `task` moves, with its lines, which
 /// must be `expected` (any other status means the step has nothing to do,
-/// for good). The claim brought it along; a task claimed without it reads it.
+/// for good: [`StepError::Moot`] when a cancel moved it, which completes the
+/// task, a permanent error otherwise). The claim brought it along; a task
+/// claimed without it reads it.
 async fn order_in(
     ctx: &StepContext,
     task: &ClaimedTask,
@@ -142,6 +144,12 @@ async fn order_in(
                 .ok_or_else(|| StepError::permanent(format!("order {id} does not exist")))?
         }
     };
+    let status = snapshot.order.status;
+    if status != expected && matches!(status, OrderStatus::Cancelling | OrderStatus::Cancelled) {
+        return Err(StepError::Moot(format!(
+            "order {id} was cancelled ({status})"
+        )));
+    }
     if snapshot.order.status != expected {
         return Err(StepError::permanent(format!(
             "order {id} is {}, not {expected}",
