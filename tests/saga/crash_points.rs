@@ -249,6 +249,61 @@ async fn a_crash_mid_void_releases_the_hold_once(_: PgPoolOptions, db: PgConnect
     assert_eq!(system.stock("MUG").await, 0);
 }
 
+/// A cancel after the payment: a crash right after the gateway refunded the
+/// cancelled order's charge refunds it once, and the stock goes back once.
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_crash_mid_cancel_gives_the_money_back_once(_: PgPoolOptions, db: PgConnectOptions) {
+    require_crash_points();
+    let point = "cancel_payment.after_gateway";
+    let mut system = System::start(
+        "crash_mid_cancel",
+        &db,
+        Options {
+            workers: 0,
+            worker_env: vec![
+                ("TASK_LEASE_SECS", "2".into()),
+                ("RESCUE_INTERVAL_SECS", "1".into()),
+            ],
+            ..Options::default()
+        },
+    )
+    .await;
+    system.create_product("MUG", 1250, 5).await;
+    system.pause_kind("send_confirmation", "pause").await;
+    system
+        .start_worker(0, &[("FAILPOINTS", format!("{point}=return"))])
+        .await;
+    let id = system
+        .place("crash-cancel", "tok_visa", &[("MUG", 1)])
+        .await;
+    system.wait_for_status(&id, "confirmed").await;
+    let cancel = system
+        .http
+        .post(format!("{}/v1/orders/{id}/cancel", system.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), 202);
+
+    assert_aborts(&mut system.workers[0], "worker-0").await;
+    assert!(
+        system
+            .log("worker-0")
+            .contains(&format!("crash point {point} armed")),
+        "worker-0 aborted somewhere else"
+    );
+    system.start_worker(1, &[]).await;
+
+    let order = system.settled(&id).await;
+    assert_eq!(order["status"], "cancelled", "{order}");
+    assert_eq!(system.ledger_for(&id, "charge").await.len(), 1);
+    let refunds = system.ledger_for(&id, "refund").await;
+    assert_eq!(refunds.len(), 1, "refunded once: {refunds:?}");
+    assert_eq!(refunds[0]["amount"], 1250);
+    assert_eq!(task(&order, "cancel_payment")["attempts"], 2, "{order}");
+    assert_eq!(system.stock("MUG").await, 5, "the stock went back once");
+}
+
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn an_api_crash_after_the_insert_loses_no_order_and_the_retry_gets_it(
     _: PgPoolOptions,

@@ -56,8 +56,15 @@ async fn a_killed_and_a_stopped_worker_mid_load_lose_no_order(
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let killed_with = running_on(&system, "worker-0").await;
     signal(system.workers[0].id().unwrap(), "-KILL").unwrap();
+    tokio::time::timeout(DEADLINE, system.workers[0].wait())
+        .await
+        .unwrap()
+        .unwrap();
+    // Counted once it is dead, not before: a step that finished between a
+    // count and the kill was no lease to rescue.
+    let killed_with = running_on(&system, "worker-0").await;
+    assert!(killed_with >= 1, "worker-0 held no lease when it died");
     let draining = system.workers[1].id().unwrap();
     signal(draining, "-TERM").unwrap();
 

@@ -203,8 +203,14 @@ impl OrdersApi {
         let id = parse_id(&id.0)?;
         let mut tx = Session::begin(&state.pool).await?;
         let cancellation = orders::cancel(&mut tx, id).await?;
-        match cancellation {
-            Cancellation::Cancelled | Cancellation::Cancelling => tx.finish().await?,
+        let view = match cancellation {
+            // The order as the cancel left it, read before the commit: once
+            // committed, `cancel_payment` may move it on at once.
+            Cancellation::Cancelled | Cancellation::Cancelling => {
+                let view = load_on(&mut tx, id).await?;
+                tx.finish().await?;
+                view.ok_or_else(|| order_not_found(id))?
+            }
             Cancellation::NotFound => return Err(order_not_found(id).into()),
             Cancellation::NotCancellable { status, why } => {
                 return Err(ApiError::problem(
@@ -213,14 +219,13 @@ impl OrdersApi {
                 )
                 .into());
             }
-        }
-        let view = load(&state, id).await?.ok_or_else(|| order_not_found(id))?;
+        };
         Ok(if cancellation == Cancellation::Cancelled {
             tracing::info!(order_id = %id, "order cancelled");
             CancelledOrder::Cancelled(Json(view))
         } else {
+            // Its `cancel_payment` woke the workers as it committed.
             tracing::info!(order_id = %id, "order cancelling: its payment is given back");
-            state.wake_workers.request();
             CancelledOrder::Cancelling(Json(view))
         })
     }
