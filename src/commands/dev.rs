@@ -83,6 +83,12 @@ pub async fn run(mut settings: DevArgs) -> anyhow::Result<()> {
         gateway_url,
         calls: settings.gateway_calls,
     };
+    settings
+        .worker
+        .check_deadline_against(std::time::Duration::from_millis(
+            gateway_config.calls.gateway_timeout_ms,
+        ))
+        .map_err(anyhow::Error::msg)?;
     let mut breakers = Breakers::new(settings.worker.breakers.clone());
     let deps = saga_deps(&gateway_config, &settings.mail, &mut breakers)?;
     let grace = settings.worker.shutdown_grace();

@@ -1,6 +1,7 @@
 //! `asynccheckout worker`: run saga steps from the queue until SIGTERM/SIGINT.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use worker::breaker::Breakers;
@@ -15,6 +16,9 @@ use crate::{database, metrics_port, shutdown};
 pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
     let recorder = metrics_port::install_recorder()?;
+    args.worker
+        .check_deadline_against(Duration::from_millis(args.gateway.calls.gateway_timeout_ms))
+        .map_err(anyhow::Error::msg)?;
     let mut breakers = Breakers::new(args.worker.breakers.clone());
     let deps = saga_deps(&args.gateway, &args.mail, &mut breakers)?;
     let db = database::open(&args.database, "asynccheckout-worker").await?;

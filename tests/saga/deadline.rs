@@ -6,10 +6,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::system::{Options, System, sample};
 
-fn options() -> Options {
+fn options(deadline_secs: u64) -> Options {
     Options {
         worker_env: vec![
-            ("ORDER_DEADLINE_SECS", "2".to_owned()),
+            ("ORDER_DEADLINE_SECS", deadline_secs.to_string()),
             ("TASK_LEASE_SECS", "2".to_owned()),
         ],
         gateway_timeout_ms: 500,
@@ -25,7 +25,7 @@ async fn an_order_whose_gateway_hangs_is_compensated_at_its_deadline(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let system = System::start("deadline_hang", &db, options()).await;
+    let system = System::start("deadline_hang", &db, options(2)).await;
     system.create_product("MUG", 1250, 5).await;
     system.set_faults(json!({ "hang_rate": 1.0 })).await;
 
@@ -47,6 +47,15 @@ async fn an_order_whose_gateway_hangs_is_compensated_at_its_deadline(
         System::statuses(&order),
         ["pending", "refunding", "refunded"]
     );
+    // The charge attempt the deadline overtook had nothing left to do: it
+    // ended without an alarm (completed, or withdrawn while it waited).
+    let charge = order["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "charge_payment")
+        .unwrap();
+    assert_ne!(charge["state"], "dead", "{order:#}");
     assert!(system.ledger_for(&id, "charge").await.is_empty());
     assert_eq!(system.stock("MUG").await, 5);
     assert_eq!(
@@ -67,7 +76,8 @@ async fn a_reserved_order_past_its_deadline_is_voided_and_a_confirmed_one_is_lef
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let system = System::start("deadline_reserved", &db, options()).await;
+    // Long enough for both orders to get where they wait, on a busy machine.
+    let system = System::start("deadline_reserved", &db, options(6)).await;
     system.create_product("MUG", 1250, 5).await;
     system.pause_kind("capture_payment", "pause").await;
     system.pause_kind("send_confirmation", "pause").await;

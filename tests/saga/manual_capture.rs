@@ -220,6 +220,9 @@ async fn an_authorization_that_expires_before_capture_fails_the_order_and_puts_t
 ) {
     let options = Options {
         gateway_env: vec![("GATEWAY_AUTHORIZATION_TTL_SECS", "2".to_owned())],
+        // The capture is to fail until the hold lapses, not be held by the
+        // gateway's breaker (tests/saga/circuit_breaker.rs has that).
+        worker_env: vec![("CIRCUIT_BREAKER", "false".to_owned())],
         ..Options::default()
     };
     let system = System::start("manual_expired", &db, options).await;

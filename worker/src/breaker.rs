@@ -21,8 +21,9 @@
 //! - refreshes its view of every breaker, which the metrics show
 //!   (`asynccheckout_circuit_breaker_open{downstream}`).
 //!
-//! With breakers off (`CIRCUIT_BREAKER=false`) the watcher does not run:
-//! nothing opens, and steps retry by their own schedules alone.
+//! With breakers off (`CIRCUIT_BREAKER=false`) nothing opens, and steps
+//! retry by their own schedules alone; a worker started so closes any
+//! breaker left open.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -318,6 +319,36 @@ impl Breakers {
     }
 }
 
+/// With breakers off, closes any left open (by this deployment before they
+/// were turned off): nothing would ever probe or close them, and they would
+/// hold their kinds for good. Breakers are meant to be on or off on every
+/// worker alike.
+async fn close_every_breaker(pool: &PgPool) {
+    let closed = async {
+        let mut conn = Session::acquire(pool).await?;
+        let mut closed = Vec::new();
+        for breaker in breakers::list(&mut conn).await? {
+            if breaker.open && breakers::close(&mut conn, &breaker.downstream).await? {
+                closed.push(breaker.downstream);
+            }
+        }
+        conn.finish().await?;
+        Ok::<_, sqlx::Error>(closed)
+    };
+    match closed.await {
+        Ok(closed) if !closed.is_empty() => {
+            tracing::warn!(
+                ?closed,
+                "circuit breakers are off: closed the ones left open"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "circuit breakers are off, and those left open could not be closed")
+        }
+    }
+}
+
 /// Watches the breakers until `stop` fires (see the module's docs).
 pub(crate) async fn watch(
     pool: PgPool,
@@ -325,7 +356,11 @@ pub(crate) async fn watch(
     wake: Wake,
     stop: CancellationToken,
 ) {
-    if !breakers.enabled() || breakers.downstreams.is_empty() {
+    if !breakers.enabled() {
+        close_every_breaker(&pool).await;
+        return;
+    }
+    if breakers.downstreams.is_empty() {
         return;
     }
     let mut failing = false;

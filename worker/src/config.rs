@@ -139,6 +139,25 @@ impl WorkerConfig {
         Duration::from_secs(self.idempotency_key_retention_hours.saturating_mul(3_600))
     }
 
+    /// With a deadline, a payment call in flight when an order passes it
+    /// must have ended before the order's compensation looks it up: the
+    /// compensation waits out the running step's lease, which is renewed
+    /// every third of it, so the gateway's timeout must stay under two
+    /// thirds of the lease.
+    pub fn check_deadline_against(&self, gateway_timeout: Duration) -> Result<(), String> {
+        if self.order_deadline().is_none() || gateway_timeout * 3 < self.lease() * 2 {
+            return Ok(());
+        }
+        Err(format!(
+            "ORDER_DEADLINE_SECS needs GATEWAY_TIMEOUT_MS ({} ms) under two thirds of \
+             TASK_LEASE_SECS ({} s): a payment call in flight when an order passes its \
+             deadline must end before the order's compensation looks for what it did; \
+             raise TASK_LEASE_SECS or lower GATEWAY_TIMEOUT_MS",
+            gateway_timeout.as_millis(),
+            self.lease_secs
+        ))
+    }
+
     /// The deadline per order, when one is set.
     pub fn order_deadline(&self) -> Option<Duration> {
         (self.order_deadline_secs > 0).then(|| Duration::from_secs(self.order_deadline_secs))

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use shared::orders::{OrderError, OrderStatus};
+use shared::orders::OrderError;
 use shared::queue::QueueError;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -26,9 +26,9 @@ pub enum StepError {
     #[error(transparent)]
     LeaseLost(QueueError),
     /// The step has nothing left to do, for good, and that is no failure:
-    /// its order was cancelled while it ran, and the cancel's compensation
-    /// undoes what it did. The task is completed, with nothing recorded on
-    /// the order.
+    /// its order was moved on while it ran by a cancel or by its deadline,
+    /// whose compensation undoes what it did. The task is completed, with
+    /// nothing recorded on the order.
     #[error("nothing to do: {0}")]
     Moot(String),
 }
@@ -77,9 +77,11 @@ impl From<OrderError> for StepError {
             OrderError::Database(e) => e.into(),
             OrderError::NotInExpectedState {
                 order,
-                actual: Some(actual @ (OrderStatus::Cancelling | OrderStatus::Cancelled)),
+                actual: Some(actual),
                 ..
-            } => Self::Moot(format!("order {order} was cancelled meanwhile ({actual})")),
+            } if actual.is_compensating() => {
+                Self::Moot(format!("order {order} was moved on meanwhile ({actual})"))
+            }
             e @ (OrderError::Illegal(_) | OrderError::NotInExpectedState { .. }) => {
                 Self::permanent(e)
             }

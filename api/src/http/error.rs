@@ -106,12 +106,13 @@ impl ApiError {
     }
 }
 
-/// Whether a database error that means "unreachable" is somewhere in the
-/// chain of `error`'s causes.
+/// Whether a database error that means "unreachable" (or "give way and try
+/// again": a deadlock's victim, a serialization failure) is somewhere in the
+/// chain of `error`'s causes: a 503 with `Retry-After`, not a 500.
 fn database_unreachable(error: &(dyn std::error::Error + 'static)) -> bool {
     shared::error_chain::causes(error).any(|e| {
         e.downcast_ref::<sqlx::Error>()
-            .is_some_and(shared::db::is_unavailable)
+            .is_some_and(|e| shared::db::is_unavailable(e) || shared::db::is_retryable_conflict(e))
     })
 }
 

@@ -126,9 +126,8 @@ pub struct Catalog {
 impl Plan {
     /// The `n`th order of a run seeded with `seed`: mostly good cards, one in
     /// ten declined, one in twenty for lack of funds; one or two lines of one
-    /// to three items; a tenth sent twice, and about one in seven cancelled
-    /// (a third as soon as accepted, the rest once they see its payment
-    /// held); about half paid by manual capture (authorize, reserve,
+    /// to three items; a tenth sent twice, and a fifth cancelled (half as
+    /// soon as accepted, half once they see its payment held); about half paid by manual capture (authorize, reserve,
     /// capture), the rest automatically.
     pub fn new(seed: u64, n: u64, catalog: &Catalog) -> Self {
         let mut rng = StdRng::seed_from_u64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -147,8 +146,8 @@ impl Plan {
             .iter()
             .map(|&i| json!({ "sku": catalog.skus[i], "quantity": rng.random_range(1..=3) }))
             .collect();
-        let cancel = rng.random_bool(0.15).then(|| {
-            if rng.random_bool(1.0 / 3.0) {
+        let cancel = rng.random_bool(0.2).then(|| {
+            if rng.random_bool(0.5) {
                 CancelWhen::AtOnce
             } else {
                 CancelWhen::OncePaid

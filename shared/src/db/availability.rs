@@ -26,6 +26,15 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
+/// True when `error` is a transaction PostgreSQL gave up on to let another
+/// through: a deadlock's victim (`40P01`) or a serialization failure
+/// (`40001`). Nothing of it took effect, and the same request, sent again,
+/// may well succeed: an answer for "try again", not for "this is broken".
+pub fn is_retryable_conflict(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e)
+        if e.code().is_some_and(|code| matches!(code.as_ref(), "40P01" | "40001")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +105,14 @@ mod tests {
         // out of disk: wrong or too slow, not unreachable.
         for code in ["23505", "40001", "40P01", "42P01", "57014", "53100"] {
             assert!(!is_unavailable(&server(code)), "{code} is not");
+        }
+        // A deadlock's victim and a serialization failure are conflicts
+        // worth a retry; nothing else is.
+        for code in ["40001", "40P01"] {
+            assert!(is_retryable_conflict(&server(code)), "{code} is a conflict");
+        }
+        for code in ["23505", "08006", "57014"] {
+            assert!(!is_retryable_conflict(&server(code)), "{code} is not");
         }
     }
 }

@@ -9,7 +9,7 @@ mod pool;
 pub mod pooler;
 mod session;
 
-pub use availability::is_unavailable;
+pub use availability::{is_retryable_conflict, is_unavailable};
 pub use filtered_lists::custom_plans;
 pub use pool::{
     IDLE_IN_TRANSACTION_TIMEOUT, PoolSettings, STATEMENT_TIMEOUT, connect, ensure_database_exists,

@@ -36,7 +36,8 @@ pub enum Cancellation {
 ///   withdrawn, it goes to `cancelling` and `cancel_payment` is queued. A
 ///   step running meanwhile (a reservation, a capture) finds the order moved
 ///   on and records nothing; what it did at the gateway, `cancel_payment`
-///   reads there and undoes. While the confirmation is being sent, the
+///   reads there and undoes. Once the confirmation has been tried (it is
+///   being sent, or an attempt failed after the mail may have left), the
 ///   cancel is refused: the shopper would be told both.
 ///
 /// The order's row is locked first, as every step's end locks it, so a
@@ -77,7 +78,7 @@ pub async fn cancel(conn: &mut PgConnection, id: Uuid) -> Result<Cancellation, O
         | OrderStatus::Confirmed => {
             if !queue::withdraw_waiting(&mut *conn, id, TaskKind::SendConfirmation.as_str()).await?
             {
-                return refused("its confirmation is being sent");
+                return refused("its confirmation has been sent or is being sent");
             }
             let cancelling = Transition::new(
                 id,

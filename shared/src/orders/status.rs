@@ -95,6 +95,21 @@ impl OrderStatus {
         )
     }
 
+    /// Whether the order is being given back, or was: what a cancel, the
+    /// deadline or a failure moved it to. A step that finds its order here
+    /// when it expected another status was overtaken, and has nothing to do.
+    pub fn is_compensating(self) -> bool {
+        matches!(
+            self,
+            Self::Refunding
+                | Self::Refunded
+                | Self::Voiding
+                | Self::Failed
+                | Self::Cancelling
+                | Self::Cancelled
+        )
+    }
+
     /// Whether the chart above has an arrow from `self` to `next`.
     pub fn can_transition_to(self, next: OrderStatus) -> bool {
         use OrderStatus::*;

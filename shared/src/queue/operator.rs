@@ -156,20 +156,21 @@ pub async fn retry_dead_matching(
 
 /// Withdraws every waiting task of the order (available, whether it has
 /// run before or not) as `cancelled`, in the caller's transaction, unless a
-/// task of `unless_running` is running: then nothing is withdrawn and the
-/// answer is `false`. The order's live tasks are locked first, so a claim
-/// racing this either took its task before (and it counts as running) or
-/// finds it withdrawn.
+/// task of `unless_tried` has been attempted (it is running, or ran and may
+/// have done its work: a mail sent before its attempt failed): then nothing
+/// is withdrawn and the answer is `false`. The order's tasks are locked
+/// first, so a claim racing this either took its task before (and it counts
+/// as attempted) or finds it withdrawn.
 pub async fn withdraw_waiting(
     conn: &mut PgConnection,
     order_id: uuid::Uuid,
-    unless_running: &str,
+    unless_tried: &str,
 ) -> Result<bool, QueueError> {
     let live = sqlx::query!(
         r#"
-        SELECT id, kind, state AS "state: TaskState"
+        SELECT id, kind, state AS "state: TaskState", attempts
         FROM tasks
-        WHERE order_id = $1 AND state IN ('available', 'running')
+        WHERE order_id = $1 AND state IN ('available', 'running', 'dead')
         ORDER BY id
         FOR UPDATE
         "#,
@@ -179,7 +180,7 @@ pub async fn withdraw_waiting(
     .await?;
     if live
         .iter()
-        .any(|t| t.state == TaskState::Running && t.kind == unless_running)
+        .any(|t| t.kind == unless_tried && t.attempts > 0)
     {
         return Ok(false);
     }

@@ -126,8 +126,8 @@ fn order_id(payload: &serde_json::Value) -> Result<Uuid, StepError> {
 
 /// Every step's prologue: the order `task` moves, with its lines, which
 /// must be `expected` (any other status means the step has nothing to do,
-/// for good: [`StepError::Moot`] when a cancel moved it, which completes the
-/// task, a permanent error otherwise). The claim brought it along; a task
+/// for good: [`StepError::Moot`] when a cancel or the deadline moved it to
+/// be compensated, which completes the task, a permanent error otherwise). The claim brought it along; a task
 /// claimed without it reads it.
 async fn order_in(
     ctx: &StepContext,
@@ -145,9 +145,9 @@ async fn order_in(
         }
     };
     let status = snapshot.order.status;
-    if status != expected && matches!(status, OrderStatus::Cancelling | OrderStatus::Cancelled) {
+    if status != expected && status.is_compensating() {
         return Err(StepError::Moot(format!(
-            "order {id} was cancelled ({status})"
+            "order {id} was moved on ({status})"
         )));
     }
     if snapshot.order.status != expected {
