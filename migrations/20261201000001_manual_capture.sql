@@ -18,20 +18,27 @@
 -- `voiding` is the compensation: the hold is voided (or, should it have been
 -- captured after all, the capture refunded) and any stock the order took is
 -- put back, in the statement that ends the order `failed`.
+--
+-- Cancelling after payment: an order that is authorized, reserved, paid or
+-- confirmed can still be cancelled until its confirmation is sent. It goes
+-- to `cancelling`, whose step (`cancel_payment`) voids the hold or refunds
+-- the charge, puts back any stock the order holds, and ends it `cancelled`.
 
 -- New values of an enum cannot be used in the transaction that adds them;
 -- nothing below uses them as values (the guard compares text at run time).
 ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'authorized';
 ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'reserved';
 ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'voiding';
+ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'cancelling';
 
 ALTER TABLE orders
     -- How the order is paid; every order before this migration was automatic.
     ADD COLUMN capture_method text NOT NULL DEFAULT 'automatic',
     -- The gateway's payment intent holding the money, for a manual order.
     ADD COLUMN authorization_id text,
-    -- Whether the order holds stock now: set by the reservation, cleared
-    -- when a compensation puts the stock back, so it goes back once.
+    -- Whether the order holds stock now: set by the chart's trigger on the
+    -- moves that take it (below), cleared by the step end that puts it
+    -- back, so it goes back once.
     ADD COLUMN stock_reserved boolean NOT NULL DEFAULT false;
 
 -- Every existing row has the default; NOT VALID skips a scan of the table
@@ -43,22 +50,31 @@ ALTER TABLE orders
 -- Orders that took their stock and have not finished hold it.
 UPDATE orders SET stock_reserved = true WHERE status = 'confirmed';
 
--- The order chart, with the manual path and its compensation.
+-- The order chart (shared/src/orders/status.rs): the manual path, its
+-- compensation, and the cancel after payment. A move that takes the stock
+-- (paid → confirmed, authorized → reserved) marks the order as holding it,
+-- here where every move passes, whatever code made it (a worker of the
+-- previous version during a rolling deploy included): a cancel must know to
+-- put the stock back.
 CREATE OR REPLACE FUNCTION orders_refuse_illegal_transition() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.status = OLD.status THEN
         RETURN NEW;
     END IF;
+    IF (OLD.status::text, NEW.status::text) IN (('paid', 'confirmed'), ('authorized', 'reserved')) THEN
+        NEW.stock_reserved := true;
+    END IF;
     IF (OLD.status::text, NEW.status::text) IN (
         ('pending', 'paid'), ('pending', 'failed'), ('pending', 'cancelled'), ('pending', 'refunding'),
         ('pending', 'authorized'), ('pending', 'voiding'),
-        ('paid', 'confirmed'), ('paid', 'refunding'),
-        ('authorized', 'reserved'), ('authorized', 'voiding'),
-        ('reserved', 'confirmed'), ('reserved', 'voiding'),
-        ('confirmed', 'completed'),
+        ('paid', 'confirmed'), ('paid', 'refunding'), ('paid', 'cancelling'),
+        ('authorized', 'reserved'), ('authorized', 'voiding'), ('authorized', 'cancelling'),
+        ('reserved', 'confirmed'), ('reserved', 'voiding'), ('reserved', 'cancelling'),
+        ('confirmed', 'completed'), ('confirmed', 'cancelling'),
         ('refunding', 'refunded'),
-        ('voiding', 'failed')
+        ('voiding', 'failed'),
+        ('cancelling', 'cancelled')
     ) THEN
         RETURN NEW;
     END IF;

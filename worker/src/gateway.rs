@@ -325,11 +325,7 @@ impl GatewayClient {
         key: &str,
         trace: Option<TraceParent>,
     ) -> Result<Option<Charge>, Unavailable> {
-        let request = self
-            .http
-            .get(format!("{}/v1/charges", self.base))
-            .query(&[("idempotency_key", key)]);
-        self.lookup(request, trace, "the charge").await
+        self.lookup("/v1/charges", key, trace, "the charge").await
     }
 
     /// Places a hold of `amount` on the card (a payment intent with
@@ -360,11 +356,8 @@ impl GatewayClient {
         key: &str,
         trace: Option<TraceParent>,
     ) -> Result<Option<PaymentIntent>, Unavailable> {
-        let request = self
-            .http
-            .get(format!("{}/v1/payment_intents", self.base))
-            .query(&[("idempotency_key", key)]);
-        self.lookup(request, trace, "the authorization").await
+        self.lookup("/v1/payment_intents", key, trace, "the authorization")
+            .await
     }
 
     /// The payment intent `intent`, as it is now.
@@ -428,14 +421,20 @@ impl GatewayClient {
         self.call(request, trace).await.map_err(classify)
     }
 
-    /// The first object of a lookup by idempotency key, if any. A refused
-    /// lookup is no answer: the caller cannot learn the outcome from it.
+    /// What `path` made with idempotency key `key` (`what`, for errors), if
+    /// anything. A refused lookup is no answer: the caller cannot learn the
+    /// outcome from it.
     async fn lookup<T: serde::de::DeserializeOwned>(
         &self,
-        request: reqwest::RequestBuilder,
+        path: &str,
+        key: &str,
         trace: Option<TraceParent>,
         what: &str,
     ) -> Result<Option<T>, Unavailable> {
+        let request = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(&[("idempotency_key", key)]);
         let list: List<T> = self
             .call(request, trace)
             .await

@@ -56,8 +56,7 @@ decided AS MATERIALIZED (
                             short.sku, short.quantity, short.stock)
            END AS failure_message,
            CASE WHEN short.sku IS NULL THEN $12::text ELSE $18::text END AS next_kind,
-           CASE WHEN short.sku IS NULL THEN $13::integer ELSE $19::integer END AS next_max_attempts,
-           short.sku IS NULL AS stock_taken
+           CASE WHEN short.sku IS NULL THEN $13::integer ELSE $19::integer END AS next_max_attempts
     FROM go
     LEFT JOIN shortage AS short ON true
 ),
@@ -69,11 +68,9 @@ moved AS (
         refund_id = coalesce($9, o.refund_id),
         failure_code = coalesce(d.failure_code, o.failure_code),
         failure_message = coalesce(d.failure_message, o.failure_message),
-        stock_reserved = CASE c.change
-                             WHEN 'take' THEN d.stock_taken
-                             WHEN 'release' THEN false
-                             ELSE o.stock_reserved
-                         END,
+        -- Cleared when the stock goes back; the chart's trigger sets it on
+        -- the moves that take stock (paid → confirmed, authorized → reserved).
+        stock_reserved = o.stock_reserved AND c.change IS DISTINCT FROM 'release',
         updated_at = now()
     FROM decided AS d, stock_change AS c
     WHERE o.id = $4 AND o.status = $5

@@ -10,12 +10,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shared::orders::{CaptureMethod, Move, OrderStatus, StepEnd};
+use shared::orders::{CaptureMethod, OrderStatus};
 use shared::queue::{ClaimedTask, NewTask};
 use sqlx::PgConnection;
 
 use super::release::{self, Done};
-use super::{SagaDeps, alarm_dead, end, order_in};
+use super::{SagaDeps, alarm_dead, order_in};
 use crate::{StepContext, StepError, StepHandler};
 
 pub struct CancelPayment(pub Arc<SagaDeps>);
@@ -25,28 +25,24 @@ impl StepHandler for CancelPayment {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
         let order = order_in(ctx, task, OrderStatus::Cancelling).await?.order;
         let gateway = &self.0.gateway;
-        let hold = order.capture_method == CaptureMethod::Manual;
-        let released = if hold {
-            release::release_hold(gateway, &order, task.traceparent).await?
-        } else {
-            release::refund_charge(gateway, &order, task.traceparent).await?
+        let released = match order.capture_method {
+            CaptureMethod::Manual => {
+                release::release_hold(gateway, &order, task.traceparent).await?
+            }
+            CaptureMethod::Automatic => {
+                release::refund_charge(gateway, &order, task.traceparent).await?
+            }
         };
         if released.done != Done::Nothing {
             crate::crash::crash_point!("cancel_payment.after_gateway");
         }
-        let cancelled = Move {
-            to: OrderStatus::Cancelled,
-            reason: released.reason(hold),
-            failure: None,
-            then: None,
-        };
-        ctx.end_step(StepEnd {
-            charge_id: released.charge_id.as_deref(),
-            refund_id: released.refund_id.as_deref(),
-            release_stock: true,
-            ..end(task, order.id, OrderStatus::Cancelling, cancelled)
-        })
-        .await
+        let cancelled = released.end(
+            task,
+            order.id,
+            OrderStatus::Cancelling,
+            OrderStatus::Cancelled,
+        );
+        ctx.end_step(cancelled).await
     }
 
     async fn on_dead(

@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use shared::db::Session;
-use shared::orders::{self, Move, OrderSnapshot, OrderStatus, StepEnd, TaskKind};
+use shared::orders::{self, CaptureMethod, Move, OrderSnapshot, OrderStatus, StepEnd, TaskKind};
 use shared::queue::{ClaimedTask, NewTask};
 use shared::trace::TraceParent;
 use uuid::Uuid;
@@ -83,11 +83,11 @@ pub fn register(registry: &mut Registry, deps: Arc<SagaDeps>) {
     registry
         .register(
             TaskKind::ChargePayment.as_str(),
-            take_payment::ChargePayment(Arc::clone(&deps)),
+            take_payment::TakePayment(Arc::clone(&deps), CaptureMethod::Automatic),
         )
         .register(
             TaskKind::AuthorizePayment.as_str(),
-            take_payment::AuthorizePayment(Arc::clone(&deps)),
+            take_payment::TakePayment(Arc::clone(&deps), CaptureMethod::Manual),
         )
         .register(
             TaskKind::CapturePayment.as_str(),

@@ -7,12 +7,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shared::orders::{Move, OrderStatus, StepEnd};
+use shared::orders::OrderStatus;
 use shared::queue::{ClaimedTask, NewTask};
 use sqlx::PgConnection;
 
 use super::release::{self, Done};
-use super::{SagaDeps, alarm_dead, end, order_in};
+use super::{SagaDeps, alarm_dead, order_in};
 use crate::{StepContext, StepError, StepHandler};
 
 pub struct RefundPayment(pub Arc<SagaDeps>);
@@ -25,19 +25,14 @@ impl StepHandler for RefundPayment {
         if released.done == Done::Refunded {
             crate::crash::crash_point!("refund_payment.after_gateway");
         }
-        let reason = released.reason(false);
-        let refunded = Move {
-            to: OrderStatus::Refunded,
-            reason,
-            failure: None,
-            then: None,
-        };
-        ctx.end_step(StepEnd {
-            charge_id: released.charge_id.as_deref(),
-            refund_id: released.refund_id.as_deref(),
-            ..end(task, order.id, OrderStatus::Refunding, refunded)
-        })
-        .await
+        // A refunding order holds no stock: nothing goes back.
+        let refunded = released.end(
+            task,
+            order.id,
+            OrderStatus::Refunding,
+            OrderStatus::Refunded,
+        );
+        ctx.end_step(refunded).await
     }
 
     async fn on_dead(

@@ -24,45 +24,27 @@ use super::{SagaDeps, authorize_key, charge_key, end, next, order_id, order_in};
 use crate::gateway::{ChargeError, Unavailable};
 use crate::{StepContext, StepError, StepHandler};
 
-/// `charge_payment`: the order's total, charged at once.
-pub struct ChargePayment(pub Arc<SagaDeps>);
-
-/// `authorize_payment`: the order's total, held on the card.
-pub struct AuthorizePayment(pub Arc<SagaDeps>);
+/// The payment step of orders paid by its capture method:
+/// `charge_payment` (automatic: the total charged at once) or
+/// `authorize_payment` (manual: the total held on the card).
+pub struct TakePayment(pub Arc<SagaDeps>, pub CaptureMethod);
 
 #[async_trait]
-impl StepHandler for ChargePayment {
+impl StepHandler for TakePayment {
     async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
-        take(&self.0, CaptureMethod::Automatic, task, ctx).await
+        take(&self.0, self.1, task, ctx).await
     }
 
-    /// The charge's outcome could not be learned before the task died (its
-    /// last attempt crashed, or kept failing): the order is refunded.
+    /// The payment's outcome could not be learned before the task died (its
+    /// last attempt crashed, or kept failing): the charge is refunded, or
+    /// the hold voided.
     async fn on_dead(
         &self,
         payload: &serde_json::Value,
         error: &str,
         conn: &mut PgConnection,
     ) -> Result<Option<NewTask>, StepError> {
-        record_dead(CaptureMethod::Automatic, payload, error, conn).await
-    }
-}
-
-#[async_trait]
-impl StepHandler for AuthorizePayment {
-    async fn run(&self, task: &ClaimedTask, ctx: &StepContext) -> Result<(), StepError> {
-        take(&self.0, CaptureMethod::Manual, task, ctx).await
-    }
-
-    /// The authorization's outcome could not be learned before the task
-    /// died: any hold is voided.
-    async fn on_dead(
-        &self,
-        payload: &serde_json::Value,
-        error: &str,
-        conn: &mut PgConnection,
-    ) -> Result<Option<NewTask>, StepError> {
-        record_dead(CaptureMethod::Manual, payload, error, conn).await
+        record_dead(self.1, payload, error, conn).await
     }
 }
 

@@ -12,12 +12,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shared::orders::{Move, OrderStatus, StepEnd};
+use shared::orders::OrderStatus;
 use shared::queue::{ClaimedTask, NewTask};
 use sqlx::PgConnection;
 
 use super::release::{self, Done};
-use super::{SagaDeps, alarm_dead, end, order_in};
+use super::{SagaDeps, alarm_dead, order_in};
 use crate::{StepContext, StepError, StepHandler};
 
 pub struct VoidAuthorization(pub Arc<SagaDeps>);
@@ -30,20 +30,8 @@ impl StepHandler for VoidAuthorization {
         if released.done != Done::Nothing {
             crate::crash::crash_point!("void_authorization.after_gateway");
         }
-        // The failure was recorded when the order went to `voiding`.
-        let failed = Move {
-            to: OrderStatus::Failed,
-            reason: released.reason(true),
-            failure: None,
-            then: None,
-        };
-        ctx.end_step(StepEnd {
-            charge_id: released.charge_id.as_deref(),
-            refund_id: released.refund_id.as_deref(),
-            release_stock: true,
-            ..end(task, order.id, OrderStatus::Voiding, failed)
-        })
-        .await
+        let failed = released.end(task, order.id, OrderStatus::Voiding, OrderStatus::Failed);
+        ctx.end_step(failed).await
     }
 
     async fn on_dead(

@@ -1,14 +1,14 @@
 //! `charge_payment`: what each of the gateway's answers makes of the order.
 
 use mock_gateway::Faults;
-use shared::orders::OrderStatus;
+use shared::orders::{CaptureMethod, OrderStatus};
 use sqlx::PgPool;
 
 use super::harness::{Saga, WORKER};
 use crate::StepError;
 use crate::StepHandler;
 use crate::steps::charge_key;
-use crate::steps::take_payment::ChargePayment;
+use crate::steps::take_payment::TakePayment;
 
 fn faults(fail_next: u32, lose_next: u32) -> Faults {
     Faults {
@@ -23,9 +23,12 @@ async fn a_charged_card_pays_the_order_and_queues_the_reservation(pool: PgPool) 
     let saga = Saga::start(pool, Faults::default(), 5).await;
     let task = saga.order_at(OrderStatus::Pending, "tok_visa", 2).await;
 
-    saga.run(&ChargePayment(saga.deps.clone()), &task)
-        .await
-        .expect("the step succeeds");
+    saga.run(
+        &TakePayment(saga.deps.clone(), CaptureMethod::Automatic),
+        &task,
+    )
+    .await
+    .expect("the step succeeds");
 
     let order = saga.order(&task).await;
     assert_eq!(order.status, OrderStatus::Paid);
@@ -47,7 +50,7 @@ async fn the_reservation_is_handed_to_a_worker_that_runs_it_already_claimed(pool
 
     let handed = saga
         .run_handing_off(
-            &ChargePayment(saga.deps.clone()),
+            &TakePayment(saga.deps.clone(), CaptureMethod::Automatic),
             &task,
             &["reserve_inventory"],
         )
@@ -69,9 +72,12 @@ async fn a_declined_card_fails_the_order_with_nothing_after_it(pool: PgPool) {
         .order_at(OrderStatus::Pending, "tok_chargeDeclined", 1)
         .await;
 
-    saga.run(&ChargePayment(saga.deps.clone()), &task)
-        .await
-        .expect("a decline is a decision, not an error");
+    saga.run(
+        &TakePayment(saga.deps.clone(), CaptureMethod::Automatic),
+        &task,
+    )
+    .await
+    .expect("a decline is a decision, not an error");
 
     let order = saga.order(&task).await;
     assert_eq!(order.status, OrderStatus::Failed);
@@ -88,7 +94,12 @@ async fn an_unavailable_gateway_is_retried_while_attempts_remain(pool: PgPool) {
     let saga = Saga::start(pool, faults(1, 0), 5).await;
     let task = saga.order_at(OrderStatus::Pending, "tok_visa", 1).await;
 
-    let result = saga.run(&ChargePayment(saga.deps.clone()), &task).await;
+    let result = saga
+        .run(
+            &TakePayment(saga.deps.clone(), CaptureMethod::Automatic),
+            &task,
+        )
+        .await;
 
     assert!(matches!(result, Err(StepError::Retryable(_))), "{result:?}");
     assert_eq!(saga.order(&task).await.status, OrderStatus::Pending);
@@ -100,9 +111,12 @@ async fn a_lost_answer_on_the_last_attempt_is_settled_by_the_lookup(pool: PgPool
     let mut task = saga.order_at(OrderStatus::Pending, "tok_visa", 1).await;
     task.max_attempts = task.attempt;
 
-    saga.run(&ChargePayment(saga.deps.clone()), &task)
-        .await
-        .expect("the lookup finds the charge");
+    saga.run(
+        &TakePayment(saga.deps.clone(), CaptureMethod::Automatic),
+        &task,
+    )
+    .await
+    .expect("the lookup finds the charge");
 
     assert_eq!(saga.order(&task).await.status, OrderStatus::Paid);
     assert_eq!(saga.ledger("charge").await.len(), 1, "charged once");
@@ -114,9 +128,12 @@ async fn a_gateway_down_through_the_lookup_refunds_to_be_safe(pool: PgPool) {
     let mut task = saga.order_at(OrderStatus::Pending, "tok_visa", 1).await;
     task.max_attempts = task.attempt;
 
-    saga.run(&ChargePayment(saga.deps.clone()), &task)
-        .await
-        .expect("an unknown outcome is a decision on the last attempt");
+    saga.run(
+        &TakePayment(saga.deps.clone(), CaptureMethod::Automatic),
+        &task,
+    )
+    .await
+    .expect("an unknown outcome is a decision on the last attempt");
 
     let order = saga.order(&task).await;
     assert_eq!(order.status, OrderStatus::Refunding);
@@ -133,7 +150,7 @@ async fn a_charge_that_died_refunds_the_order_and_names_the_refund(pool: PgPool)
     let task = saga.order_at(OrderStatus::Pending, "tok_visa", 1).await;
 
     let mut tx = saga.pool.begin().await.expect("a transaction");
-    let left = ChargePayment(saga.deps.clone())
+    let left = TakePayment(saga.deps.clone(), CaptureMethod::Automatic)
         .on_dead(&task.payload, "lease expired", &mut tx)
         .await
         .expect("the death is recorded");
