@@ -55,21 +55,53 @@ enum Follows {
 }
 
 impl Follows {
-    /// The type of the next event (`missed` when several were); `None`
-    /// when the feed dropped this follower (it fell behind, or the process
-    /// is closing): the ticks carry on.
-    async fn next(&mut self) -> Option<String> {
+    /// The next event; `Err` when several were missed; `None` when the feed
+    /// dropped this follower (it fell behind, or the process is closing).
+    async fn next(&mut self) -> Option<Result<std::sync::Arc<Published>, ()>> {
         match self {
             Self::All(events) => match events.recv().await {
-                Ok(event) => Some(event.event_type.clone()),
-                Err(broadcast::error::RecvError::Lagged(_)) => Some("missed".to_owned()),
+                Ok(event) => Some(Ok(event)),
+                Err(broadcast::error::RecvError::Lagged(_)) => Some(Err(())),
                 Err(broadcast::error::RecvError::Closed) => None,
             },
-            Self::Order(subscription) => subscription
-                .events
-                .recv()
-                .await
-                .map(|event| event.event_type.clone()),
+            Self::Order(subscription) => subscription.events.recv().await.map(Ok),
+        }
+    }
+}
+
+/// What a page follows, from the moment it started listening: the feed may
+/// still hand it events that were readable before (it keeps its place only
+/// once a second while no stream is open), and the page already shows those.
+struct Changes {
+    follows: Follows,
+    /// Events at or below this id were readable when the page listened.
+    shown_up_to: i64,
+}
+
+impl Changes {
+    /// Subscribes first, then reads the present, so no event readable after
+    /// that is missed.
+    async fn start(pool: &PgPool, follows: Follows) -> Self {
+        let present = match Session::acquire(pool).await {
+            Ok(mut conn) => shared::events::read::present(&mut conn).await.ok(),
+            Err(_) => None,
+        };
+        Self {
+            follows,
+            // Unknown: every event counts (at worst the page reloads once more).
+            shown_up_to: present.unwrap_or(0),
+        }
+    }
+
+    /// The type of the next new event (`missed` when several were); `None`
+    /// when the feed dropped this follower: the ticks carry on.
+    async fn next(&mut self) -> Option<String> {
+        loop {
+            match self.follows.next().await? {
+                Ok(event) if event.id <= self.shown_up_to => continue,
+                Ok(event) => return Some(event.event_type.clone()),
+                Err(()) => return Some("missed".to_owned()),
+            }
         }
     }
 }
@@ -79,11 +111,8 @@ pub async fn overview(state: Data<&AppState>, cookies: &CookieJar) -> poem::Resu
     let Some(operator) = session::operator(&state.pool, cookies).await? else {
         return Err(session::forbidden("sign in to the console first"));
     };
-    Ok(changes(
-        state.pool.clone(),
-        operator.token,
-        Follows::All(state.feed.follow_all()),
-    ))
+    let follows = Changes::start(&state.pool, Follows::All(state.feed.follow_all())).await;
+    Ok(changes(state.pool.clone(), operator.token, follows))
 }
 
 #[handler]
@@ -98,20 +127,16 @@ pub async fn order(
     let Ok(id) = id.parse::<Uuid>() else {
         return Err(session::not_found("there is no such order"));
     };
-    let subscription = state.feed.follow_order(id);
-    Ok(changes(
-        state.pool.clone(),
-        operator.token,
-        Follows::Order(subscription),
-    ))
+    let follows = Changes::start(&state.pool, Follows::Order(state.feed.follow_order(id))).await;
+    Ok(changes(state.pool.clone(), operator.token, follows))
 }
 
 /// The `changed` events for a page, until its session ends.
-fn changes(pool: PgPool, token: String, follows: Follows) -> Response {
+fn changes(pool: PgPool, token: String, follows: Changes) -> Response {
     struct State {
         pool: PgPool,
         token: String,
-        follows: Option<Follows>,
+        follows: Option<Changes>,
         tick: tokio::time::Interval,
         session_check: tokio::time::Interval,
     }

@@ -1,17 +1,14 @@
 //! The live feed of order events in one API process.
 //!
-//! Every 10 ms while a stream is open in this process, and every 250 ms
-//! otherwise, the feed runs a numbering round
-//! (`shared::events::sequencer`): one call that returns at once when no
-//! committed event waits for its number, and otherwise numbers them and
-//! returns them, oldest first, for the feed to hand to the streams that
-//! follow them. A dedicated connection `LISTEN`s for the rounds other
-//! processes run, so their events are read at once too, and a tick every
-//! second reads whatever slipped through. Nothing is notified per event:
-//! PostgreSQL serializes the commits of notifying transactions, and every
-//! saga step would have waited its turn. Each event is read once and turned
-//! into JSON and into its SSE frame once, however many streams get it. The
-//! feed has a database connection of its own besides the listening one, so
+//! Every 10 ms while a stream is open in this process, the feed reads the
+//! events that became readable since the last it published (one indexed
+//! query below the horizon of transactions in flight, see
+//! `shared::events::read`), and hands them to the streams that follow them.
+//! Every process reads for itself, so nothing is notified or listened for,
+//! behind a transaction pooler too. While no stream is open it reads no
+//! event, and only keeps its place at the present once a second. Each event
+//! is read once and turned into JSON and into its SSE frame once, however
+//! many streams get it. The feed has a database connection of its own, so
 //! requests waiting for the pool never hold it up.
 //!
 //! Streams subscribe by order ([`Feed::follow_order`]), so an event costs one
@@ -27,31 +24,22 @@ use std::time::Duration;
 
 use poem_openapi::types::ToJSON;
 use shared::db::Session;
-use shared::events::{SEQUENCED_CHANNEL, read, sequencer};
+use shared::events::read;
 use sqlx::PgPool;
-use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::routes::events::EventView;
 
-/// The feed reads what other processes numbered at least this often, words
-/// or not.
+/// While no stream is open, how often the feed moves its place to the
+/// present; always, how often it records how long the horizon is held.
 const TICK: Duration = Duration::from_secs(1);
 
-/// How often the feed runs a numbering round (one round trip, answered at
-/// once when nothing waits) while this process has a stream open.
+/// How often the feed reads new events while this process has a stream
+/// open: an event reaches its streams within this of becoming readable.
 const LOOK_EVERY: Duration = Duration::from_millis(10);
-
-/// How often it runs one while no stream is open here. Nobody here waits for
-/// the events then, and a round costs the database more than its one round
-/// trip: each numbered event leaves a dead entry in the index the round
-/// probes, until a vacuum. At 125 orders/s the rounds every 10 ms took about
-/// 2.7 ms of the server's time per order (BENCHMARKS.md). Readers of
-/// `GET /v1/events` see a new event within this, and webhooks do not wait
-/// for it (a worker numbers its delivery's event itself).
-const IDLE_LOOK_EVERY: Duration = Duration::from_millis(250);
 
 /// Events read from the database per query.
 const PAGE: i64 = 500;
@@ -198,7 +186,7 @@ pub fn published(event: shared::events::OrderEvent) -> Option<Published> {
     }
 }
 
-/// Numbers and publishes events until `stop` fires, then ends every stream.
+/// Publishes events until `stop` fires, then ends every stream.
 pub async fn run(pool: PgPool, feed: Arc<Feed>, stop: CancellationToken) {
     let closing = feed.closing.clone();
     // A connection of its own: the feed must not wait behind requests for
@@ -206,141 +194,72 @@ pub async fn run(pool: PgPool, feed: Arc<Feed>, stop: CancellationToken) {
     let own = PgPoolOptions::new()
         .max_connections(1)
         .connect_lazy_with(pool.connect_options().as_ref().clone());
-    let listening = match shared::db::listener_pool(&pool) {
-        Ok(Some(listening)) => Some(listening),
-        Ok(None) => {
-            tracing::warn!(
-                "DATABASE_URL goes through a transaction pooler, which cannot LISTEN, and \
-                 LISTEN_DATABASE_URL is unset: events numbered by other API processes reach \
-                 this one's streams within {} s instead of at once",
-                TICK.as_secs()
-            );
-            None
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "LISTEN_DATABASE_URL is not a valid PostgreSQL URL; not listening");
-            None
-        }
-    };
-    publish_until(own.clone(), listening.as_ref(), feed, stop).await;
+    publish_until(own.clone(), feed, stop).await;
     own.close().await;
-    if let Some(listening) = listening {
-        listening.close().await;
-    }
     closing.cancel();
 }
 
-/// `pool` does the feed's queries; `listen_with` gives the listener its
-/// connection, when this process can LISTEN.
-async fn publish_until(
-    pool: PgPool,
-    listen_with: Option<&PgPool>,
-    feed: Arc<Feed>,
-    stop: CancellationToken,
-) {
+/// Reads and publishes new events while a stream is open here; otherwise
+/// only keeps its place at the present, so that a stream opened later is
+/// not handed a backlog (it reads its own past from the database).
+async fn publish_until(pool: PgPool, feed: Arc<Feed>, stop: CancellationToken) {
     let mut published_up_to = loop {
-        match Session::acquire(&pool).await {
-            Ok(mut conn) => match read::last_id(&mut conn).await {
-                Ok(last) => break last,
-                Err(error) => tracing::warn!(%error, "cannot read the last event id; retrying"),
-            },
-            Err(error) => tracing::warn!(%error, "cannot read the last event id; retrying"),
+        match present(&pool).await {
+            Ok(present) => break present,
+            Err(error) => tracing::warn!(%error, "cannot read where the events stand; retrying"),
         }
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(TICK) => {}
         }
     };
-    let mut listener: Option<PgListener> = None;
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut look = tokio::time::interval(LOOK_EVERY);
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_round = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        if let (None, Some(listen_with)) = (&listener, listen_with) {
-            listener = match subscribe(listen_with).await {
-                Ok(listener) => Some(listener),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot listen for numbered events; reading them every second meanwhile");
-                    None
-                }
-            };
-        }
-        let word = async {
-            match listener.as_mut() {
-                Some(listener) => listener.try_recv().await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             _ = stop.cancelled() => return,
-            // Whatever other processes numbered and no word announced.
             _ = tick.tick() => {
-                published_up_to = publish_new(&pool, &feed, published_up_to).await;
+                if feed.subscribers() == 0 {
+                    match present(&pool).await {
+                        // Never backwards: the horizon only moves up.
+                        Ok(present) => published_up_to = published_up_to.max(present),
+                        Err(error) => tracing::warn!(%error, "cannot read where the events stand"),
+                    }
+                }
+                record_horizon_held(&pool).await;
+                metrics::gauge!("asynccheckout_api_event_streams_open").set(feed.subscribers() as f64);
             }
             _ = look.tick() => {
-                if feed.subscribers() == 0 && last_round.elapsed() < IDLE_LOOK_EVERY {
-                    continue;
-                }
-                last_round = tokio::time::Instant::now();
-                match sequencer::sequence(&pool).await {
-                    Ok(numbered) if numbered.is_empty() => continue,
-                    Ok(numbered) => {
-                        published_up_to =
-                            publish_numbered(&pool, &feed, published_up_to, numbered).await;
-                    }
-                    // The next look tries again.
-                    Err(error) => {
-                        tracing::warn!(%error, "numbering order events failed; trying again")
-                    }
-                }
-            }
-            heard = word => match heard {
-                // Another process numbered events: read them, unless they
-                // are ours (the word of our own round) or already read.
-                Ok(Some(word)) => {
-                    let last = word.payload().parse::<i64>().unwrap_or(i64::MAX);
-                    if last > published_up_to {
-                        published_up_to = publish_new(&pool, &feed, published_up_to).await;
-                    }
-                }
-                // Words may have been lost while it was away: read.
-                Ok(None) => {
+                if feed.subscribers() > 0 {
                     published_up_to = publish_new(&pool, &feed, published_up_to).await;
                 }
-                Err(error) => {
-                    tracing::warn!(%error, "the numbered-events listener failed; reconnecting");
-                    listener = None;
-                }
-            },
+            }
         }
-        metrics::gauge!("asynccheckout_api_event_streams_open").set(feed.subscribers() as f64);
     }
 }
 
-/// Publishes `numbered`, the events this process just numbered, when they
-/// follow `after` directly; otherwise another process numbered some in
-/// between, and everything after `after` is read again, in order. Returns
-/// the last id published.
-async fn publish_numbered(
-    pool: &PgPool,
-    feed: &Feed,
-    after: i64,
-    numbered: Vec<shared::events::OrderEvent>,
-) -> i64 {
-    if numbered.first().is_none_or(|first| first.id != after + 1) {
-        return publish_new(pool, feed, after).await;
-    }
-    let mut last = after;
-    for event in numbered {
-        last = event.id;
-        publish_one(feed, event);
-    }
-    last
+async fn present(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    read::present(&mut *Session::acquire(pool).await?).await
 }
 
-/// Hands one event, numbered and read, to the streams that follow it.
+/// How long the oldest transaction still writing has been open: events
+/// written after it began wait for it to end before anyone can read them.
+/// Milliseconds normally; seconds mean a long transaction (a migration, a
+/// session left open) is holding every event back.
+async fn record_horizon_held(pool: &PgPool) {
+    let held = match Session::acquire(pool).await {
+        Ok(mut conn) => read::horizon_held_seconds(&mut conn).await,
+        Err(error) => Err(error),
+    };
+    match held {
+        Ok(held) => metrics::gauge!("asynccheckout_event_horizon_held_seconds").set(held),
+        Err(error) => tracing::debug!(%error, "cannot read how long the event horizon is held"),
+    }
+}
+
+/// Hands one event, read, to the streams that follow it.
 fn publish_one(feed: &Feed, event: shared::events::OrderEvent) {
     let lag = (chrono::Utc::now() - event.created_at)
         .to_std()
@@ -351,7 +270,7 @@ fn publish_one(feed: &Feed, event: shared::events::OrderEvent) {
     }
 }
 
-/// Publishes every event numbered after `after`; returns the last id published.
+/// Publishes every event readable after `after`; returns the last id published.
 async fn publish_new(pool: &PgPool, feed: &Feed, mut after: i64) -> i64 {
     loop {
         let page = match Session::acquire(pool).await {
@@ -374,10 +293,4 @@ async fn publish_new(pool: &PgPool, feed: &Feed, mut after: i64) -> i64 {
             return after;
         }
     }
-}
-
-async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(SEQUENCED_CHANNEL).await?;
-    Ok(listener)
 }

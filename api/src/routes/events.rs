@@ -1,9 +1,10 @@
 //! The order events: `GET /v1/events` pages through them, oldest first, for
 //! merchants who pull them and for catching up after an outage;
 //! `GET /v1/orders/{id}/events` and `GET /v1/events/stream` send them live as
-//! Server-Sent Events. Events are numbered in commit order, so a reader that
-//! keeps the last id it saw and asks for what follows never misses one and
-//! never sees one twice.
+//! Server-Sent Events. Events are served only once every transaction that
+//! could still write one with a smaller id has ended, so a reader that keeps
+//! the last id it saw and asks for what follows never misses one and never
+//! sees one twice.
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
@@ -105,7 +106,8 @@ impl From<OrderStatus> for EventTypeView {
 #[derive(Debug, Object)]
 #[oai(rename = "Event")]
 pub struct EventView {
-    /// In commit order: every event with a smaller id is already readable.
+    /// Ids grow in the order events become readable: every event with a
+    /// smaller id is already readable.
     pub id: i64,
     #[oai(rename = "type")]
     pub event_type: EventTypeView,
@@ -381,7 +383,7 @@ impl EventsApi {
             Some(after) => after,
             None => {
                 let mut conn = Session::acquire(&state.pool).await?;
-                events::read::last_id(&mut conn).await?
+                events::read::present(&mut conn).await?
             }
         };
         let events = streams::of_all(

@@ -19,7 +19,7 @@ pub enum ApiTags {
     Catalog,
     /// Placing, reading and cancelling orders.
     Orders,
-    /// What happened to orders, in commit order.
+    /// What happened to orders, oldest first.
     Events,
     /// Endpoints that order events are POSTed to, signed, and their deliveries.
     Webhooks,

@@ -177,10 +177,8 @@ impl From<DeliveryAttempt> for AttemptView {
 pub struct DeliveryView {
     pub id: i64,
     pub endpoint_id: Uuid,
-    /// The event's id, sent as `webhook-id` (the same on every attempt);
-    /// `null` for the moment before the event is numbered.
-    #[oai(nullable)]
-    pub event_id: Option<i64>,
+    /// The event's id, sent as `webhook-id` (the same on every attempt).
+    pub event_id: i64,
     pub event_type: String,
     pub order_id: Uuid,
     pub state: DeliveryStateView,

@@ -692,7 +692,8 @@ export interface components {
         Event: {
             /**
              * Format: int64
-             * @description In commit order: every event with a smaller id is already readable.
+             * @description Ids grow in the order events become readable: every event with a
+             *     smaller id is already readable.
              */
             id: number;
             type: components["schemas"]["EventType"];
@@ -1188,10 +1189,9 @@ export interface components {
             endpoint_id: string;
             /**
              * Format: int64
-             * @description The event's id, sent as `webhook-id` (the same on every attempt);
-             *     `null` for the moment before the event is numbered.
+             * @description The event's id, sent as `webhook-id` (the same on every attempt).
              */
-            event_id?: number | null;
+            event_id: number;
             event_type: string;
             /** Format: uuid */
             order_id: string;

@@ -1,11 +1,12 @@
 //! Order events: one per status an order takes, written by the database in
 //! the transaction that moved the order (see the `order_events` migration),
-//! numbered in commit order by the [`sequencer`], read back in pages by
-//! [`read`], and pruned past their retention by [`retention`].
+//! numbered by that transaction's id as they are written (the
+//! `events_numbered_at_insert` migration), read back in pages below the
+//! horizon of transactions still in flight by [`read`], and pruned past
+//! their retention by [`retention`].
 
 pub mod read;
 pub mod retention;
-pub mod sequencer;
 pub mod stream_tokens;
 
 use chrono::{DateTime, Utc};
@@ -13,13 +14,11 @@ use uuid::Uuid;
 
 use crate::orders::OrderStatus;
 
-/// The channel the sequencer notifies, with the last id it handed out.
-pub const SEQUENCED_CHANNEL: &str = "order_events_sequenced";
-
-/// One event, as numbered.
+/// One event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderEvent {
-    /// In commit order: every event with a smaller id is already readable.
+    /// Read below the horizon, where every event with a smaller id is
+    /// already readable.
     pub id: i64,
     pub order_id: Uuid,
     /// `order.<status>`, e.g. `order.paid`.

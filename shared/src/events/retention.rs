@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sqlx::PgConnection;
 
-/// Deletes up to `batch` numbered events created more than `older_than` ago;
+/// Deletes up to `batch` events created more than `older_than` ago;
 /// fewer than `batch` deleted means none are left.
 pub async fn delete_expired(
     conn: &mut PgConnection,
@@ -16,7 +16,7 @@ pub async fn delete_expired(
         DELETE FROM order_events
         WHERE seq IN (
             SELECT seq FROM order_events
-            WHERE created_at < now() - make_interval(secs => $1) AND id IS NOT NULL
+            WHERE created_at < now() - make_interval(secs => $1)
             ORDER BY created_at
             LIMIT $2
         )

@@ -34,8 +34,8 @@ pub enum DeliveryState {
 pub struct Delivery {
     pub id: i64,
     pub endpoint_id: Uuid,
-    /// The event's public id; `None` for the moment before it is numbered.
-    pub event_id: Option<i64>,
+    /// The event's public id.
+    pub event_id: i64,
     pub event_type: String,
     pub order_id: Uuid,
     pub state: DeliveryState,
@@ -67,8 +67,7 @@ pub struct Outgoing {
     /// The secrets that sign: the current one, then the previous one while
     /// its overlap lasts.
     pub secrets: Vec<String>,
-    /// The event, once numbered.
-    pub event: Option<OrderEvent>,
+    pub event: OrderEvent,
 }
 
 /// What one request came to, as recorded.
@@ -89,7 +88,7 @@ pub async fn outgoing(conn: &mut PgConnection, id: i64) -> Result<Option<Outgoin
                array_remove(ARRAY[e.secret,
                                   CASE WHEN e.previous_secret_expires_at > now()
                                        THEN e.previous_secret END], NULL) AS "secrets!",
-               ev.id AS event_id, ev.order_id, ev.type AS event_type, ev.created_at, ev.data
+               ev.id AS "event_id!", ev.order_id, ev.type AS event_type, ev.created_at, ev.data
         FROM webhook_deliveries d
         JOIN webhook_endpoints e ON e.id = d.endpoint_id
         JOIN order_events ev ON ev.seq = d.event_seq
@@ -106,13 +105,13 @@ pub async fn outgoing(conn: &mut PgConnection, id: i64) -> Result<Option<Outgoin
         url: row.url,
         enabled: row.enabled,
         secrets: row.secrets,
-        event: row.event_id.map(|id| OrderEvent {
-            id,
+        event: OrderEvent {
+            id: row.event_id,
             order_id: row.order_id,
             event_type: row.event_type,
             created_at: row.created_at,
             order: row.data,
-        }),
+        },
     }))
 }
 
@@ -227,7 +226,7 @@ pub async fn disable(
 struct DeliveryRow {
     id: i64,
     endpoint_id: Uuid,
-    event_id: Option<i64>,
+    event_id: i64,
     event_type: String,
     order_id: Uuid,
     state: DeliveryState,
@@ -309,7 +308,8 @@ pub async fn of_order(
                          WHERE a.delivery_id = d.id), '[]'::jsonb) AS "attempts!"
         FROM order_events ev
         JOIN webhook_deliveries d ON d.event_seq = ev.seq
-        -- `id IS NOT NULL`: the order's index covers numbered events.
+        -- `id IS NOT NULL` (always true) lets the planner use the order's
+        -- partial index.
         WHERE ev.order_id = $1 AND ev.id IS NOT NULL
         ORDER BY d.id DESC
         LIMIT $2

@@ -10,7 +10,6 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use shared::db::Session;
-use shared::events::sequencer;
 use shared::queue::{ClaimedTask, NewTask};
 use shared::webhooks::deliveries::{self, AttemptRecord, DeliveryState, Outgoing};
 use shared::webhooks::signature::signature_header;
@@ -67,25 +66,15 @@ impl WebhookSender {
         })
     }
 
-    /// The delivery, with its event numbered: events are numbered by the
-    /// API's feed as they commit, but a worker numbers them itself rather
-    /// than wait for an API.
+    /// The delivery, with its event (numbered as it was written).
     async fn outgoing(&self, ctx: &StepContext, id: i64) -> Result<Option<Outgoing>, StepError> {
-        let outgoing = deliveries::outgoing(&mut *Session::acquire(ctx.pool()).await?, id).await?;
-        if outgoing.as_ref().is_none_or(|o| o.event.is_some()) {
-            return Ok(outgoing);
-        }
-        sequencer::sequence(ctx.pool()).await?;
         Ok(deliveries::outgoing(&mut *Session::acquire(ctx.pool()).await?, id).await?)
     }
 
     /// One signed POST, with no connection held while it waits; what it
     /// came to, and the attempt to record.
     async fn send(&self, outgoing: &Outgoing) -> Result<(AttemptRecord, Answer), StepError> {
-        let event = outgoing
-            .event
-            .as_ref()
-            .ok_or_else(|| StepError::retryable("the event is not numbered yet"))?;
+        let event = &outgoing.event;
         let body = serde_json::to_vec(&event.to_json()).map_err(|e| {
             StepError::permanent(format!("the event cannot be written as JSON: {e}"))
         })?;

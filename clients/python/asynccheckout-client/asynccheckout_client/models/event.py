@@ -28,7 +28,8 @@ class Event:
     """ An order took a status (after Stripe's Event object).
 
         Attributes:
-            id (int): In commit order: every event with a smaller id is already readable.
+            id (int): Ids grow in the order events become readable: every event with a
+                smaller id is already readable.
             type_ (EventType): What happened to the order: it took the status the type names.
             created (datetime.datetime): When the order took the status.
             data (EventData):

@@ -32,24 +32,23 @@ class WebhookDelivery:
         Attributes:
             id (int):
             endpoint_id (UUID):
+            event_id (int): The event's id, sent as `webhook-id` (the same on every attempt).
             event_type (str):
             order_id (UUID):
             state (WebhookDeliveryState):
             created_at (datetime.datetime):
             attempts (list[WebhookDeliveryAttempt]): Oldest first.
-            event_id (int | None | Unset): The event's id, sent as `webhook-id` (the same on every attempt);
-                `null` for the moment before the event is numbered.
             finished_at (datetime.datetime | None | Unset):
      """
 
     id: int
     endpoint_id: UUID
+    event_id: int
     event_type: str
     order_id: UUID
     state: WebhookDeliveryState
     created_at: datetime.datetime
     attempts: list[WebhookDeliveryAttempt]
-    event_id: int | None | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -62,6 +61,8 @@ class WebhookDelivery:
         id = self.id
 
         endpoint_id = str(self.endpoint_id)
+
+        event_id = self.event_id
 
         event_type = self.event_type
 
@@ -78,12 +79,6 @@ class WebhookDelivery:
 
 
 
-        event_id: int | None | Unset
-        if isinstance(self.event_id, Unset):
-            event_id = UNSET
-        else:
-            event_id = self.event_id
-
         finished_at: None | str | Unset
         if isinstance(self.finished_at, Unset):
             finished_at = UNSET
@@ -98,14 +93,13 @@ class WebhookDelivery:
         field_dict.update({
             "id": id,
             "endpoint_id": endpoint_id,
+            "event_id": event_id,
             "event_type": event_type,
             "order_id": order_id,
             "state": state,
             "created_at": created_at,
             "attempts": attempts,
         })
-        if event_id is not UNSET:
-            field_dict["event_id"] = event_id
         if finished_at is not UNSET:
             field_dict["finished_at"] = finished_at
 
@@ -123,6 +117,8 @@ class WebhookDelivery:
 
 
 
+
+        event_id = d.pop("event_id")
 
         event_type = d.pop("event_type")
 
@@ -151,16 +147,6 @@ class WebhookDelivery:
             attempts.append(attempts_item)
 
 
-        def _parse_event_id(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        event_id = _parse_event_id(d.pop("event_id", UNSET))
-
-
         def _parse_finished_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
@@ -184,12 +170,12 @@ class WebhookDelivery:
         webhook_delivery = cls(
             id=id,
             endpoint_id=endpoint_id,
+            event_id=event_id,
             event_type=event_type,
             order_id=order_id,
             state=state,
             created_at=created_at,
             attempts=attempts,
-            event_id=event_id,
             finished_at=finished_at,
         )
 
