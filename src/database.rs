@@ -109,8 +109,8 @@ async fn refuse_a_missing_database(pool: &PgPool) -> anyhow::Result<()> {
 }
 
 /// The connections to PostgreSQL a process may hold at most: its pool
-/// (`DATABASE_MAX_CONNECTIONS`) and `dedicated` ones of its own (each
-/// LISTENing connection, and the API's event feed). Logged at start and
+/// (`DATABASE_MAX_CONNECTIONS`) and `dedicated` ones of its own (a worker's
+/// LISTENing connection, the API's event feed). Logged at start and
 /// exported as `asynccheckout_db_connections_max`, so that an operator can
 /// add up pods × this against the server's `max_connections` (README,
 /// "Connection budget").

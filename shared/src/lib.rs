@@ -3,7 +3,7 @@
 //!
 //! - [`catalog`]: products, prices and stock.
 //! - [`orders`]: orders, their states and the transitions the saga may make.
-//! - [`events`]: the order events, numbered in commit order.
+//! - [`events`]: the order events, read below the horizon of transactions in flight.
 //! - [`money`]: integer minor units and ISO 4217 currencies.
 //! - [`queue`]: the durable task queue (enqueue, claim, lease, finish, rescue).
 //! - [`keys`]: API keys and their scopes.

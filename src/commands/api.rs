@@ -13,8 +13,8 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
     let recorder = metrics_port::install_recorder()?;
     let db = database::open(&settings.database, "asynccheckout-api").await?;
-    // The event feed's own connection and its listener.
-    database::state_connection_budget(&db.pool, 2);
+    // The event feed's own connection.
+    database::state_connection_budget(&db.pool, 1);
     super::keys::register_bootstrap(&db.pool, &settings.bootstrap).await?;
     let metrics = metrics_port::bind(&settings.metrics.metrics_addr).await?;
     let bound = api::bind(&settings.listen.listen_addr)

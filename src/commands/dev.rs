@@ -60,8 +60,8 @@ pub async fn run(mut settings: DevArgs) -> anyhow::Result<()> {
     let mut database = settings.serving.database.clone();
     database.create_database = true;
     let db = database::open_with(&database, "asynccheckout-dev", start).await?;
-    // The API's event feed and its listener, and the worker's listener.
-    database::state_connection_budget(&db.pool, 3);
+    // The API's event feed, and the worker's listener.
+    database::state_connection_budget(&db.pool, 2);
     seed(&db.pool).await?;
     let key = match super::keys::register_bootstrap(&db.pool, &settings.serving.bootstrap).await? {
         Some(key) => key,

@@ -268,7 +268,7 @@ async fn an_operator_finds_an_order_and_reads_its_whole_story_without_its_token(
     let settled = system.settled(&order).await;
     assert_eq!(settled["status"], "completed");
     let charge = settled["payment"]["charge_id"].as_str().unwrap().to_owned();
-    // Its last event is numbered (the API's feed does it within moments).
+    // Its last event is readable (within moments of its commit).
     let until = tokio::time::Instant::now() + crate::system::DEADLINE;
     while system
         .get_json(format!("{}/v1/events?types=order.completed", system.api))
@@ -278,7 +278,7 @@ async fn an_operator_finds_an_order_and_reads_its_whole_story_without_its_token(
     {
         assert!(
             tokio::time::Instant::now() < until,
-            "order.completed never numbered"
+            "order.completed never readable"
         );
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }

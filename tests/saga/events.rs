@@ -1,6 +1,7 @@
 //! Order events (`GET /v1/events`): one per status an order took, written
-//! with the move itself, numbered in commit order, each carrying the order
-//! as the API showed it then.
+//! with the move itself, read in the order they became readable (no later
+//! commit ever lands below an id that was read), each carrying the order as
+//! the API showed it then.
 
 use std::collections::HashMap;
 
@@ -53,7 +54,7 @@ impl System {
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
-async fn every_status_an_order_takes_is_an_event_in_commit_order(
+async fn every_status_an_order_takes_is_an_event_in_order(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
@@ -503,7 +504,7 @@ async fn a_postgres_restart_mid_stream_loses_no_event() {
             .push(crate::database_restart::place_until_accepted(&system, &key, &unavailable).await);
     }
     // The first event is through: the stream is live, then the server restarts
-    // under it (every connection dropped, the feed's listener too).
+    // under it (every connection dropped, the feed's too).
     let first = dashboard.next().await.unwrap();
     let cluster = std::sync::Arc::new(cluster);
     let restarting = std::sync::Arc::clone(&cluster);

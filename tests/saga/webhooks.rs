@@ -474,3 +474,58 @@ async fn a_slow_endpoint_gets_its_share_of_slots_and_no_more(
         .unwrap();
     assert_eq!(slow.max_in_flight(), 2);
 }
+
+/// A webhook is sent only once its event is readable: while a transaction
+/// that began writing before the event is still open, a merchant paging
+/// `GET /v1/events` after the webhook's id could otherwise skip an event
+/// that the open transaction writes later with a smaller id.
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_webhook_waits_until_its_event_is_readable(_: PgPoolOptions, db: PgConnectOptions) {
+    let system = System::start(
+        "webhooks_readable",
+        &db,
+        local_webhooks(&[("WEBHOOK_RETRY_SCHEDULE", "100ms")]),
+    )
+    .await;
+    let receiver = WebhookReceiver::start().await.unwrap();
+    let (_, secret) = system
+        .create_endpoint(&receiver.url, &["order.pending"])
+        .await;
+    receiver.trust(&secret);
+    system.create_product("MUG", 1250, 10).await;
+
+    // A transaction that has begun writing (it holds a transaction id) and
+    // stays open.
+    let mut open = system.pool.begin().await.unwrap();
+    let _: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
+        .fetch_one(&mut *open)
+        .await
+        .unwrap();
+
+    let order = system.place("wh-readable", "tok_visa", &[("MUG", 1)]).await;
+    // The delivery gives up waiting once, saying why; nothing was sent.
+    system
+        .wait_for_count(
+            "SELECT count(*) FROM tasks
+             WHERE kind = 'deliver_webhook' AND last_error LIKE $1",
+            "%not readable yet%",
+            1,
+            "the delivery waiting for its event",
+        )
+        .await;
+    assert!(receiver.received().is_empty(), "sent before readable");
+
+    // The transaction ends: the webhook goes, and its event is readable.
+    open.commit().await.unwrap();
+    let received = receiver
+        .wait_for(DEADLINE, |received| !received.is_empty())
+        .await
+        .unwrap();
+    assert_eq!(received[0].verified_with, [0]);
+    let id: i64 = received[0].webhook_id.parse().unwrap();
+    let page = system
+        .get_json(format!("{}/v1/events?after={}&limit=1", system.api, id - 1))
+        .await;
+    assert_eq!(page["items"][0]["id"], id);
+    assert_eq!(page["items"][0]["data"]["object"]["id"], order.as_str());
+}

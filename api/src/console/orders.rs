@@ -208,7 +208,7 @@ pub async fn detail(
         }
         h2 { "Events" }
         @if events.is_empty() {
-            p.muted { "None numbered yet." }
+            p.muted { "None readable yet." }
         } @else {
             table {
                 thead { tr { th scope="col" { "Event" } th scope="col" { "Type" } th scope="col" { "Written" } } }

@@ -223,8 +223,13 @@ async fn publish_until(pool: PgPool, feed: Arc<Feed>, stop: CancellationToken) {
             _ = tick.tick() => {
                 if feed.subscribers() == 0 {
                     match present(&pool).await {
-                        // Never backwards: the horizon only moves up.
-                        Ok(present) => published_up_to = published_up_to.max(present),
+                        // Counted again after the read: a stream that
+                        // subscribed since may have read its past before
+                        // this present, and must get what follows from here.
+                        // A stream that subscribes later reads its past at a
+                        // horizon at least this one.
+                        Ok(present) if feed.subscribers() == 0 => published_up_to = present,
+                        Ok(_) => {}
                         Err(error) => tracing::warn!(%error, "cannot read where the events stand"),
                     }
                 }

@@ -30,7 +30,7 @@ pub struct Evidence<'a> {
     pub sold: HashMap<String, i64>,
     /// Each log file with the first line that says a thread panicked.
     pub logs: Vec<(String, Option<String>)>,
-    /// Every numbered event, oldest first.
+    /// Every event, oldest first.
     pub events: Vec<EventRow>,
     /// Each order's statuses, in the order it took them.
     pub histories: HashMap<Uuid, Vec<String>>,
@@ -38,7 +38,7 @@ pub struct Evidence<'a> {
     pub run: RunRecord<'a>,
 }
 
-/// An event as the database numbered it.
+/// An event as the database holds it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,

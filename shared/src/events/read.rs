@@ -75,7 +75,8 @@ pub async fn present(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
 /// one with the oldest id still writing, on any database of the server)
 /// has been open: events written since it began are readable only once it
 /// ends. Milliseconds normally. Other roles' sessions count only when this
-/// role may see their activity (`pg_read_all_stats`).
+/// role may see their activity (`pg_read_all_stats`); prepared (two-phase)
+/// transactions, which hold the horizon too, are not counted.
 pub async fn horizon_held_seconds(conn: &mut PgConnection) -> Result<f64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"

@@ -68,6 +68,10 @@ pub struct Outgoing {
     /// its overlap lasts.
     pub secrets: Vec<String>,
     pub event: OrderEvent,
+    /// Whether the event is readable (below the horizon of transactions in
+    /// flight), so that a merchant who pages `GET /v1/events` after its id
+    /// misses nothing below it.
+    pub readable: bool,
 }
 
 /// What one request came to, as recorded.
@@ -88,7 +92,8 @@ pub async fn outgoing(conn: &mut PgConnection, id: i64) -> Result<Option<Outgoin
                array_remove(ARRAY[e.secret,
                                   CASE WHEN e.previous_secret_expires_at > now()
                                        THEN e.previous_secret END], NULL) AS "secrets!",
-               ev.id AS "event_id!", ev.order_id, ev.type AS event_type, ev.created_at, ev.data
+               ev.id AS "event_id!", ev.order_id, ev.type AS event_type, ev.created_at, ev.data,
+               ev.id < order_events_horizon() AS "readable!"
         FROM webhook_deliveries d
         JOIN webhook_endpoints e ON e.id = d.endpoint_id
         JOIN order_events ev ON ev.seq = d.event_seq
@@ -112,6 +117,7 @@ pub async fn outgoing(conn: &mut PgConnection, id: i64) -> Result<Option<Outgoin
             created_at: row.created_at,
             order: row.data,
         },
+        readable: row.readable,
     }))
 }
 

@@ -27,6 +27,13 @@ const KEPT_BODY_BYTES: usize = 1_024;
 /// The longest `Retry-After` honoured; a longer one waits this long.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
 
+/// How long a delivery waits for its event to become readable before it
+/// gives the slot back and tries again later (far under a task's lease).
+const READABLE_WITHIN: Duration = Duration::from_secs(5);
+
+/// How often it looks meanwhile.
+const READABLE_LOOK_EVERY: Duration = Duration::from_millis(10);
+
 pub struct WebhookSender {
     client: reqwest::Client,
     policy: UrlPolicy,
@@ -66,9 +73,29 @@ impl WebhookSender {
         })
     }
 
-    /// The delivery, with its event (numbered as it was written).
+    /// The delivery, with its event, once the event is readable: a webhook
+    /// is sent only when every transaction that could still write an event
+    /// with a smaller id has ended (milliseconds), so a merchant who pages
+    /// `GET /v1/events` after a webhook's id misses nothing. No connection is
+    /// held while it waits.
     async fn outgoing(&self, ctx: &StepContext, id: i64) -> Result<Option<Outgoing>, StepError> {
-        Ok(deliveries::outgoing(&mut *Session::acquire(ctx.pool()).await?, id).await?)
+        let until = Instant::now() + READABLE_WITHIN;
+        loop {
+            let outgoing =
+                deliveries::outgoing(&mut *Session::acquire(ctx.pool()).await?, id).await?;
+            match outgoing {
+                Some(outgoing) if !outgoing.readable => {
+                    if Instant::now() >= until {
+                        return Err(StepError::retryable(
+                            "the event is not readable yet: a transaction that began writing \
+                             before it is still open (see asynccheckout_event_horizon_held_seconds)",
+                        ));
+                    }
+                    tokio::time::sleep(READABLE_LOOK_EVERY).await;
+                }
+                outgoing => return Ok(outgoing),
+            }
+        }
     }
 
     /// One signed POST, with no connection held while it waits; what it
