@@ -54,10 +54,7 @@ impl System {
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
-async fn every_status_an_order_takes_is_an_event_in_order(
-    _: PgPoolOptions,
-    db: PgConnectOptions,
-) {
+async fn every_status_an_order_takes_is_an_event_in_order(_: PgPoolOptions, db: PgConnectOptions) {
     let system = System::start("events_order", &db, Options::default()).await;
     system.create_product("MUG", 1250, 1).await;
     let completed = system.place("ev-1", "tok_visa", &[("MUG", 1)]).await;
