@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use shared::queue::ClaimedTask;
 use tokio::sync::mpsc;
-use worker::{NoopHandler, StepContext, StepError, StepHandler};
+use worker::{StepContext, StepError, StepHandler};
 
 use crate::helpers::*;
 
@@ -18,6 +18,18 @@ impl StepHandler for Pausing {
     async fn run(&self, _task: &ClaimedTask, _ctx: &StepContext) -> Result<(), StepError> {
         let _ = self.0.send(());
         tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok(())
+    }
+}
+
+/// Says when it starts, then runs for ten minutes.
+struct Hanging(mpsc::UnboundedSender<()>);
+
+#[async_trait]
+impl StepHandler for Hanging {
+    async fn run(&self, _task: &ClaimedTask, _ctx: &StepContext) -> Result<(), StepError> {
+        let _ = self.0.send(());
+        tokio::time::sleep(Duration::from_secs(600)).await;
         Ok(())
     }
 }
@@ -54,9 +66,14 @@ async fn shutdown_lets_running_steps_finish_within_the_grace_period(pool: sqlx::
 async fn steps_still_running_after_the_grace_period_are_handed_back_at_once(pool: sqlx::PgPool) {
     let mut settings = config(Duration::from_millis(50));
     settings.shutdown_grace_secs = 1;
-    let worker = RunningWorker::start(&pool, NoopHandler, settings);
-    let id = enqueue(&pool, serde_json::json!({ "sleep_ms": 600_000 }), 3).await;
-    wait_for_state(&pool, id, "running").await;
+    let (started, mut starts) = mpsc::unbounded_channel();
+    let worker = RunningWorker::start(&pool, Hanging(started), settings);
+    let id = enqueue(&pool, serde_json::json!({}), 3).await;
+    // Started, not merely claimed: a claim that lands during shutdown is
+    // handed back unstarted, with no attempt to record.
+    tokio::time::timeout(Duration::from_secs(20), starts.recv())
+        .await
+        .expect("the step started within 20 s");
 
     worker.shut_down().await;
 
