@@ -27,22 +27,16 @@ async fn order_with_two_events(pool: &PgPool) -> Uuid {
     .execute(&mut *tx)
     .await
     .unwrap();
-    for status in ["pending", "cancelled"] {
-        if status != "pending" {
-            sqlx::query("UPDATE orders SET status = 'cancelled' WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-        }
-        sqlx::query(
-            "INSERT INTO order_history (order_id, status, reason) VALUES ($1, $2::order_status, 'test')",
-        )
-        .bind(id)
-        .bind(status)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    for statement in [
+        "INSERT INTO order_history (order_id, status, reason) VALUES ($1, 'pending', 'test')",
+        "UPDATE orders SET status = 'cancelled' WHERE id = $1",
+        "INSERT INTO order_history (order_id, status, reason) VALUES ($1, 'cancelled', 'test')",
+    ] {
+        sqlx::query(statement)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
     }
     tx.commit().await.unwrap();
     id

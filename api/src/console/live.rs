@@ -26,7 +26,7 @@ use shared::db::Session;
 
 use super::session;
 use crate::AppState;
-use crate::events::feed::{OrderSubscription, Published};
+use crate::events::feed::{self, OrderSubscription, Published};
 
 /// How often a live page is told to look again, changes or not.
 const EVERY: Duration = Duration::from_secs(2);
@@ -82,14 +82,10 @@ impl Changes {
     /// Subscribes first, then reads the present, so no event readable after
     /// that is missed.
     async fn start(pool: &PgPool, follows: Follows) -> Self {
-        let present = match Session::acquire(pool).await {
-            Ok(mut conn) => shared::events::read::present(&mut conn).await.ok(),
-            Err(_) => None,
-        };
         Self {
             follows,
             // Unknown: every event counts (at worst the page reloads once more).
-            shown_up_to: present.unwrap_or(0),
+            shown_up_to: feed::present(pool).await.unwrap_or(0),
         }
     }
 

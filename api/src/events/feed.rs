@@ -245,7 +245,9 @@ async fn publish_until(pool: PgPool, feed: Arc<Feed>, stop: CancellationToken) {
     }
 }
 
-async fn present(pool: &PgPool) -> Result<i64, sqlx::Error> {
+/// Where the events stand now (`shared::events::read::present`), on a
+/// connection of `pool`.
+pub async fn present(pool: &PgPool) -> Result<i64, sqlx::Error> {
     read::present(&mut *Session::acquire(pool).await?).await
 }
 
