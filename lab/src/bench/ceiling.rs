@@ -4,8 +4,10 @@
 //! measured in the same run.
 //!
 //! The queue's lines run on a lean schema of their own (`schema.sql`); the
-//! `saga` line runs the product's own statements on the product's schema
-//! (the migrations), since a whole order's work is the thing it bounds.
+//! `saga`, `api_write` and `batch100_product` lines run the product's own
+//! statements on the product's schema (the migrations), so that a scenario
+//! can be compared both with the bare bones of its work and with the
+//! product's own SQL alone.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,10 +17,16 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use shared::orders::{PLACE_SQL, STEP_END_SQL};
+use shared::queue::{CLAIM_SQL, COMPLETE_BATCH_SQL, WAKEUP_CHANNEL};
 
 use super::scratch::ScratchDatabase;
 
 const SCHEMA: &str = include_str!("ceiling/schema.sql");
+
+/// How much larger the no-op backlog is than the lean one. The lean lines
+/// enqueue a task for each they complete; `batch100_product` does not, and
+/// at 25,000 tasks/s for 10 s would drain a backlog of the lean size.
+const NOOP_BACKLOG_FACTOR: u64 = 3;
 
 /// One hot path: its pgbench script and the tasks (or orders) one of its
 /// transactions moves.
@@ -28,6 +36,19 @@ struct HotPath {
     rows_per_transaction: u32,
     defines: &'static [(&'static str, &'static str)],
     schema: Schema,
+    seed: Seed,
+}
+
+/// What a hot path's tables hold when it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seed {
+    /// The lean schema's backlog of ready tasks.
+    LeanBacklog,
+    /// A catalogue, and placed orders whose charges wait.
+    Orders,
+    /// A backlog of the product's no-op tasks, as `bench queue` inserts,
+    /// of `NOOP_BACKLOG_FACTOR` times the others' size: nothing refills it.
+    NoopBacklog,
 }
 
 /// A hot path's pgbench script.
@@ -40,6 +61,9 @@ enum Script {
     /// The placement, then `ceiling/saga.sql`, then the product's own step
     /// end (`shared::orders::STEP_END_SQL`) for each of the three steps.
     Saga,
+    /// The product's claim of 100 tasks (`shared::queue::CLAIM_SQL`), then
+    /// its completion of them (`shared::queue::COMPLETE_BATCH_SQL`).
+    Queue,
 }
 
 impl Script {
@@ -48,6 +72,7 @@ impl Script {
             Self::Fixed(text) => text.to_owned(),
             Self::Place => place_script(),
             Self::Saga => saga_script(),
+            Self::Queue => queue_script(),
         }
     }
 }
@@ -182,6 +207,42 @@ fn saga_script() -> String {
     script
 }
 
+/// The queue's work as the product writes it: the worker's claim of 100
+/// no-op tasks, one commit; then the completer's statement for them (each
+/// fenced on its lease and recorded as an attempt, with no follow-up, as
+/// `bench queue`'s tasks have none), one commit. The claim's rows are
+/// gathered into arrays for the completion, as the worker gathers them.
+fn queue_script() -> String {
+    let worker = "'ceiling-' || :client_id";
+    let claim = bind(
+        CLAIM_SQL,
+        &[(1, worker), (2, "ARRAY['noop']"), (3, "100"), (4, "30")],
+    );
+    let channel = format!("'{WAKEUP_CHANNEL}'");
+    let complete = bind(
+        COMPLETE_BATCH_SQL,
+        &[
+            (1, worker),
+            (2, "(:ids)::bigint[]"),
+            (3, "(:attempts)::integer[]"),
+            (4, "'{}'::bigint[]"),
+            (5, "'{}'::text[]"),
+            (6, "'{}'::jsonb[]"),
+            (7, "'{}'::integer[]"),
+            (8, "'{}'::timestamptz[]"),
+            (9, "'{}'::uuid[]"),
+            (10, "'{}'::text[]"),
+            (11, &channel),
+            (12, "'{}'::text[]"),
+        ],
+    );
+    format!(
+        "-- The claim.\nWITH claimed AS (\n{}\n)\nSELECT coalesce(array_agg(id), '{{}}') AS ids,\n       coalesce(array_agg(attempts), '{{}}') AS attempts\nFROM claimed\n\\gset\n-- The completion.\n{};\n",
+        plain_column_names(&claim).trim_end(),
+        plain_column_names(&complete).trim_end()
+    )
+}
+
 /// `sql` with each `$n` replaced by its value (the highest first, so that
 /// `$1` does not match the start of `$12`).
 fn bind(sql: &str, values: &[(usize, &str)]) -> String {
@@ -233,6 +294,7 @@ const PATHS: &[HotPath] = &[
         rows_per_transaction: 1,
         defines: &[],
         schema: Schema::Product,
+        seed: Seed::Orders,
     },
     HotPath {
         name: API_WRITE_LEAN,
@@ -240,6 +302,7 @@ const PATHS: &[HotPath] = &[
         rows_per_transaction: 1,
         defines: &[],
         schema: Schema::Lean,
+        seed: Seed::LeanBacklog,
     },
     HotPath {
         name: CLAIM_COMPLETE,
@@ -247,6 +310,7 @@ const PATHS: &[HotPath] = &[
         rows_per_transaction: 1,
         defines: &[],
         schema: Schema::Lean,
+        seed: Seed::LeanBacklog,
     },
     HotPath {
         name: CLAIM_THEN_COMPLETE,
@@ -254,6 +318,7 @@ const PATHS: &[HotPath] = &[
         rows_per_transaction: 1,
         defines: &[],
         schema: Schema::Lean,
+        seed: Seed::LeanBacklog,
     },
     HotPath {
         name: BATCH_100,
@@ -261,6 +326,7 @@ const PATHS: &[HotPath] = &[
         rows_per_transaction: 100,
         defines: &[("n", "100")],
         schema: Schema::Lean,
+        seed: Seed::LeanBacklog,
     },
     HotPath {
         name: SAGA,
@@ -268,6 +334,15 @@ const PATHS: &[HotPath] = &[
         rows_per_transaction: 1,
         defines: &[],
         schema: Schema::Product,
+        seed: Seed::Orders,
+    },
+    HotPath {
+        name: BATCH_100_PRODUCT,
+        script: Script::Queue,
+        rows_per_transaction: 100,
+        defines: &[],
+        schema: Schema::Product,
+        seed: Seed::NoopBacklog,
     },
 ];
 
@@ -285,6 +360,10 @@ pub const CLAIM_COMPLETE: &str = "claim_complete";
 pub const CLAIM_THEN_COMPLETE: &str = "claim_then_complete";
 /// Claim, complete and enqueue the next for 100 tasks per commit.
 pub const BATCH_100: &str = "batch100";
+/// The queue's work as the product writes it, on the product's schema: its
+/// claim of 100 tasks, one commit; then its completion of them, each
+/// recorded as an attempt, one commit.
+pub const BATCH_100_PRODUCT: &str = "batch100_product";
 /// One order from POST to completed: the product's statements, one commit
 /// each (placed, claimed, then each step's end).
 pub const SAGA: &str = "saga";
@@ -353,7 +432,7 @@ pub async fn measure(
         create_schema(&pool, schema).await?;
         for path in wanted {
             let bar = progress.add(super::progress::spinner(format!("ceiling: {}", path.name)));
-            reset(&pool, schema, plan.backlog).await?;
+            reset(&pool, path.seed, plan.backlog).await?;
             let script = work.join(format!("{}.sql", path.name));
             std::fs::write(&script, path.script.text()).context("writing a pgbench script")?;
             let line = run_pgbench(&pgbench, &scratch.url, &script, path, plan).await?;
@@ -389,9 +468,9 @@ async fn create_schema(pool: &PgPool, schema: Schema) -> anyhow::Result<()> {
 /// new tasks go to the tail. The saga's: a catalogue with stock to spare,
 /// and placed orders whose charges wait, so that every client's claim finds
 /// one however the clients interleave.
-async fn reset(pool: &PgPool, schema: Schema, backlog: u64) -> anyhow::Result<()> {
-    let mut statements = match schema {
-        Schema::Lean => vec![
+async fn reset(pool: &PgPool, seed: Seed, backlog: u64) -> anyhow::Result<()> {
+    let mut statements = match seed {
+        Seed::LeanBacklog => vec![
             "TRUNCATE tasks, orders RESTART IDENTITY".to_owned(),
             format!(
                 "INSERT INTO tasks (kind, order_id, run_at)
@@ -401,7 +480,17 @@ async fn reset(pool: &PgPool, schema: Schema, backlog: u64) -> anyhow::Result<()
             "VACUUM ANALYZE tasks".to_owned(),
             "VACUUM ANALYZE orders".to_owned(),
         ],
-        Schema::Product => vec![
+        Seed::NoopBacklog => vec![
+            "TRUNCATE tasks, task_attempts CASCADE".to_owned(),
+            format!(
+                "INSERT INTO tasks (kind, payload, max_attempts, run_at)
+                 SELECT 'noop', '{{}}'::jsonb, 5, now() - interval '1 hour' + g * interval '1 millisecond'
+                 FROM generate_series(1, {}) AS g",
+                backlog * NOOP_BACKLOG_FACTOR
+            ),
+            "VACUUM ANALYZE tasks".to_owned(),
+        ],
+        Seed::Orders => vec![
             "TRUNCATE tasks, task_attempts, orders, order_items, order_history, order_events,
                       idempotency_keys, products CASCADE"
                 .to_owned(),
@@ -504,6 +593,88 @@ async fn run_pgbench(
     })
 }
 
+/// The product's placing statement from `clients` pgbench clients back to
+/// back for `seconds`: how fast, and how long each took, with PostgreSQL
+/// alone. The `api` scenario sets its own figures beside these, for the same
+/// number of connections.
+#[derive(Debug, Clone, Serialize)]
+pub struct Placements {
+    pub per_sec: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+pub async fn placements(
+    server_url: &str,
+    clients: u32,
+    seconds: u64,
+) -> anyhow::Result<Placements> {
+    let pgbench = find_pgbench()?;
+    let work = tempfile_dir()?;
+    let scratch = ScratchDatabase::create(server_url, "ceiling").await?;
+    let pool = scratch.pool(2).await?;
+    create_schema(&pool, Schema::Product).await?;
+    reset(&pool, Seed::Orders, 0).await?;
+    pool.close().await;
+    let script = work.join("place.sql");
+    std::fs::write(&script, place_script()).context("writing a pgbench script")?;
+    let prefix = work.join("placements");
+    let output = tokio::time::timeout(
+        Duration::from_secs(seconds + 120),
+        tokio::process::Command::new(&pgbench)
+            .args(["-n", "-M", "prepared"])
+            .args(["-c", &clients.to_string()])
+            .args(["-j", &clients.min(super::machine::cores()).to_string()])
+            .args(["-T", &seconds.to_string()])
+            .arg("--log")
+            .arg(format!("--log-prefix={}", prefix.display()))
+            .arg("-f")
+            .arg(&script)
+            .arg(&scratch.url)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .context("pgbench did not finish in time")?
+    .context("could not run pgbench")?;
+    if !output.status.success() {
+        bail!(
+            "pgbench failed on the placements: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // Each line of pgbench's transaction log: client, transaction, latency
+    // in microseconds, script, and when it ended.
+    let mut latencies_ms = Vec::new();
+    for entry in std::fs::read_dir(&work).context("reading pgbench's logs")? {
+        let path = entry?.path();
+        let is_log = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("placements."));
+        if !is_log {
+            continue;
+        }
+        let log = std::fs::read_to_string(&path).context("reading a pgbench log")?;
+        latencies_ms.extend(
+            log.lines()
+                .filter_map(|line| line.split_whitespace().nth(2)?.parse::<f64>().ok())
+                .map(|micros| micros / 1_000.0),
+        );
+    }
+    scratch.drop_now().await?;
+    let _ = std::fs::remove_dir_all(&work);
+    if latencies_ms.is_empty() {
+        bail!("pgbench logged no placement");
+    }
+    Ok(Placements {
+        per_sec: latencies_ms.len() as f64 / seconds as f64,
+        p50_ms: super::load::percentile(&mut latencies_ms, 50.0),
+        p99_ms: super::load::percentile(&mut latencies_ms, 99.0),
+    })
+}
+
 /// pgbench from PATH, or beside pg_config's binaries, or in Debian's
 /// versioned folders.
 fn find_pgbench() -> anyhow::Result<PathBuf> {
@@ -557,6 +728,25 @@ mod tests {
         assert_eq!(script.matches("the_order AS MATERIALIZED").count(), 3);
         assert!(script.contains("AS successor_id,"));
         assert!(!script.contains("\"successor_id"));
+    }
+
+    #[test]
+    fn the_queue_script_binds_every_parameter_of_the_products_claim_and_completion() {
+        let script = queue_script();
+        assert_eq!(unbound_parameters(&script), 0, "{script}");
+        assert!(script.contains("FOR UPDATE SKIP LOCKED"), "{script}");
+        assert!(script.contains("INSERT INTO task_attempts"), "{script}");
+        assert!(script.contains("AS id,"), "{script}");
+        assert!(!script.contains("\"id"), "{script}");
+        // pgbench reads its variables in comments too, where no type can be
+        // inferred for them.
+        let variable = |l: &str| {
+            l.split(':')
+                .skip(1)
+                .any(|after| after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'))
+        };
+        let commented = script.lines().filter(|l| l.trim_start().starts_with("--"));
+        assert!(!commented.clone().any(variable), "{script}");
     }
 
     #[test]

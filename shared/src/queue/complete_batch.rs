@@ -20,6 +20,10 @@ pub struct Completion {
     pub then: Vec<NewTask>,
 }
 
+/// The statement that completes a batch (`complete_batch.sql`), for the
+/// lab's ceiling.
+pub const COMPLETE_BATCH_SQL: &str = include_str!("complete_batch.sql");
+
 /// Completes every attempt in `completions` whose lease `worker` still holds,
 /// records each as a succeeded attempt, and enqueues their follow-ups, all in
 /// one statement. Returns the tasks that completed; one missing from the
@@ -37,48 +41,12 @@ pub async fn complete_batch(
         .map(|c| (c.lease.task.0, c.lease.attempt))
         .unzip();
     let follow_ups = FollowUps::of(completions);
-    let completed = sqlx::query_scalar!(
-        r#"
-        WITH locked AS MATERIALIZED (
-            -- In id order, as the heartbeat locks them: no deadlock between the two.
-            SELECT id FROM tasks WHERE id = ANY ($2) ORDER BY id FOR UPDATE
-        ),
-        completed AS (
-            UPDATE tasks AS t
-            SET state = 'completed', locked_by = NULL, locked_until = NULL, finished_at = now()
-            FROM unnest($2::bigint[], $3::integer[]) AS held (id, attempt)
-            WHERE t.id = held.id
-              AND t.id IN (SELECT id FROM locked)
-              AND t.attempts = held.attempt
-              AND t.state = 'running'
-              AND t.locked_by = $1
-            RETURNING t.id, t.attempts, t.attempted_at
-        ),
-        recorded AS (
-            INSERT INTO task_attempts (task_id, attempt, worker_id, started_at, finished_at, outcome)
-            SELECT id, attempts, $1, attempted_at, now(), 'succeeded'
-            FROM completed
-        ),
-        enqueued AS (
-            INSERT INTO tasks (kind, payload, max_attempts, run_at, order_id, traceparent,
-                               concurrency_key)
-            SELECT next.kind, next.payload, next.max_attempts, coalesce(next.run_at, now()),
-                   next.order_id, next.traceparent, next.concurrency_key
-            FROM unnest($4::bigint[], $5::text[], $6::jsonb[], $7::integer[],
-                        $8::timestamptz[], $9::uuid[], $10::text[], $12::text[])
-                 AS next (parent, kind, payload, max_attempts, run_at, order_id, traceparent,
-                          concurrency_key)
-            JOIN completed ON completed.id = next.parent
-            -- A data-modifying CTE always runs to completion, RETURNING and
-            -- all; PostgreSQL folds the identical notifications (one per
-            -- kind) into one.
-            RETURNING pg_notify($11, kind)
-        )
-        SELECT completed.id AS "id!: TaskId" FROM completed
-        "#,
-        worker,
-        &ids,
-        &attempts,
+    let completed = sqlx::query_file_scalar!(
+        "src/queue/complete_batch.sql",
+        worker,    // $1: the worker whose leases they are
+        &ids,      // $2: the tasks
+        &attempts, // $3: and their attempts, in the same order
+        // $4 to $10 and $12: the follow-ups as columns, each with its parent.
         &follow_ups.parent,
         &follow_ups.kind,
         &follow_ups.payload,
@@ -86,7 +54,7 @@ pub async fn complete_batch(
         &follow_ups.run_at as &[Option<DateTime<Utc>>],
         &follow_ups.order_id as &[Option<Uuid>],
         &follow_ups.traceparent as &[Option<String>],
-        WAKEUP_CHANNEL,
+        WAKEUP_CHANNEL, // $11: the channel that wakes the workers
         &follow_ups.concurrency_key as &[Option<String>],
     )
     // Planned for each batch's own size: see the queue module's docs.

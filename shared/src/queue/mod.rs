@@ -65,8 +65,10 @@ mod task;
 pub mod workers;
 
 pub use backoff::Backoff;
-pub use claim::{claim_batch, claim_batch_keyed, claim_probe, extend_leases, return_unstarted};
-pub use complete_batch::{Completion, complete_batch};
+pub use claim::{
+    CLAIM_SQL, claim_batch, claim_batch_keyed, claim_probe, extend_leases, return_unstarted,
+};
+pub use complete_batch::{COMPLETE_BATCH_SQL, Completion, complete_batch};
 pub use enqueue::{enqueue, enqueue_claimed};
 pub use error::QueueError;
 pub use finish::{

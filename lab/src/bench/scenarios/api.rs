@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{finish, prepare};
-use crate::bench::ceiling::{API_WRITE, API_WRITE_LEAN};
+use crate::bench::ceiling::{self, API_WRITE, API_WRITE_LEAN};
 use crate::bench::load::{Shop, percentile};
 use crate::bench::progress::spinner;
 use crate::bench::report::{Measure, Target};
@@ -35,7 +35,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<ScenarioResult> {
     system.sample_memory();
     let mut post_ms: Vec<f64> = load.placed.iter().map(|p| p.post_ms).collect();
     let per_sec = load.placed.len() as f64 / load.elapsed.as_secs_f64();
-    let measures = vec![
+    let mut measures = vec![
         Measure::new("POST /v1/orders", per_sec, "orders/s")
             .of_ceiling(&bench.ceiling, API_WRITE)
             .target(Target::RatioAtLeast(0.50)),
@@ -52,6 +52,27 @@ pub async fn run(bench: &Bench) -> anyhow::Result<ScenarioResult> {
         tracing::warn!(refused = load.refused, first = %first, "the API refused requests");
     }
     let peak_rss_mb = finish("api", db, pool, system).await?;
+    // The same placements from the same number of clients with PostgreSQL
+    // alone, after the API has stopped: what the latency target is up against.
+    let alone =
+        ceiling::placements(&bench.server_url, CONNECTIONS as u32, bench.args.seconds).await?;
+    measures.extend([
+        Measure::new(
+            format!("PostgreSQL alone, {CONNECTIONS} clients: placements"),
+            alone.per_sec,
+            "orders/s",
+        ),
+        Measure::new(
+            format!("PostgreSQL alone, {CONNECTIONS} clients: p50"),
+            alone.p50_ms,
+            "ms",
+        ),
+        Measure::new(
+            format!("PostgreSQL alone, {CONNECTIONS} clients: p99"),
+            alone.p99_ms,
+            "ms",
+        ),
+    ]);
     Ok(ScenarioResult {
         measures,
         peak_rss_mb,

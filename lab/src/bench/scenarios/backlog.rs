@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::bail;
 
 use super::{finish, prepare};
-use crate::bench::ceiling::BATCH_100;
+use crate::bench::ceiling::{BATCH_100, BATCH_100_PRODUCT};
 use crate::bench::progress::bar;
 use crate::bench::report::{Measure, Target};
 use crate::bench::{Bench, SAMPLE_EVERY, ScenarioResult};
@@ -28,6 +28,14 @@ pub async fn queue(bench: &Bench) -> anyhow::Result<ScenarioResult> {
             )
             .of_ceiling(&bench.ceiling, BATCH_100)
             .target(Target::RatioAtLeast(0.60)),
+        );
+        outcome.measures.push(
+            Measure::new(
+                format!("queue, {workers} worker process(es), against its own SQL"),
+                drain.tasks_per_sec,
+                "tasks/s",
+            )
+            .of_ceiling(&bench.ceiling, BATCH_100_PRODUCT),
         );
         outcome.peak_rss_mb.extend(drain.peak_rss_mb);
     }
