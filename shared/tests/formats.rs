@@ -1,7 +1,8 @@
-//! The formats the database holds a task's kind and trace context and an
-//! order's or a product's currency to: refused when written, whether by an
-//! insert or by an update that sets them (they are checked by their domains,
-//! not by table constraints that every update would evaluate again).
+//! The formats the database holds a task's kind and trace context, an
+//! order's currency and a product's SKU and currency to: refused when
+//! written, whether by an insert or by an update that sets them (a trigger
+//! checks them then, where a table constraint was evaluated again at every
+//! update of the row).
 #![allow(clippy::unwrap_used)]
 
 use sqlx::PgPool;
@@ -79,11 +80,18 @@ async fn malformed_currencies_are_refused_on_insert_and_on_update(pool: PgPool) 
         );
     }
     assert_eq!(
-        refusal(&pool, "UPDATE products SET currency = 'usd'")
-            .await
-            .as_deref(),
+        refusal(&pool, &product("a mug", "EUR")).await.as_deref(),
         CHECK_VIOLATION
     );
+    for set in ["currency = 'usd'", "sku = 'MUG!'"] {
+        assert_eq!(
+            refusal(&pool, &format!("UPDATE products SET {set}"))
+                .await
+                .as_deref(),
+            CHECK_VIOLATION,
+            "{set}"
+        );
+    }
     let order = |currency: &str| {
         format!(
             "INSERT INTO orders (id, customer_email, currency, total_cents, payment_token)

@@ -25,7 +25,8 @@ const SCHEMA: &str = include_str!("ceiling/schema.sql");
 
 /// How much larger the no-op backlog is than the lean one. The lean lines
 /// enqueue a task for each they complete; `batch100_product` does not, and
-/// at 25,000 tasks/s for 10 s would drain a backlog of the lean size.
+/// runs at about 25,000 tasks/s here: a backlog of the lean size would last
+/// 8 s of its 10, this one 24 (and the run fails if it runs dry).
 const NOOP_BACKLOG_FACTOR: u64 = 3;
 
 /// One hot path: its pgbench script and the tasks (or orders) one of its
@@ -436,6 +437,9 @@ pub async fn measure(
             let script = work.join(format!("{}.sql", path.name));
             std::fs::write(&script, path.script.text()).context("writing a pgbench script")?;
             let line = run_pgbench(&pgbench, &scratch.url, &script, path, plan).await?;
+            if path.seed == Seed::NoopBacklog {
+                still_has_a_backlog(&pool, path).await?;
+            }
             bar.finish_with_message(format!(
                 "ceiling: {} {:.0} rows/s",
                 path.name, line.rows_per_sec
@@ -447,6 +451,24 @@ pub async fn measure(
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(ceiling)
+}
+
+/// Fails when a path whose backlog nothing refills emptied it: its last
+/// transactions claimed fewer tasks than it counts, and its rate would be
+/// overstated.
+async fn still_has_a_backlog(pool: &PgPool, path: &HotPath) -> anyhow::Result<()> {
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks WHERE state = 'available'")
+        .fetch_one(pool)
+        .await
+        .context("counting the backlog left")?;
+    if left == 0 {
+        bail!(
+            "{}'s backlog ran dry before pgbench stopped, so its rate would be overstated: \
+             run it for fewer seconds (--ceiling-seconds)",
+            path.name
+        );
+    }
+    Ok(())
 }
 
 async fn create_schema(pool: &PgPool, schema: Schema) -> anyhow::Result<()> {
@@ -463,11 +485,12 @@ async fn create_schema(pool: &PgPool, schema: Schema) -> anyhow::Result<()> {
     }
 }
 
-/// Fresh tables with a checkpoint behind them. The
+/// Fresh tables with a checkpoint behind them, holding `seed`. The lean
 /// queue's: a backlog of ready tasks, `run_at` spread over the past hour so
-/// new tasks go to the tail. The saga's: a catalogue with stock to spare,
-/// and placed orders whose charges wait, so that every client's claim finds
-/// one however the clients interleave.
+/// new tasks go to the tail. The product's queue: a larger backlog of no-op
+/// tasks, spread the same way. The saga's and the placement's: a catalogue
+/// with stock to spare, and placed orders whose charges wait, so that every
+/// client's claim finds one however the clients interleave.
 async fn reset(pool: &PgPool, seed: Seed, backlog: u64) -> anyhow::Result<()> {
     let mut statements = match seed {
         Seed::LeanBacklog => vec![
@@ -596,7 +619,8 @@ async fn run_pgbench(
 /// The product's placing statement from `clients` pgbench clients back to
 /// back for `seconds`: how fast, and how long each took, with PostgreSQL
 /// alone. The `api` scenario sets its own figures beside these, for the same
-/// number of connections.
+/// number of clients (its 32 HTTP connections share the API's pool of
+/// database connections; pgbench's 32 are each a database connection).
 #[derive(Debug, Clone, Serialize)]
 pub struct Placements {
     pub per_sec: f64,
@@ -610,12 +634,15 @@ pub async fn placements(
     seconds: u64,
 ) -> anyhow::Result<Placements> {
     let pgbench = find_pgbench()?;
-    let work = tempfile_dir()?;
+    let base = tempfile_dir()?;
     let scratch = ScratchDatabase::create(server_url, "ceiling").await?;
     let pool = scratch.pool(2).await?;
     create_schema(&pool, Schema::Product).await?;
     reset(&pool, Seed::Orders, 0).await?;
     pool.close().await;
+    // A folder of its own, so that only this run's logs are read.
+    let work = base.join(format!("placements-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&work).context("creating a folder for pgbench's logs")?;
     let script = work.join("place.sql");
     std::fs::write(&script, place_script()).context("writing a pgbench script")?;
     let prefix = work.join("placements");
@@ -665,6 +692,7 @@ pub async fn placements(
     }
     scratch.drop_now().await?;
     let _ = std::fs::remove_dir_all(&work);
+    let _ = std::fs::remove_dir(&base);
     if latencies_ms.is_empty() {
         bail!("pgbench logged no placement");
     }

@@ -56,7 +56,7 @@ pub async fn insert(
         Product,
         r#"
         INSERT INTO products (sku, name, price_cents, currency, stock)
-        VALUES ($1, $2, $3, $4::text, $5)
+        VALUES ($1, $2, $3, $4, $5)
         ON CONFLICT (sku) DO NOTHING
         RETURNING sku, name, price_cents, currency, stock, created_at, updated_at
         "#,

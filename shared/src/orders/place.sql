@@ -26,7 +26,7 @@ verdict AS MATERIALIZED (
            sum(price_cents::numeric * quantity) AS total_cents,
            array_agg(sku ORDER BY line) AS skus,
            array_agg(price_cents ORDER BY line) AS prices,
-           array_agg(currency::text ORDER BY line) AS currencies
+           array_agg(currency ORDER BY line) AS currencies
     FROM priced
 ),
 claimed AS (
@@ -53,7 +53,7 @@ history AS (
 ),
 first_task AS (
     INSERT INTO tasks (kind, payload, max_attempts, order_id, traceparent)
-    SELECT $11::text, jsonb_build_object('order_id', id), $12, id, $13::text FROM placed
+    SELECT $11, jsonb_build_object('order_id', id), $12, id, $13 FROM placed
     RETURNING id
 )
 SELECT (SELECT id FROM first_task) AS "task?: TaskId",

@@ -97,7 +97,7 @@ successor AS (
     INSERT INTO tasks (kind, payload, max_attempts, order_id, traceparent,
                        state, attempts, locked_by, locked_until, attempted_at)
     SELECT m.next_kind, jsonb_build_object('order_id', m.id), m.next_max_attempts, m.id,
-           $20::text,
+           $20,
            CASE WHEN hand.over THEN 'running' ELSE 'available' END::task_state,
            CASE WHEN hand.over THEN 1 ELSE 0 END,
            CASE WHEN hand.over THEN $2 END,

@@ -17,7 +17,7 @@ pub async fn enqueue(conn: &mut PgConnection, task: &NewTask) -> Result<TaskId, 
         WITH inserted AS (
             INSERT INTO tasks (kind, payload, max_attempts, run_at, order_id, traceparent,
                                concurrency_key)
-            VALUES ($1::text, $2, $3, coalesce($4, now()), $6, $7::text, $8)
+            VALUES ($1, $2, $3, coalesce($4, now()), $6, $7, $8)
             RETURNING id
         )
         SELECT inserted.id AS "id!: TaskId"
@@ -68,7 +68,7 @@ pub async fn enqueue_claimed(
         r#"
         INSERT INTO tasks (kind, payload, max_attempts, order_id, traceparent,
                            state, attempts, locked_by, locked_until, attempted_at)
-        SELECT $1::text, $2, $3, $4, $5::text,
+        SELECT $1, $2, $3, $4, $5,
                'running', 1, $6, clock_timestamp() + make_interval(secs => $7), now()
         -- A paused kind is not handed on: the caller enqueues it to wait.
         WHERE NOT EXISTS (SELECT 1 FROM queue_held_kinds WHERE kind = $1)
