@@ -54,6 +54,24 @@ async fn malformed_kinds_and_trace_contexts_are_refused_on_insert_and_on_update(
             "{set}"
         );
     }
+    // The refusal names the constraint the trigger replaced, as it did.
+    let named = sqlx::raw_sql(&insert("Bad Kind", "NULL"))
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    let constraint = named.as_database_error().and_then(|e| e.constraint());
+    assert_eq!(constraint, Some("tasks_kind_check"), "{named}");
+    // Also where triggers marked for origin only stay silent (logical
+    // replication's apply), as a constraint did.
+    let mut replica = pool.acquire().await.unwrap().detach();
+    sqlx::raw_sql("SET session_replication_role = replica")
+        .execute(&mut replica)
+        .await
+        .unwrap();
+    let applied = sqlx::raw_sql(&insert("Bad Kind", "NULL"))
+        .execute(&mut replica)
+        .await;
+    assert!(applied.is_err(), "a malformed kind went in as a replica");
     // An update that sets neither leaves the rows as they were written.
     assert_eq!(refusal(&pool, "UPDATE tasks SET attempts = 1").await, None);
     let kinds: Vec<String> = sqlx::query_scalar("SELECT kind::text FROM tasks ORDER BY id")
