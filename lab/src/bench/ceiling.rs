@@ -363,7 +363,9 @@ pub const CLAIM_THEN_COMPLETE: &str = "claim_then_complete";
 pub const BATCH_100: &str = "batch100";
 /// The queue's work as the product writes it, on the product's schema: its
 /// claim of 100 tasks, one commit; then its completion of them, each
-/// recorded as an attempt, one commit.
+/// recorded as an attempt, one commit. A reference at `batch100`'s batch
+/// size, not a bound: a worker claims and completes up to ten times as many
+/// per statement.
 pub const BATCH_100_PRODUCT: &str = "batch100_product";
 /// One order from POST to completed: the product's statements, one commit
 /// each (placed, claimed, then each step's end).
