@@ -74,7 +74,7 @@ async fn malformed_kinds_and_trace_contexts_are_refused_on_insert_and_on_update(
     assert!(applied.is_err(), "a malformed kind went in as a replica");
     // An update that sets neither leaves the rows as they were written.
     assert_eq!(refusal(&pool, "UPDATE tasks SET attempts = 1").await, None);
-    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind::text FROM tasks ORDER BY id")
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM tasks ORDER BY id")
         .fetch_all(&pool)
         .await
         .unwrap();

@@ -567,26 +567,11 @@ async fn run_pgbench(
     path: &HotPath,
     plan: &CeilingPlan,
 ) -> anyhow::Result<CeilingLine> {
-    let threads = plan.clients.min(super::machine::cores());
-    let mut command = tokio::process::Command::new(pgbench);
-    command
-        .args(["-n", "-M", "prepared"])
-        .args(["-c", &plan.clients.to_string()])
-        .args(["-j", &threads.to_string()])
-        .args(["-T", &plan.seconds.to_string()])
-        .arg("-f")
-        .arg(script)
-        .kill_on_drop(true);
+    let mut command = pgbench_command(pgbench, script, plan.clients, plan.seconds);
     for (name, value) in path.defines {
         command.args(["-D", &format!("{name}={value}")]);
     }
-    let output = tokio::time::timeout(
-        Duration::from_secs(plan.seconds + 120),
-        command.arg(url).output(),
-    )
-    .await
-    .context("pgbench did not finish in time")?
-    .context("could not run pgbench")?;
+    let output = run_to_end(command, url, plan.seconds).await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let number = |prefix: &str| {
         stdout.lines().find_map(|line| {
@@ -648,24 +633,11 @@ pub async fn placements(
     let script = work.join("place.sql");
     std::fs::write(&script, place_script()).context("writing a pgbench script")?;
     let prefix = work.join("placements");
-    let output = tokio::time::timeout(
-        Duration::from_secs(seconds + 120),
-        tokio::process::Command::new(&pgbench)
-            .args(["-n", "-M", "prepared"])
-            .args(["-c", &clients.to_string()])
-            .args(["-j", &clients.min(super::machine::cores()).to_string()])
-            .args(["-T", &seconds.to_string()])
-            .arg("--log")
-            .arg(format!("--log-prefix={}", prefix.display()))
-            .arg("-f")
-            .arg(&script)
-            .arg(&scratch.url)
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .context("pgbench did not finish in time")?
-    .context("could not run pgbench")?;
+    let mut command = pgbench_command(&pgbench, &script, clients, seconds);
+    command
+        .arg("--log")
+        .arg(format!("--log-prefix={}", prefix.display()));
+    let output = run_to_end(command, &scratch.url, seconds).await?;
     if !output.status.success() {
         bail!(
             "pgbench failed on the placements: {}{}",
@@ -703,6 +675,44 @@ pub async fn placements(
         p50_ms: super::load::percentile(&mut latencies_ms, 50.0),
         p99_ms: super::load::percentile(&mut latencies_ms, 99.0),
     })
+}
+
+/// pgbench running `script` from `clients` clients (as many threads as
+/// cores, at most one per client) for `seconds`, with prepared statements
+/// and without vacuuming tables of its own; the caller adds what its run
+/// needs, then runs it with [`run_to_end`].
+fn pgbench_command(
+    pgbench: &Path,
+    script: &Path,
+    clients: u32,
+    seconds: u64,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(pgbench);
+    command
+        .args(["-n", "-M", "prepared"])
+        .args(["-c", &clients.to_string()])
+        .args(["-j", &clients.min(super::machine::cores()).to_string()])
+        .args(["-T", &seconds.to_string()])
+        .arg("-f")
+        .arg(script)
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs a pgbench `command` of `seconds` against `url`, with two minutes to
+/// spare before it is given up on.
+async fn run_to_end(
+    mut command: tokio::process::Command,
+    url: &str,
+    seconds: u64,
+) -> anyhow::Result<std::process::Output> {
+    tokio::time::timeout(
+        Duration::from_secs(seconds + 120),
+        command.arg(url).output(),
+    )
+    .await
+    .context("pgbench did not finish in time")?
+    .context("could not run pgbench")
 }
 
 /// pgbench from PATH, or beside pg_config's binaries, or in Debian's
